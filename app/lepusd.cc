@@ -1,0 +1,23 @@
+// lepusd: the Lepus broker daemon.
+#include <cstdio>
+#include <string>
+
+#include "core/base/log.h"
+#include "net/server/options.h"
+#include "net/server/server.h"
+
+int main(int argc, char** argv) {
+    lepus::server::Options options;
+    std::string error;
+    switch (lepus::server::parse_options(argc, argv, options, error)) {
+        case lepus::server::ParseOutcome::exit_ok: return 0;
+        case lepus::server::ParseOutcome::error:
+            std::fprintf(stderr, "lepusd: %s\nTry 'lepusd --help'.\n", error.c_str());
+            return 2;
+        case lepus::server::ParseOutcome::run: break;
+    }
+    lepus::log::Level level = lepus::log::Level::info;
+    lepus::log::parse_level(options.log_level.c_str(), level);
+    lepus::log::set_level(level);
+    return lepus::server::run_server(options);
+}

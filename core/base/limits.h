@@ -1,0 +1,40 @@
+#pragma once
+// Every limit of the broker, named in one place, with the relations between them checked.
+#include "core/base/types.h"
+
+namespace lepus::limits {
+
+// Protocol limits we negotiate (the client may lower them in tune-ok).
+inline constexpr u32 frame_size_max = 131072;      // RabbitMQ's default frame_max
+inline constexpr u32 frame_size_min = 4096;        // AMQP's FRAME-MIN-SIZE
+inline constexpr u16 channel_count_max = 2047;     // RabbitMQ's default channel_max
+inline constexpr u64 message_size_max = 128u << 20;  // RabbitMQ's default max_message_size
+
+// Receive buffers: one provided-buffer ring per shard. A buffer larger than a frame lets most
+// frames arrive whole, so bodies stay in the buffer they arrived in.
+inline constexpr u32 recv_buffer_size = 64 * 1024;
+inline constexpr u32 recv_buffer_count = 256;  // power of two, as io_uring requires
+
+// Cross-shard rings: entries per ordered pair of shards; overflow waits in the sender's outbox.
+inline constexpr u32 shard_ring_capacity = 4096;
+inline constexpr u32 shard_mailbox_batch_max = 4096;  // entries drained per ring per loop turn
+
+// A consumer may have this many deliveries travelling from its queue's shard to its socket
+// before the queue waits for the connection to report them written. This is the flow control
+// that keeps a fast queue from flooding a slow consumer's memory.
+inline constexpr u32 consumer_transit_max = 2048;
+
+// Frames a channel holds while it waits for an earlier method to complete on another shard.
+inline constexpr u32 channel_parked_frames_max = 65536;
+
+inline constexpr u32 connection_count_max = 65536;  // per shard
+inline constexpr u32 iovec_count_max = 1024;        // IOV_MAX
+inline constexpr u32 close_handshake_timeout_ms = 3000;
+inline constexpr u32 shutdown_grace_ms = 2000;
+
+static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);
+static_assert(recv_buffer_size >= frame_size_min, "a minimum-size frame fits one buffer");
+static_assert((shard_ring_capacity & (shard_ring_capacity - 1)) == 0);
+static_assert(frame_size_max >= frame_size_min);
+
+}  // namespace lepus::limits

@@ -1,0 +1,71 @@
+#pragma once
+// The broker as one shard sees it: the catalog replica, the queues whose home this shard is,
+// and, on shard 0, the metadata authority. Plain deterministic code: no syscalls, no threads.
+// Inputs are method calls from this shard's channels and messages from other shards; outputs
+// are messages in the Outbox (including messages to this shard's own channels).
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/catalog.h"
+#include "core/metadata.h"
+#include "core/queue.h"
+#include "core/shard_message.h"
+
+namespace lepus::core {
+
+class Broker {
+public:
+    Broker(ShardId self, u32 shard_count, Outbox& outbox, const std::vector<std::string>& vhosts);
+
+    ShardId shard() const { return self_; }
+    u32 shard_count() const { return shard_count_; }
+    Catalog& catalog() { return catalog_; }
+    const Catalog& catalog() const { return catalog_; }
+
+    // Routes a message published on this shard and hands it to every queue it reaches.
+    // Returns how many queues that is (0: unroutable).
+    u32 publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
+                std::string_view headers);
+
+    // True for the messages the broker handles (queues, catalog, metadata); the others are
+    // for channels on this shard and belong to the connection layer.
+    static bool handles(const ShardMessage& message);
+    void handle(ShardMessage message);
+    // Runs the dispatch that the messages handled since the last call made possible.
+    void dispatch_pending();
+
+    // For tests and statistics.
+    const Queue* find_local_queue(QueueId id) const;
+    usize local_queue_count() const { return queues_.size(); }
+
+private:
+    void on(Enqueue& m);
+    void on(Settle& m);
+    void on(Credit& m);
+    void on(CancelRequest& m);
+    void on(std::unique_ptr<ConsumeRequest>& m);
+    void on(std::unique_ptr<GetRequest>& m);
+    void on(std::unique_ptr<MetaRequest>& m);
+    void on(std::unique_ptr<CatalogUpdate>& m);
+    void on(std::unique_ptr<QueueCommand>& m);
+    void on(std::unique_ptr<QueueCommandDone>& m);
+
+    Queue* find_queue(QueueId id);
+    void mark_dirty(Queue& queue);
+    // After a consumer went: an auto-delete queue without consumers asks shard 0 to delete it.
+    void check_auto_delete(Queue& queue);
+
+    ShardId self_;
+    u32 shard_count_;
+    Outbox& outbox_;
+    Catalog catalog_;
+    std::unique_ptr<Metadata> metadata_;  // on shard 0 only
+    std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
+    std::vector<QueueId> dirty_;  // queues that may be able to dispatch
+    std::vector<const QueueInfo*> routed_;  // scratch for publish()
+};
+
+}  // namespace lepus::core

@@ -1,0 +1,161 @@
+#include "core/catalog.h"
+
+#include <algorithm>
+
+#include "core/base/assert.h"
+
+namespace lepus::core {
+
+using routing::Destination;
+using routing::ExchangeType;
+
+void Catalog::add_vhost(const std::string& name) {
+    VHost& vhost = vhosts_[name];
+    vhost.name = name;
+    struct Predeclared {
+        const char* name;
+        ExchangeType type;
+        bool internal;
+    };
+    static constexpr Predeclared predeclared[] = {
+        {"", ExchangeType::direct, false},
+        {"amq.direct", ExchangeType::direct, false},
+        {"amq.fanout", ExchangeType::fanout, false},
+        {"amq.topic", ExchangeType::topic, false},
+        {"amq.headers", ExchangeType::headers, false},
+        {"amq.match", ExchangeType::headers, false},
+        {"amq.rabbitmq.trace", ExchangeType::topic, true},
+    };
+    for (const Predeclared& p : predeclared) {
+        ExchangeInfo info;
+        info.name = p.name;
+        info.type = p.type;
+        info.durable = true;
+        info.internal = p.internal;
+        vhost.exchanges.try_emplace(info.name, std::move(info));
+    }
+}
+
+VHost* Catalog::find_vhost(std::string_view name) {
+    auto it = vhosts_.find(std::string(name));
+    return it == vhosts_.end() ? nullptr : &it->second;
+}
+
+const VHost* Catalog::find_vhost(std::string_view name) const {
+    auto it = vhosts_.find(std::string(name));
+    return it == vhosts_.end() ? nullptr : &it->second;
+}
+
+const Exchange* Catalog::find_exchange(std::string_view vhost, std::string_view name) const {
+    const VHost* v = find_vhost(vhost);
+    if (v == nullptr) return nullptr;
+    auto it = v->exchanges.find(std::string(name));
+    return it == v->exchanges.end() ? nullptr : &it->second;
+}
+
+const QueueInfo* Catalog::find_queue(std::string_view vhost, std::string_view name) const {
+    const VHost* v = find_vhost(vhost);
+    if (v == nullptr) return nullptr;
+    auto it = v->queues.find(std::string(name));
+    return it == v->queues.end() ? nullptr : &it->second;
+}
+
+void Catalog::apply(const CatalogUpdate& update) {
+    std::visit([this](const auto& u) { apply_update(u); }, update);
+}
+
+void Catalog::apply_update(const ExchangeAdded& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->exchanges.try_emplace(u.info.name, u.info);
+}
+
+void Catalog::apply_update(const ExchangeRemoved& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->exchanges.erase(u.name);
+    // Bindings that point at the removed exchange go with it, as in RabbitMQ.
+    Destination gone{Destination::Kind::exchange, u.name};
+    for (auto& [name, exchange] : vhost->exchanges) exchange.bindings.remove_destination(gone);
+}
+
+void Catalog::apply_update(const BindingChange& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    auto it = vhost->exchanges.find(u.source);
+    LEPUS_ASSERT_MSG(it != vhost->exchanges.end(), "binding update for a missing exchange");
+    if (u.added) {
+        std::string error;
+        it->second.bindings.add(u.destination, u.routing_key, u.arguments, &error);
+        it->second.ever_bound = true;
+    } else {
+        it->second.bindings.remove(u.destination, u.routing_key, u.arguments);
+    }
+}
+
+void Catalog::apply_update(const QueueAdded& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->queues.insert_or_assign(u.info.name, u.info);
+}
+
+void Catalog::apply_update(const QueueRemoved& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    auto it = vhost->queues.find(u.name);
+    if (it == vhost->queues.end() || it->second.id != u.id) return;
+    vhost->queues.erase(it);
+    Destination gone{Destination::Kind::queue, u.name};
+    for (auto& [name, exchange] : vhost->exchanges) exchange.bindings.remove_destination(gone);
+}
+
+bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_view routing_key,
+                    std::string_view headers, std::vector<const QueueInfo*>& out) {
+    out.clear();
+    if (exchange.info.name.empty()) {
+        auto it = vhost.queues.find(std::string(routing_key));
+        if (it != vhost.queues.end()) out.push_back(&it->second);
+        return true;
+    }
+    exchange_stack_.clear();
+    exchanges_seen_.clear();
+    exchange_stack_.push_back(&exchange);
+    exchanges_seen_.push_back(&exchange);
+    while (!exchange_stack_.empty()) {
+        const Exchange* source = exchange_stack_.back();
+        exchange_stack_.pop_back();
+        destinations_.clear();
+        source->bindings.route(routing_key, headers, destinations_);
+        for (const Destination* d : destinations_) {
+            if (d->kind == Destination::Kind::queue) {
+                auto it = vhost.queues.find(d->name);
+                if (it == vhost.queues.end()) continue;
+                const QueueInfo* q = &it->second;
+                if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
+                continue;
+            }
+            auto it = vhost.exchanges.find(d->name);
+            if (it == vhost.exchanges.end()) continue;
+            const Exchange* next = &it->second;
+            // Exchange-to-exchange bindings may form cycles; each exchange routes once.
+            if (std::find(exchanges_seen_.begin(), exchanges_seen_.end(), next) !=
+                exchanges_seen_.end())
+                continue;
+            exchanges_seen_.push_back(next);
+            exchange_stack_.push_back(next);
+        }
+    }
+    return true;
+}
+
+bool Catalog::exchange_has_bindings(const VHost& vhost, std::string_view name) const {
+    auto self = vhost.exchanges.find(std::string(name));
+    if (self != vhost.exchanges.end() && !self->second.bindings.empty()) return true;
+    Destination as_destination{Destination::Kind::exchange, std::string(name)};
+    for (const auto& [other, exchange] : vhost.exchanges) {
+        if (exchange.bindings.has_destination(as_destination)) return true;
+    }
+    return false;
+}
+
+}  // namespace lepus::core

@@ -1,0 +1,474 @@
+#include "core/metadata.h"
+
+#include <vector>
+
+#include "core/base/assert.h"
+#include "core/base/log.h"
+#include "core/wire/field_table.h"
+
+namespace lepus::core {
+
+using routing::Destination;
+
+namespace {
+
+constexpr u16 access_refused = 403;
+constexpr u16 not_found = 404;
+constexpr u16 resource_locked = 405;
+constexpr u16 precondition_failed = 406;
+
+const char* bool_text(bool b) { return b ? "true" : "false"; }
+
+bool starts_with_amq(const std::string& name) { return name.rfind("amq.", 0) == 0; }
+
+std::string inequivalent(const char* arg, const char* kind, const std::string& name,
+                         const std::string& vhost, const std::string& received,
+                         const std::string& current) {
+    return "PRECONDITION_FAILED - inequivalent arg '" + std::string(arg) + "' for " + kind +
+           " '" + name + "' in vhost '" + vhost + "': received '" + received +
+           "' but current is '" + current + "'";
+}
+
+// Compares declare arguments as RabbitMQ's equivalence check does: semantically, ignoring order.
+// Returns the first key that differs, or an empty string.
+std::string first_different_argument(const std::string& a, const std::string& b) {
+    wire::FieldTable ta;
+    wire::FieldTable tb;
+    if (!wire::decode_field_table(a, ta) || !wire::decode_field_table(b, tb)) return "arguments";
+    for (const auto& [key, value] : ta) {
+        const wire::FieldValue* other = wire::find_field(tb, key);
+        if (other == nullptr || !(*other == value)) return key;
+    }
+    for (const auto& [key, value] : tb) {
+        if (wire::find_field(ta, key) == nullptr) return key;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string no_queue_text(const std::string& name, const std::string& vhost) {
+    return "NOT_FOUND - no queue '" + name + "' in vhost '" + vhost + "'";
+}
+
+std::string no_exchange_text(const std::string& name, const std::string& vhost) {
+    return "NOT_FOUND - no exchange '" + name + "' in vhost '" + vhost + "'";
+}
+
+std::string queue_locked_text(const std::string& name, const std::string& vhost) {
+    return "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '" + name +
+           "' in vhost '" + vhost +
+           "'. It could be originally declared on another connection or the exclusive "
+           "property value does not match that of the original declaration.";
+}
+
+Metadata::Metadata(ShardId self, u32 shard_count, Catalog& catalog, Outbox& outbox)
+    : self_(self), shard_count_(shard_count), catalog_(catalog), outbox_(outbox) {}
+
+void Metadata::handle(std::unique_ptr<MetaRequest> request) {
+    waiting_.push_back(std::move(request));
+    run();
+}
+
+void Metadata::handle(const QueueCommandDone& done) {
+    LEPUS_ASSERT(current_ != nullptr && done.continuation == awaited_continuation_);
+    finish(done);
+    current_.reset();
+    run();
+}
+
+void Metadata::run() {
+    while (current_ == nullptr && !waiting_.empty()) {
+        std::unique_ptr<MetaRequest> request = std::move(waiting_.front());
+        waiting_.pop_front();
+        if (catalog_.find_vhost(request->vhost) == nullptr) {
+            reply(*request, 530, "NOT_ALLOWED - vhost '" + request->vhost + "' not found");
+            continue;
+        }
+        MetaRequest& r = *request;
+        bool finished = std::visit([&](const auto& op) { return start(r, op); }, r.op);
+        if (!finished) current_ = std::move(request);
+    }
+}
+
+void Metadata::commit(CatalogUpdate update) {
+    catalog_.apply(update);
+    for (u32 shard = 0; shard < shard_count_; shard++) {
+        if (ShardId(shard) == self_) continue;
+        outbox_.send(ShardId(shard), std::make_unique<CatalogUpdate>(update));
+    }
+}
+
+void Metadata::reply(const MetaRequest& request, u16 code, std::string text) {
+    if (request.reply_wanted == ReplyWanted::no) {
+        if (code != 0) LEPUS_LOG(warning, "metadata: %s", text.c_str());
+        return;
+    }
+    auto r = std::make_unique<MetaReply>();
+    r->to = request.requester;
+    r->code = code;
+    r->text = std::move(text);
+    outbox_.send(request.requester.connection.shard, std::move(r));
+}
+
+void Metadata::reply_ok(const MetaRequest& request, std::string queue_name, u32 messages,
+                        u32 consumers) {
+    if (request.reply_wanted == ReplyWanted::no) return;
+    auto r = std::make_unique<MetaReply>();
+    r->to = request.requester;
+    r->queue_name = std::move(queue_name);
+    r->message_count = messages;
+    r->consumer_count = consumers;
+    outbox_.send(request.requester.connection.shard, std::move(r));
+}
+
+void Metadata::send_queue_command(const QueueInfo& queue, const std::string& vhost,
+                                  QueueCommandKind kind, bool if_unused, bool if_empty) {
+    auto command = std::make_unique<QueueCommand>();
+    command->kind = kind;
+    command->continuation = awaited_continuation_ = next_continuation_++;
+    command->vhost = vhost;
+    command->info = queue;
+    command->if_unused = if_unused;
+    command->if_empty = if_empty;
+    outbox_.send(queue.home, std::move(command));
+}
+
+bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
+    const std::string& name = op.info.name;
+    const Exchange* existing = catalog_.find_exchange(request.vhost, name);
+    if (op.passive) {
+        if (existing == nullptr) {
+            reply(request, not_found, no_exchange_text(name, request.vhost));
+        } else {
+            reply_ok(request);
+        }
+        return true;
+    }
+    if (name.empty()) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on the default exchange");
+        return true;
+    }
+    if (existing != nullptr) {
+        const ExchangeInfo& cur = existing->info;
+        std::string text;
+        if (cur.type != op.info.type) {
+            text = inequivalent("type", "exchange", name, request.vhost,
+                                std::string(routing::to_string(op.info.type)),
+                                std::string(routing::to_string(cur.type)));
+        } else if (cur.durable != op.info.durable) {
+            text = inequivalent("durable", "exchange", name, request.vhost,
+                                bool_text(op.info.durable), bool_text(cur.durable));
+        } else if (cur.auto_delete != op.info.auto_delete) {
+            text = inequivalent("auto_delete", "exchange", name, request.vhost,
+                                bool_text(op.info.auto_delete), bool_text(cur.auto_delete));
+        } else if (cur.internal != op.info.internal) {
+            text = inequivalent("internal", "exchange", name, request.vhost,
+                                bool_text(op.info.internal), bool_text(cur.internal));
+        }
+        if (!text.empty()) {
+            reply(request, precondition_failed, std::move(text));
+        } else {
+            reply_ok(request);
+        }
+        return true;
+    }
+    if (starts_with_amq(name)) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - exchange name '" + name + "' contains reserved prefix 'amq.*'");
+        return true;
+    }
+    commit(ExchangeAdded{request.vhost, op.info});
+    LEPUS_LOG(debug, "exchange '%s' declared in vhost '%s'", name.c_str(),
+              request.vhost.c_str());
+    reply_ok(request);
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const ExchangeDeleteOp& op) {
+    if (op.name.empty()) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on the default exchange");
+        return true;
+    }
+    if (starts_with_amq(op.name)) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on exchange '" + op.name +
+                  "' in vhost '" + request.vhost + "'");
+        return true;
+    }
+    const Exchange* existing = catalog_.find_exchange(request.vhost, op.name);
+    if (existing == nullptr) {
+        reply_ok(request);  // RabbitMQ deletes idempotently
+        return true;
+    }
+    if (op.if_unused && !existing->bindings.empty()) {
+        reply(request, precondition_failed,
+              "PRECONDITION_FAILED - exchange '" + op.name + "' in vhost '" + request.vhost +
+                  "' in use");
+        return true;
+    }
+    commit(ExchangeRemoved{request.vhost, op.name});
+    delete_unused_auto_delete_exchanges(request.vhost);
+    reply_ok(request);
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
+    if (op.source.empty() || op.destination.empty()) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on the default exchange");
+        return true;
+    }
+    const Exchange* destination = catalog_.find_exchange(request.vhost, op.destination);
+    const Exchange* source = catalog_.find_exchange(request.vhost, op.source);
+    if (destination == nullptr || source == nullptr) {
+        reply(request, not_found,
+              no_exchange_text(source == nullptr ? op.source : op.destination, request.vhost));
+        return true;
+    }
+    Destination dest{Destination::Kind::exchange, op.destination};
+    bool bound = source->bindings.contains(dest, op.routing_key, op.arguments);
+    if (op.unbind) {
+        if (bound) {
+            commit(BindingChange{request.vhost, op.source, dest, op.routing_key, op.arguments,
+                                 false});
+            delete_unused_auto_delete_exchanges(request.vhost);
+        }
+        reply_ok(request);
+        return true;
+    }
+    if (!bound) {
+        routing::Bindings probe(source->info.type);
+        std::string error;
+        if (probe.add(dest, op.routing_key, op.arguments, &error) ==
+            routing::BindResult::invalid_arguments) {
+            reply(request, precondition_failed, "PRECONDITION_FAILED - " + error);
+            return true;
+        }
+        commit(BindingChange{request.vhost, op.source, dest, op.routing_key, op.arguments, true});
+    }
+    reply_ok(request);
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
+    const std::string& name = op.info.name;
+    const QueueInfo* existing = catalog_.find_queue(request.vhost, name);
+    if (existing == nullptr) {
+        if (op.passive) {
+            reply(request, not_found, no_queue_text(name, request.vhost));
+            return true;
+        }
+        if (starts_with_amq(name) && !op.server_named) {
+            reply(request, access_refused,
+                  "ACCESS_REFUSED - queue name '" + name + "' contains reserved prefix 'amq.*'");
+            return true;
+        }
+        QueueInfo info = op.info;
+        info.id = QueueId(next_queue_id_++);
+        // Client-local placement, as RabbitMQ's default: the queue lives on the shard of the
+        // connection that declared it, so a connection consuming its own queue never hops.
+        info.home = request.requester.connection.shard;
+        info.owner = request.requester.connection;
+        LEPUS_ASSERT(info.home.value < shard_count_);
+        creating_ = info;
+        send_queue_command(info, request.vhost, QueueCommandKind::create);
+        return false;
+    }
+    bool locked = existing->exclusive && !(existing->owner == request.requester.connection);
+    if (locked || (!op.passive && existing->exclusive != op.info.exclusive)) {
+        reply(request, resource_locked, queue_locked_text(name, request.vhost));
+        return true;
+    }
+    if (!op.passive) {
+        std::string text;
+        if (existing->durable != op.info.durable) {
+            text = inequivalent("durable", "queue", name, request.vhost,
+                                bool_text(op.info.durable), bool_text(existing->durable));
+        } else if (existing->auto_delete != op.info.auto_delete) {
+            text = inequivalent("auto_delete", "queue", name, request.vhost,
+                                bool_text(op.info.auto_delete), bool_text(existing->auto_delete));
+        } else {
+            std::string key = first_different_argument(op.info.arguments, existing->arguments);
+            if (!key.empty()) {
+                text = "PRECONDITION_FAILED - inequivalent arg '" + key + "' for queue '" + name +
+                       "' in vhost '" + request.vhost + "'";
+            }
+        }
+        if (!text.empty()) {
+            reply(request, precondition_failed, std::move(text));
+            return true;
+        }
+    }
+    send_queue_command(*existing, request.vhost, QueueCommandKind::stat);
+    return false;
+}
+
+bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if (queue == nullptr) {
+        reply(request, not_found, no_queue_text(op.queue, request.vhost));
+        return true;
+    }
+    if (op.exchange.empty()) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on the default exchange");
+        return true;
+    }
+    const Exchange* exchange = catalog_.find_exchange(request.vhost, op.exchange);
+    if (exchange == nullptr) {
+        reply(request, not_found, no_exchange_text(op.exchange, request.vhost));
+        return true;
+    }
+    if (queue->exclusive && !(queue->owner == request.requester.connection)) {
+        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        return true;
+    }
+    Destination dest{Destination::Kind::queue, op.queue};
+    bool bound = exchange->bindings.contains(dest, op.routing_key, op.arguments);
+    if (op.unbind) {
+        if (bound) {
+            commit(BindingChange{request.vhost, op.exchange, dest, op.routing_key, op.arguments,
+                                 false});
+            delete_unused_auto_delete_exchanges(request.vhost);
+        }
+        reply_ok(request);
+        return true;
+    }
+    if (!bound) {
+        routing::Bindings probe(exchange->info.type);
+        std::string error;
+        if (probe.add(dest, op.routing_key, op.arguments, &error) ==
+            routing::BindResult::invalid_arguments) {
+            reply(request, precondition_failed, "PRECONDITION_FAILED - " + error);
+            return true;
+        }
+        commit(
+            BindingChange{request.vhost, op.exchange, dest, op.routing_key, op.arguments, true});
+    }
+    reply_ok(request);
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const QueuePurgeOp& op) {
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if (queue == nullptr) {
+        reply(request, not_found, no_queue_text(op.queue, request.vhost));
+        return true;
+    }
+    if (queue->exclusive && !(queue->owner == request.requester.connection)) {
+        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        return true;
+    }
+    send_queue_command(*queue, request.vhost, QueueCommandKind::purge);
+    return false;
+}
+
+bool Metadata::start(MetaRequest& request, const QueueDeleteOp& op) {
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if (queue == nullptr) {
+        reply_ok(request);  // RabbitMQ deletes idempotently, with a count of 0
+        return true;
+    }
+    if (queue->exclusive && !(queue->owner == request.requester.connection)) {
+        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        return true;
+    }
+    send_queue_command(*queue, request.vhost, QueueCommandKind::remove, op.if_unused,
+                       op.if_empty);
+    return false;
+}
+
+bool Metadata::start(MetaRequest& request, const ConnectionClosedOp&) {
+    // Each exclusive queue of the connection is deleted by a request of its own, queued now.
+    std::vector<std::string> owned;
+    const VHost* vhost = catalog_.find_vhost(request.vhost);
+    for (const auto& [name, info] : vhost->queues) {
+        if (info.exclusive && info.owner == request.requester.connection) owned.push_back(name);
+    }
+    for (std::string& name : owned) {
+        auto r = std::make_unique<MetaRequest>();
+        r->vhost = request.vhost;
+        r->requester = request.requester;
+        r->reply_wanted = ReplyWanted::no;
+        r->op = QueueDeleteOp{std::move(name), false, false};
+        waiting_.push_front(std::move(r));
+    }
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const QueueAutoDeleteOp& op) {
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if (queue == nullptr || queue->id != op.id) return true;
+    // if_unused: a consumer that arrived since the home shard asked keeps the queue alive.
+    send_queue_command(*queue, request.vhost, QueueCommandKind::remove, true, false);
+    return false;
+}
+
+void Metadata::finish(const QueueCommandDone& done) {
+    MetaRequest& request = *current_;
+    if (auto* declare = std::get_if<QueueDeclareOp>(&request.op)) {
+        const QueueInfo* existing = catalog_.find_queue(request.vhost, declare->info.name);
+        if (done.code != 0) {
+            reply(request, done.code, done.text);
+            return;
+        }
+        if (existing == nullptr) {
+            // The home shard created it; now every shard learns of it, then the requester.
+            const QueueInfo& info = creating_;
+            commit(QueueAdded{request.vhost, info});
+            LEPUS_LOG(debug, "queue '%s' declared in vhost '%s' on shard %u", info.name.c_str(),
+                      request.vhost.c_str(), info.home.value);
+        }
+        reply_ok(request, declare->info.name, done.message_count, done.consumer_count);
+        return;
+    }
+    if (std::holds_alternative<QueuePurgeOp>(request.op)) {
+        if (done.code != 0) {
+            reply(request, done.code, done.text);
+        } else {
+            reply_ok(request, {}, done.message_count);
+        }
+        return;
+    }
+    const std::string* name = nullptr;
+    if (auto* del = std::get_if<QueueDeleteOp>(&request.op)) name = &del->queue;
+    if (auto* autodel = std::get_if<QueueAutoDeleteOp>(&request.op)) name = &autodel->queue;
+    LEPUS_ASSERT(name != nullptr);
+    if (done.code != 0) {
+        reply(request, done.code, done.text);
+        return;
+    }
+    if (const QueueInfo* queue = catalog_.find_queue(request.vhost, *name)) {
+        remove_queue_from_catalog(request.vhost, *queue);
+    }
+    reply_ok(request, {}, done.message_count);
+}
+
+void Metadata::remove_queue_from_catalog(const std::string& vhost, const QueueInfo& queue) {
+    LEPUS_LOG(debug, "queue '%s' deleted in vhost '%s'", queue.name.c_str(), vhost.c_str());
+    QueueRemoved removed{vhost, queue.name, queue.id};
+    commit(std::move(removed));
+    delete_unused_auto_delete_exchanges(vhost);
+}
+
+void Metadata::delete_unused_auto_delete_exchanges(const std::string& vhost_name) {
+    // An auto-delete exchange goes when it has lost its last binding as a source. Deleting
+    // one may unbind another, hence the loop.
+    for (bool again = true; again;) {
+        again = false;
+        const VHost* vhost = catalog_.find_vhost(vhost_name);
+        for (const auto& [name, exchange] : vhost->exchanges) {
+            if (exchange.info.auto_delete && exchange.bindings.empty() &&
+                exchange.ever_bound) {
+                commit(ExchangeRemoved{vhost_name, name});
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace lepus::core

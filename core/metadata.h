@@ -1,0 +1,67 @@
+#pragma once
+// The metadata authority: shard 0 decides every change to the catalog, one request at a time,
+// so two channels declaring the same queue never race. A request that needs the queue's home
+// shard (create, counts, purge, delete) waits for its answer; later requests wait behind it.
+// Decisions are applied to shard 0's catalog and broadcast to the other shards before the
+// requester is answered.
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "core/catalog.h"
+#include "core/shard_message.h"
+
+namespace lepus::core {
+
+class Metadata {
+public:
+    Metadata(ShardId self, u32 shard_count, Catalog& catalog, Outbox& outbox);
+
+    void handle(std::unique_ptr<MetaRequest> request);
+    void handle(const QueueCommandDone& done);
+
+private:
+    // Runs requests until one has to wait for a queue's home shard.
+    void run();
+    // Each returns true when the request finished, false when it awaits a QueueCommandDone.
+    bool start(MetaRequest& request, const ExchangeDeclareOp& op);
+    bool start(MetaRequest& request, const ExchangeDeleteOp& op);
+    bool start(MetaRequest& request, const ExchangeBindOp& op);
+    bool start(MetaRequest& request, const QueueDeclareOp& op);
+    bool start(MetaRequest& request, const QueueBindOp& op);
+    bool start(MetaRequest& request, const QueuePurgeOp& op);
+    bool start(MetaRequest& request, const QueueDeleteOp& op);
+    bool start(MetaRequest& request, const ConnectionClosedOp& op);
+    bool start(MetaRequest& request, const QueueAutoDeleteOp& op);
+    void finish(const QueueCommandDone& done);
+
+    // Applies locally, then tells every other shard.
+    void commit(CatalogUpdate update);
+    void reply(const MetaRequest& request, u16 code, std::string text);
+    void reply_ok(const MetaRequest& request, std::string queue_name = {}, u32 messages = 0,
+                  u32 consumers = 0);
+    void send_queue_command(const QueueInfo& queue, const std::string& vhost,
+                            QueueCommandKind kind, bool if_unused = false,
+                            bool if_empty = false);
+    // After a binding or queue went: auto-delete exchanges left without bindings go too.
+    void delete_unused_auto_delete_exchanges(const std::string& vhost);
+    void remove_queue_from_catalog(const std::string& vhost, const QueueInfo& queue);
+
+    ShardId self_;
+    u32 shard_count_;
+    Catalog& catalog_;
+    Outbox& outbox_;
+    std::deque<std::unique_ptr<MetaRequest>> waiting_;
+    std::unique_ptr<MetaRequest> current_;  // the request awaiting a home shard, if any
+    u64 next_continuation_ = 1;
+    u64 awaited_continuation_ = 0;
+    u64 next_queue_id_ = 1;
+    QueueInfo creating_;  // the queue a pending declare asked its home shard to create
+};
+
+// Reply texts as RabbitMQ words them.
+std::string no_queue_text(const std::string& name, const std::string& vhost);
+std::string no_exchange_text(const std::string& name, const std::string& vhost);
+std::string queue_locked_text(const std::string& name, const std::string& vhost);
+
+}  // namespace lepus::core

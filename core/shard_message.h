@@ -1,0 +1,280 @@
+#pragma once
+// Everything one shard says to another. Shards share no mutable state: a queue lives on its
+// home shard, a connection and its channels on the shard that accepted it, and the catalog
+// (vhosts, exchanges, bindings, the queue directory) is replicated to every shard by
+// broadcasts from the metadata shard (shard 0), the only writer.
+//
+// The conversations:
+// - Metadata: channel shard -> shard 0 (MetaRequest); shard 0 -> queue home (QueueCommand)
+//   -> shard 0 (QueueCommandDone); shard 0 -> all shards (CatalogUpdate), then shard 0 ->
+//   channel shard (MetaReply). Rings are FIFO per pair, so a channel's shard has applied the
+//   updates of a change before it sees the reply that the change is done.
+// - Publish: the receiving shard routes on its replica and sends Enqueue to each queue's home.
+// - Consume: channel shard -> home (ConsumeRequest), home -> channel shard (ConsumeReply,
+//   Deliver, ConsumerCancelled); the channel answers with Settle and Credit.
+// Rarely sent messages are boxed so a ring slot stays small for the data-path ones.
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "core/base/types.h"
+#include "core/message.h"
+#include "core/routing/destination.h"
+#include "core/routing/exchange_type.h"
+
+namespace lepus::core {
+
+// A connection anywhere: its shard, its slot there and the slot's generation, so a message
+// for a connection that closed never reaches the next one in the same slot.
+struct ConnectionKey {
+    ShardId shard;
+    u32 slot = 0;
+    u32 generation = 0;
+    friend bool operator==(const ConnectionKey&, const ConnectionKey&) = default;
+};
+
+// A channel: its number and the connection-wide count of channel opens when it was opened.
+struct ChannelKey {
+    ConnectionKey connection;
+    u16 channel = 0;
+    u32 generation = 0;
+    friend bool operator==(const ChannelKey&, const ChannelKey&) = default;
+};
+
+// A consumer: its channel and a connection-unique id (the tag is the client's name for it).
+struct ConsumerKey {
+    ChannelKey channel;
+    u64 id = 0;
+    friend bool operator==(const ConsumerKey&, const ConsumerKey&) = default;
+};
+
+struct ExchangeInfo {
+    std::string name;
+    routing::ExchangeType type = routing::ExchangeType::direct;
+    bool durable = false;
+    bool auto_delete = false;
+    bool internal = false;
+    std::string arguments;  // field-table content
+};
+
+struct QueueInfo {
+    std::string name;
+    QueueId id;
+    ShardId home;
+    bool durable = false;
+    bool exclusive = false;
+    bool auto_delete = false;
+    ConnectionKey owner;  // meaningful when exclusive
+    std::string arguments;
+};
+
+// ---- metadata requests, handled on shard 0 ----
+struct ExchangeDeclareOp {
+    ExchangeInfo info;
+    bool passive = false;
+};
+struct ExchangeDeleteOp {
+    std::string name;
+    bool if_unused = false;
+};
+struct ExchangeBindOp {  // exchange.bind / exchange.unbind
+    std::string destination;
+    std::string source;
+    std::string routing_key;
+    std::string arguments;
+    bool unbind = false;
+};
+struct QueueDeclareOp {
+    QueueInfo info;  // id and home are chosen by shard 0
+    bool passive = false;
+    bool server_named = false;  // the channel chose an amq.gen- name
+};
+struct QueueBindOp {  // queue.bind / queue.unbind
+    std::string queue;
+    std::string exchange;
+    std::string routing_key;
+    std::string arguments;
+    bool unbind = false;
+};
+struct QueuePurgeOp {
+    std::string queue;
+};
+struct QueueDeleteOp {
+    std::string queue;
+    bool if_unused = false;
+    bool if_empty = false;
+};
+// The requester's connection closed: its exclusive queues go.
+struct ConnectionClosedOp {};
+// From a queue's home shard: its last consumer went and it is auto-delete.
+struct QueueAutoDeleteOp {
+    std::string queue;
+    QueueId id;
+};
+using MetaOp = std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp,
+                            QueueBindOp, QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp,
+                            QueueAutoDeleteOp>;
+
+enum class ReplyWanted : u8 { no, yes };
+
+struct MetaRequest {
+    std::string vhost;
+    ChannelKey requester;
+    ReplyWanted reply_wanted = ReplyWanted::yes;
+    MetaOp op;
+};
+
+// The answer to a MetaRequest. code 0 is success; otherwise code and text are the AMQP reply
+// the channel (soft codes) or connection (hard codes) closes with.
+struct MetaReply {
+    ChannelKey to;
+    u16 code = 0;
+    std::string text;
+    std::string queue_name;
+    u32 message_count = 0;
+    u32 consumer_count = 0;
+};
+
+// ---- catalog replication, shard 0 -> every shard ----
+struct ExchangeAdded {
+    std::string vhost;
+    ExchangeInfo info;
+};
+struct ExchangeRemoved {
+    std::string vhost;
+    std::string name;
+};
+struct BindingChange {
+    std::string vhost;
+    std::string source;
+    routing::Destination destination;
+    std::string routing_key;
+    std::string arguments;
+    bool added = true;
+};
+struct QueueAdded {
+    std::string vhost;
+    QueueInfo info;
+};
+struct QueueRemoved {  // its bindings go with it on every replica
+    std::string vhost;
+    std::string name;
+    QueueId id;
+};
+using CatalogUpdate =
+    std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved>;
+
+// ---- queue lifecycle, shard 0 <-> a queue's home shard ----
+enum class QueueCommandKind : u8 { create, stat, purge, remove };
+struct QueueCommand {
+    QueueCommandKind kind = QueueCommandKind::stat;
+    u64 continuation = 0;  // shard 0's pending operation
+    std::string vhost;
+    QueueInfo info;  // complete for create; name and id otherwise
+    bool if_unused = false;
+    bool if_empty = false;
+};
+struct QueueCommandDone {
+    u64 continuation = 0;
+    u16 code = 0;
+    std::string text;
+    u32 message_count = 0;
+    u32 consumer_count = 0;
+};
+
+// ---- the data path ----
+struct Enqueue {
+    QueueId queue;
+    MessageRef message;
+};
+
+struct Deliver {  // home -> consumer's shard
+    ConsumerKey consumer;
+    QueueId queue;
+    ShardId home;
+    u64 sequence = 0;  // the message's place in its queue
+    MessageRef message;
+    bool redelivered = false;
+    bool no_ack = false;
+};
+
+enum class SettleKind : u8 {
+    ack,         // done with it
+    requeue,     // back to its place, redelivered
+    drop,        // rejected without requeue
+    undelivered  // never reached the client (its channel went): back to its place as it was
+};
+struct Settle {  // consumer's shard -> home
+    QueueId queue;
+    u64 sequence = 0;
+    SettleKind kind = SettleKind::ack;
+    // For an undelivered no-ack delivery, which the queue no longer tracks: the message itself.
+    MessageRef message;
+    bool redelivered = false;
+};
+
+// The consumer's shard has written `count` deliveries of this consumer to its socket.
+struct Credit {
+    QueueId queue;
+    ConsumerKey consumer;
+    u32 count = 0;
+};
+
+struct ConsumeRequest {
+    ConsumerKey consumer;
+    QueueId queue;
+    std::string tag;
+    bool no_ack = false;
+    bool exclusive = false;
+    u16 prefetch = 0;  // 0: unlimited
+};
+struct ConsumeReply {
+    ConsumerKey consumer;
+    QueueId queue;
+    ShardId home;
+    u16 code = 0;
+    std::string text;
+};
+struct CancelRequest {
+    QueueId queue;
+    ConsumerKey consumer;
+};
+struct ConsumerCancelled {  // the queue went away under a consumer
+    ConsumerKey consumer;
+};
+
+struct GetRequest {
+    ChannelKey channel;
+    QueueId queue;
+    bool no_ack = false;
+};
+struct GetReply {
+    ChannelKey channel;
+    u16 code = 0;  // 404 when the queue went away
+    std::string text;
+    QueueId queue;
+    ShardId home;
+    MessageRef message;  // empty: get-empty
+    u64 sequence = 0;
+    bool redelivered = false;
+    u32 message_count = 0;  // ready messages left
+};
+
+using ShardMessage =
+    std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled,
+                 std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
+                 std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
+                 std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,
+                 std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
+                 std::unique_ptr<QueueCommandDone>>;
+
+// Where a shard's outgoing messages go. The server implements it with rings; tests with
+// plain vectors. A message to the sending shard itself is delivered too, after the current
+// work, never re-entrantly.
+class Outbox {
+public:
+    virtual ~Outbox() = default;
+    virtual void send(ShardId to, ShardMessage message) = 0;
+};
+
+}  // namespace lepus::core

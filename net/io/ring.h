@@ -1,0 +1,53 @@
+#pragma once
+// One io_uring per shard, used only by the shard's thread. Set-up flags and why:
+// - SINGLE_ISSUER: only this thread submits, which lets the kernel skip locking.
+// - DEFER_TASKRUN: completion work runs when we wait, in our thread, not as interrupts
+//   of whatever we are doing; completions are then reaped in one batch per loop turn.
+// - A CQ four times the SQ: multishot receives post many completions per submission.
+//
+// Completions belong to their issuer: each operation's user_data is a Completion that lives
+// inside the object that started it, so starting I/O allocates nothing.
+#include <liburing.h>
+
+#include "core/base/types.h"
+
+namespace lepus::io {
+
+struct Completion {
+    // result: bytes or -errno, as the CQE says; flags: the CQE's flags (F_MORE, F_BUFFER).
+    using Callback = void (*)(Completion& completion, i32 result, u32 flags);
+    Callback callback = nullptr;
+    void* owner = nullptr;
+    bool in_flight = false;
+};
+
+class Ring {
+public:
+    Ring() = default;
+    ~Ring();
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+
+    // Returns 0 or -errno; the caller stops the broker with the reason.
+    int init(u32 entries);
+    io_uring* raw() { return &ring_; }
+
+    // A submission entry bound to `completion`; submits pending entries first when the SQ is
+    // full, so it never fails.
+    io_uring_sqe* prepare(Completion& completion);
+    // A submission entry whose completion is ignored (cancellations, fire-and-forget).
+    io_uring_sqe* prepare_untracked();
+
+    // Submits what is pending and waits until at least one completion arrives or
+    // `timeout_ms` passes (0: do not wait), then runs every available completion's callback.
+    // Returns the number of completions handled.
+    u32 submit_and_run(u32 timeout_ms);
+
+private:
+    io_uring_sqe* get_sqe();
+
+    io_uring ring_{};
+    bool initialised_ = false;
+};
+
+}  // namespace lepus::io

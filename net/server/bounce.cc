@@ -1,0 +1,31 @@
+#include "net/server/bounce.h"
+
+namespace lepus::server {
+
+using namespace lepus::core;
+
+void bounce(ShardMessage& message, Outbox& outbox) {
+    if (auto* d = std::get_if<Deliver>(&message)) {
+        Settle s{d->queue, d->sequence, SettleKind::undelivered, {}, d->redelivered};
+        // A no-ack delivery is no longer tracked by its queue: the message itself goes back.
+        if (d->no_ack) s.message = std::move(d->message);
+        outbox.send(d->home, std::move(s));
+        return;
+    }
+    if (auto* r = std::get_if<std::unique_ptr<ConsumeReply>>(&message)) {
+        if ((*r)->code == 0) outbox.send((*r)->home, CancelRequest{(*r)->queue, (*r)->consumer});
+        return;
+    }
+    if (auto* r = std::get_if<std::unique_ptr<GetReply>>(&message)) {
+        GetReply& get = **r;
+        if (get.message) {
+            Settle s{get.queue, get.sequence, SettleKind::undelivered, {}, get.redelivered};
+            s.message = std::move(get.message);
+            outbox.send(get.home, std::move(s));
+        }
+        return;
+    }
+    // Metadata replies and cancellations need nothing: the change they report stands.
+}
+
+}  // namespace lepus::server

@@ -1,0 +1,465 @@
+#include "net/server/channel.h"
+
+#include <algorithm>
+
+#include "core/base/assert.h"
+#include "core/base/limits.h"
+#include "core/base/log.h"
+#include "net/server/bounce.h"
+#include "net/server/connection.h"
+
+namespace lepus::server {
+
+using namespace lepus::amqp;
+using core::SettleKind;
+
+Channel::Channel(Connection& connection, u16 number, u32 generation)
+    : connection_(connection), number_(number), generation_(generation) {}
+
+Channel::~Channel() { release(); }
+
+core::ChannelKey Channel::key() const {
+    return core::ChannelKey{connection_.key(), number_, generation_};
+}
+
+wire::WireWriter& Channel::out_writer() { return connection_.out().writer(); }
+
+void Channel::request_flush() { connection_.request_flush(); }
+
+void Channel::handle_frame(const Frame& frame, const ChunkRef& chunk) {
+    if (state_ == State::closing) {
+        // After our channel.close only its close-ok (or a crossing close) means anything.
+        if (frame.type != frame_method) return;
+        Method method;
+        u16 c = 0;
+        u16 m = 0;
+        if (decode_method(frame.payload, method, c, m) != DecodeStatus::ok) return;
+        if (std::holds_alternative<ChannelCloseOk>(method)) {
+            finished_ = true;
+        } else if (std::holds_alternative<ChannelClose>(method)) {
+            send_method(ChannelCloseOk{});
+            finished_ = true;
+        }
+        return;
+    }
+    if (waiting_ != Waiting::none || !parked_.empty()) {
+        if (parked_.size() >= limits::channel_parked_frames_max) {
+            connection_error(506, "RESOURCE_ERROR - too many frames sent while waiting", 0, 0);
+            return;
+        }
+        parked_.push_back(Parked{frame.type, frame.payload, chunk});
+        return;
+    }
+    process_frame(frame.type, frame.payload, chunk);
+}
+
+void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& chunk) {
+    switch (expect_) {
+        case Expect::method:
+            if (type != frame_method) {
+                connection_error(505,
+                                 "UNEXPECTED_FRAME - expected method frame, got non method "
+                                 "frame instead",
+                                 0, 0);
+                return;
+            }
+            break;
+        case Expect::header:
+            if (type != frame_header) {
+                connection_error(505,
+                                 "UNEXPECTED_FRAME - expected content header for class 60, "
+                                 "got non content header frame instead",
+                                 BasicPublish::class_id, BasicPublish::method_id);
+                return;
+            }
+            handle_header(payload, chunk);
+            return;
+        case Expect::body:
+            if (type != frame_body) {
+                connection_error(505,
+                                 "UNEXPECTED_FRAME - expected content body, got non content "
+                                 "body frame instead",
+                                 BasicPublish::class_id, BasicPublish::method_id);
+                return;
+            }
+            handle_body(payload, chunk);
+            return;
+    }
+    Method method;
+    u16 class_id = 0;
+    u16 method_id = 0;
+    DecodeStatus status = decode_method(payload, method, class_id, method_id);
+    if (status == DecodeStatus::unknown_method) {
+        connection_error(540,
+                         "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) + "." +
+                             std::to_string(method_id),
+                         class_id, method_id);
+        return;
+    }
+    if (status != DecodeStatus::ok) {
+        connection_error(502, "SYNTAX_ERROR - malformed " +
+                                  std::string(method_name(class_id, method_id)),
+                         class_id, method_id);
+        return;
+    }
+    handle_method(method, chunk);
+}
+
+void Channel::handle_method(const Method& method, const ChunkRef&) {
+    std::visit(
+        [this](const auto& m) {
+            using M = std::decay_t<decltype(m)>;
+            if constexpr (requires(Channel& c, const M& x) { c.on_method(x); }) {
+                on_method(m);
+            } else {
+                // Connection-class methods on a channel, server-to-client methods from a client.
+                connection_error(503,
+                                 "COMMAND_INVALID - method '" + std::string(M::name) +
+                                     "' is not allowed here",
+                                 M::class_id, M::method_id);
+            }
+        },
+        method);
+}
+
+void Channel::unpark() {
+    while (waiting_ == Waiting::none && !parked_.empty() && state_ == State::open &&
+           connection_.state() == Connection::State::open) {
+        Parked p = std::move(parked_.front());
+        parked_.pop_front();
+        process_frame(p.type, p.payload, p.chunk);
+    }
+}
+
+// ---- content ----
+
+void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
+    ContentHeader header;
+    if (!decode_content_header(payload, header)) {
+        connection_error(502, "SYNTAX_ERROR - malformed content header", BasicPublish::class_id,
+                         BasicPublish::method_id);
+        return;
+    }
+    if (header.body_size > limits::message_size_max) {
+        expect_ = Expect::method;
+        channel_error(406,
+                      "PRECONDITION_FAILED - message size " + std::to_string(header.body_size) +
+                          " is larger than configured max size " +
+                          std::to_string(limits::message_size_max),
+                      BasicPublish::class_id, BasicPublish::method_id);
+        return;
+    }
+    const BasicProperties& p = header.properties;
+    if (p.has(BasicProperty::user_id) && p.user_id != connection_.user()) {
+        expect_ = Expect::method;
+        channel_error(406,
+                      "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
+                          "' but authenticated user was '" + connection_.user() + "'",
+                      BasicPublish::class_id, BasicPublish::method_id);
+        return;
+    }
+    publish_.body_size = header.body_size;
+    publish_.body_received = 0;
+    publish_.headers = p.has(BasicProperty::headers) ? p.headers : std::string_view{};
+    ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
+    Message::Routing routing{publish_.exchange, publish_.routing_key};
+    publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
+                                                     header.body_size, p.delivery_mode,
+                                                     p.priority));
+    if (header.body_size == 0) {
+        publish_complete();
+    } else {
+        expect_ = Expect::body;
+    }
+}
+
+void Channel::handle_body(std::string_view payload, const ChunkRef& chunk) {
+    publish_.body_received += payload.size();
+    if (publish_.body_received > publish_.body_size) {
+        connection_error(501, "FRAME_ERROR - content body exceeds the size in its header",
+                         BasicPublish::class_id, BasicPublish::method_id);
+        return;
+    }
+    if (!payload.empty()) {
+        publish_.message->append_body(
+            ChunkSlice{chunk, payload.data(), static_cast<u32>(payload.size())});
+    }
+    if (publish_.body_received == publish_.body_size) publish_complete();
+}
+
+void Channel::publish_complete() {
+    expect_ = Expect::method;
+    MessageRef message = std::move(publish_.message);
+    if (tx_mode_) {
+        tx_publishes_.push_back(TxPublish{publish_.exchange, publish_.mandatory,
+                                          std::string(publish_.headers), std::move(message)});
+        return;
+    }
+    route_publish(publish_.exchange, publish_.mandatory, publish_.headers, message);
+}
+
+void Channel::route_publish(const std::string& exchange_name, bool mandatory,
+                            std::string_view headers, const MessageRef& message) {
+    core::Broker& broker = connection_.context().broker;
+    const core::VHost* vhost = broker.catalog().find_vhost(connection_.vhost());
+    LEPUS_ASSERT(vhost != nullptr);
+    auto it = vhost->exchanges.find(exchange_name);
+    if (it == vhost->exchanges.end()) {
+        channel_error(404, core::no_exchange_text(exchange_name, connection_.vhost()),
+                      BasicPublish::class_id, BasicPublish::method_id);
+        return;
+    }
+    const core::Exchange& exchange = it->second;
+    if (exchange.info.internal) {
+        channel_error(403,
+                      "ACCESS_REFUSED - cannot publish to internal exchange '" + exchange_name +
+                          "' in vhost '" + connection_.vhost() + "'",
+                      BasicPublish::class_id, BasicPublish::method_id);
+        return;
+    }
+    u32 routed = broker.publish(*vhost, exchange, message, headers);
+    if (routed == 0 && mandatory) {
+        BasicReturn r;
+        r.reply_code = 312;
+        r.reply_text = "NO_ROUTE";
+        r.exchange = message->exchange();
+        r.routing_key = message->routing_key();
+        send_method(r);
+        write_content(message);
+    }
+    if (confirm_mode_) published_++;
+}
+
+void Channel::write_content(const MessageRef& owner) {
+    OutQueue& out = connection_.out();
+    const Message& message = *owner;
+    std::string_view header = message.header_payload();
+    write_frame_header(out.writer(), frame_header, number_, static_cast<u32>(header.size()));
+    out.append_reference(header, owner);
+    write_frame_end(out.writer());
+    // Body frames carry at most frame_max - 8 bytes; a frame may span the slices the body
+    // arrived in, since the slices are only iovecs.
+    const u64 frame_payload_max = connection_.frame_max() - frame_overhead;
+    u64 left = message.body_size();
+    usize slice_index = 0;
+    usize slice_offset = 0;
+    const auto& slices = message.body();
+    while (left > 0) {
+        u64 frame_bytes = std::min(left, frame_payload_max);
+        write_frame_header(out.writer(), frame_body, number_, static_cast<u32>(frame_bytes));
+        u64 need = frame_bytes;
+        while (need > 0) {
+            LEPUS_ASSERT(slice_index < slices.size());
+            const ChunkSlice& s = slices[slice_index];
+            usize n = static_cast<usize>(std::min<u64>(need, s.size - slice_offset));
+            out.append_reference(std::string_view(s.data + slice_offset, n), owner);
+            need -= n;
+            slice_offset += n;
+            if (slice_offset == s.size) {
+                slice_index++;
+                slice_offset = 0;
+            }
+        }
+        write_frame_end(out.writer());
+        left -= frame_bytes;
+    }
+    connection_.request_flush();
+}
+
+void Channel::flush_confirms() {
+    if (!confirm_mode_ || confirmed_ == published_ || state_ != State::open) return;
+    BasicAck ack;
+    ack.delivery_tag = published_;
+    ack.multiple = published_ - confirmed_ > 1;
+    confirmed_ = published_;
+    send_method(ack);
+}
+
+// ---- deliveries ----
+
+Channel::Consumer* Channel::find_consumer(u64 id) {
+    for (Consumer& c : consumers_) {
+        if (c.id == id) return &c;
+    }
+    return nullptr;
+}
+
+Channel::Consumer* Channel::find_consumer_by_tag(std::string_view tag) {
+    for (Consumer& c : consumers_) {
+        if (c.tag == tag) return &c;
+    }
+    return nullptr;
+}
+
+bool Channel::global_limit_reached() const {
+    return prefetch_global_ != 0 && unacked_live_ >= prefetch_global_;
+}
+
+void Channel::on_deliver(core::Deliver& deliver) {
+    Consumer* consumer = find_consumer(deliver.consumer.id);
+    if (consumer == nullptr) {
+        core::ShardMessage back(std::move(deliver));
+        bounce(back, connection_.context().outbox);
+        return;
+    }
+    if (!deliver.no_ack && (global_limit_reached() || !held_.empty())) {
+        held_.push_back(std::move(deliver));
+        return;
+    }
+    u64 tag = next_tag_++;
+    if (!deliver.no_ack) {
+        unacked_.push_back(Unacked{tag, deliver.queue, deliver.home, deliver.sequence,
+                                   consumer->id, false});
+        unacked_live_++;
+    }
+    write_delivery(*consumer, tag, deliver);
+}
+
+void Channel::write_delivery(const Consumer& consumer, u64 tag, const core::Deliver& deliver) {
+    BasicDeliver d;
+    d.consumer_tag = consumer.tag;
+    d.delivery_tag = tag;
+    d.redelivered = deliver.redelivered;
+    d.exchange = deliver.message->exchange();
+    d.routing_key = deliver.message->routing_key();
+    send_method(d);
+    write_content(deliver.message);
+    const_cast<Consumer&>(consumer).credit_owed++;
+    connection_.note_credit_owed();
+}
+
+void Channel::release_held() {
+    while (!held_.empty() && !global_limit_reached()) {
+        core::Deliver d = std::move(held_.front());
+        held_.pop_front();
+        on_deliver(d);
+    }
+}
+
+void Channel::send_credits() {
+    for (Consumer& c : consumers_) {
+        if (c.credit_owed == 0) continue;
+        connection_.context().outbox.send(
+            c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id}, c.credit_owed});
+        c.credit_owed = 0;
+    }
+}
+
+void Channel::on_consumer_cancelled(const core::ConsumerCancelled& cancelled) {
+    auto it = std::find_if(consumers_.begin(), consumers_.end(),
+                           [&](const Consumer& c) { return c.id == cancelled.consumer.id; });
+    if (it == consumers_.end()) return;
+    std::string tag = it->tag;
+    consumers_.erase(it);
+    if (connection_.consumer_cancel_notify()) {
+        BasicCancel cancel;
+        cancel.consumer_tag = tag;
+        cancel.nowait = true;
+        send_method(cancel);
+    }
+}
+
+// ---- settlement ----
+
+void Channel::settle_entry(Unacked& entry, SettleKind kind) {
+    LEPUS_ASSERT(!entry.settled);
+    entry.settled = true;
+    unacked_live_--;
+    connection_.context().outbox.send(entry.home,
+                                      core::Settle{entry.queue, entry.sequence, kind, {}, false});
+}
+
+bool Channel::settle(u64 tag, bool multiple, SettleKind kind) {
+    auto unknown = [&] {
+        channel_error(406, "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
+                      BasicAck::class_id, BasicAck::method_id);
+        return false;
+    };
+    if (multiple && tag == 0) {
+        for (Unacked& u : unacked_) {
+            if (!u.settled) settle_entry(u, kind);
+        }
+    } else {
+        auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
+                                   [](const Unacked& u, u64 t) { return u.tag < t; });
+        if (it == unacked_.end() || it->tag != tag || it->settled) return unknown();
+        if (multiple) {
+            for (auto m = unacked_.begin(); m != it; ++m) {
+                if (!m->settled) settle_entry(*m, kind);
+            }
+        }
+        settle_entry(*it, kind);
+    }
+    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
+    release_held();
+    return true;
+}
+
+void Channel::requeue_all_unacked() {
+    for (Unacked& u : unacked_) {
+        if (!u.settled) settle_entry(u, SettleKind::requeue);
+    }
+    unacked_.clear();
+}
+
+void Channel::release() {
+    if (released_) return;
+    released_ = true;
+    core::Outbox& outbox = connection_.context().outbox;
+    for (const Consumer& c : consumers_) {
+        outbox.send(c.home, core::CancelRequest{c.queue, core::ConsumerKey{key(), c.id}});
+    }
+    consumers_.clear();
+    requeue_all_unacked();
+    for (core::Deliver& d : held_) {
+        core::ShardMessage back(std::move(d));
+        bounce(back, outbox);
+    }
+    held_.clear();
+    parked_.clear();
+    tx_publishes_.clear();
+    tx_settles_.clear();
+    publish_ = Publish{};
+}
+
+// ---- errors ----
+
+void Channel::channel_error(u16 code, const std::string& text, u16 class_id, u16 method_id) {
+    if (state_ != State::open) return;
+    LEPUS_LOG(info, "channel %u of %s closed with %u: %s", number_,
+              connection_.peer_name().c_str(), code, text.c_str());
+    release();
+    ChannelClose close;
+    close.reply_code = code;
+    std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
+    close.reply_text = reply_text;
+    close.failing_class_id = class_id;
+    close.failing_method_id = method_id;
+    send_method(close);
+    state_ = State::closing;
+}
+
+void Channel::connection_error(u16 code, const std::string& text, u16 class_id,
+                               u16 method_id) {
+    connection_.connection_error(code, text, class_id, method_id);
+}
+
+// ---- messages from other shards ----
+
+void Channel::on_message(core::ShardMessage& message) {
+    if (auto* d = std::get_if<core::Deliver>(&message)) {
+        on_deliver(*d);
+    } else if (auto* c = std::get_if<core::ConsumerCancelled>(&message)) {
+        on_consumer_cancelled(*c);
+    } else if (auto* r = std::get_if<std::unique_ptr<core::MetaReply>>(&message)) {
+        on_reply(**r);
+    } else if (auto* cr = std::get_if<std::unique_ptr<core::ConsumeReply>>(&message)) {
+        on_reply(**cr);
+    } else if (auto* g = std::get_if<std::unique_ptr<core::GetReply>>(&message)) {
+        on_reply(**g);
+    } else {
+        LEPUS_UNREACHABLE();
+    }
+}
+
+}  // namespace lepus::server

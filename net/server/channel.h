@@ -1,0 +1,211 @@
+#pragma once
+// One AMQP channel of a connection: the methods of the exchange, queue, basic, confirm and tx
+// classes, content assembly for publishes, consumers, delivery tags and acks. Lives inside its
+// Connection on the connection's shard.
+//
+// Ordering: AMQP processes a channel's methods in order. A method whose answer comes from
+// another shard (declares, binds, consume, get) makes the channel wait; frames that arrive
+// meanwhile are parked (by reference into their chunks) and replayed when the answer comes.
+//
+// Soft errors close the channel (channel.close with the code), hard ones the connection.
+// Closing a channel cancels its consumers and requeues its unacknowledged messages.
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/types.h"
+#include "core/chunk.h"
+#include "core/message.h"
+#include "core/shard_message.h"
+#include "net/amqp/frame.h"
+#include "net/amqp/methods.h"
+
+namespace lepus::server {
+
+class Connection;
+
+class Channel {
+public:
+    enum class State : u8 { open, closing };
+
+    Channel(Connection& connection, u16 number, u32 generation);
+    ~Channel();
+    Channel(const Channel&) = delete;
+    Channel& operator=(const Channel&) = delete;
+
+    u16 number() const { return number_; }
+    u32 generation() const { return generation_; }
+    State state() const { return state_; }
+    core::ChannelKey key() const;
+
+    void handle_frame(const amqp::Frame& frame, const ChunkRef& chunk);
+    // Client sent channel.close-ok to our channel.close; false if we were not closing.
+    void on_message(core::ShardMessage& message);
+    // Sends basic.ack for the publishes confirmed since the last call.
+    void flush_confirms();
+    // Returns credit for the deliveries written to the socket.
+    void send_credits();
+    // Cancels consumers and requeues what the client had not acknowledged. Idempotent.
+    void release();
+    // The close handshake is over; the connection forgets the channel.
+    bool finished() const { return finished_; }
+
+private:
+    struct Parked {
+        u8 type;
+        std::string_view payload;
+        ChunkRef chunk;
+    };
+    struct Consumer {
+        u64 id;
+        std::string tag;
+        QueueId queue;
+        ShardId home;
+        bool no_ack;
+        bool active;  // consume-ok was sent
+        u32 credit_owed;
+    };
+    struct Unacked {
+        u64 tag;
+        QueueId queue;
+        ShardId home;
+        u64 sequence;
+        u64 consumer_id;  // 0 for basic.get
+        bool settled;
+    };
+    struct Publish {  // the publish whose content is arriving
+        std::string exchange;
+        std::string routing_key;
+        bool mandatory = false;
+        u64 body_size = 0;
+        u64 body_received = 0;
+        std::string_view headers;
+        MessageRef message;
+    };
+    struct TxPublish {
+        std::string exchange;
+        bool mandatory;
+        std::string headers;
+        MessageRef message;
+    };
+    struct TxSettle {
+        u64 tag;
+        bool multiple;
+        core::SettleKind kind;
+    };
+    enum class Expect : u8 { method, header, body };
+    enum class Waiting : u8 { none, meta, consume, get };
+    enum class PendingOk : u8 {
+        exchange_declare, exchange_delete, exchange_bind, exchange_unbind, queue_declare,
+        queue_bind, queue_unbind, queue_purge, queue_delete
+    };
+
+    void process_frame(u8 type, std::string_view payload, const ChunkRef& chunk);
+    void handle_method(const amqp::Method& method, const ChunkRef& chunk);
+    void handle_header(std::string_view payload, const ChunkRef& chunk);
+    void handle_body(std::string_view payload, const ChunkRef& chunk);
+    void unpark();
+
+    // Methods, one per file section in channel_methods.cc.
+    void on_method(const amqp::ChannelFlow& m);
+    void on_method(const amqp::ChannelClose& m);
+    void on_method(const amqp::ChannelCloseOk& m);
+    void on_method(const amqp::AccessRequest& m);
+    void on_method(const amqp::ExchangeDeclare& m);
+    void on_method(const amqp::ExchangeDelete& m);
+    void on_method(const amqp::ExchangeBind& m);
+    void on_method(const amqp::ExchangeUnbind& m);
+    void on_method(const amqp::QueueDeclare& m);
+    void on_method(const amqp::QueueBind& m);
+    void on_method(const amqp::QueueUnbind& m);
+    void on_method(const amqp::QueuePurge& m);
+    void on_method(const amqp::QueueDelete& m);
+    void on_method(const amqp::BasicQos& m);
+    void on_method(const amqp::BasicConsume& m);
+    void on_method(const amqp::BasicCancel& m);
+    void on_method(const amqp::BasicPublish& m);
+    void on_method(const amqp::BasicGet& m);
+    void on_method(const amqp::BasicAck& m);
+    void on_method(const amqp::BasicReject& m);
+    void on_method(const amqp::BasicNack& m);
+    void on_method(const amqp::BasicRecover& m);
+    void on_method(const amqp::BasicRecoverAsync& m);
+    void on_method(const amqp::ConfirmSelect& m);
+    void on_method(const amqp::TxSelect& m);
+    void on_method(const amqp::TxCommit& m);
+    void on_method(const amqp::TxRollback& m);
+
+    void on_reply(core::MetaReply& reply);
+    void on_reply(core::ConsumeReply& reply);
+    void on_reply(core::GetReply& reply);
+    void on_deliver(core::Deliver& deliver);
+    void on_consumer_cancelled(const core::ConsumerCancelled& cancelled);
+
+    void send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id);
+    void publish_complete();
+    void route_publish(const std::string& exchange, bool mandatory, std::string_view headers,
+                       const MessageRef& message);
+    // Validates and settles delivery tags; false after a channel error.
+    bool settle(u64 tag, bool multiple, core::SettleKind kind);
+    void settle_entry(Unacked& entry, core::SettleKind kind);
+    void requeue_all_unacked();
+    void write_delivery(const Consumer& consumer, u64 tag, const core::Deliver& deliver);
+    void write_content(const MessageRef& message);
+    void release_held();
+    bool global_limit_reached() const;
+    Consumer* find_consumer(u64 id);
+    Consumer* find_consumer_by_tag(std::string_view tag);
+    // The queue a method names, resolving "" to the channel's last declared queue; sends the
+    // error and returns false when it cannot.
+    bool resolve_queue_name(std::string_view requested, std::string& out, u16 class_id,
+                            u16 method_id);
+    const core::QueueInfo* lookup_queue(const std::string& name, u16 class_id, u16 method_id);
+
+    void channel_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
+    void connection_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
+    template <typename M>
+    void send_method(const M& method) {
+        write_method_frame(out_writer(), number_, method);
+        request_flush();
+    }
+    wire::WireWriter& out_writer();
+    void request_flush();
+
+    Connection& connection_;
+    u16 number_;
+    u32 generation_;
+    State state_ = State::open;
+    bool released_ = false;
+    bool finished_ = false;
+
+    Expect expect_ = Expect::method;
+    Publish publish_;
+
+    Waiting waiting_ = Waiting::none;
+    PendingOk pending_ok_ = PendingOk::exchange_declare;
+    bool pending_nowait_ = false;
+    u16 pending_class_ = 0;
+    u16 pending_method_ = 0;
+    std::string pending_consumer_tag_;
+    std::deque<Parked> parked_;
+
+    std::vector<Consumer> consumers_;
+    std::deque<Unacked> unacked_;  // in tag order; settled entries leave from the front
+    u32 unacked_live_ = 0;
+    u64 next_tag_ = 1;
+    u16 prefetch_per_consumer_ = 0;
+    u16 prefetch_global_ = 0;
+    std::deque<core::Deliver> held_;  // deliveries waiting for room under the global limit
+
+    bool confirm_mode_ = false;
+    u64 published_ = 0;
+    u64 confirmed_ = 0;
+    bool tx_mode_ = false;
+    std::vector<TxPublish> tx_publishes_;
+    std::vector<TxSettle> tx_settles_;
+
+    std::string last_queue_;
+};
+
+}  // namespace lepus::server

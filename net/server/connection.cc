@@ -1,0 +1,649 @@
+#include "net/server/connection.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/base/assert.h"
+#include "core/base/log.h"
+#include "core/wire/field_table.h"
+#include "net/server/bounce.h"
+#include "net/server/channel.h"
+#include "net/server/server_properties.h"
+
+namespace lepus::server {
+
+using namespace lepus::amqp;
+
+namespace {
+
+std::string format_peer(const sockaddr_storage& peer, bool& loopback) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    u16 port = 0;
+    loopback = false;
+    if (peer.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
+        inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+        port = ntohs(a.sin_port);
+        loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+    } else if (peer.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
+        inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+        port = ntohs(a.sin6_port);
+        loopback = IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ||
+                   (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127);
+    }
+    return std::string(host) + ":" + std::to_string(port);
+}
+
+// The class and method ids at the start of a method frame's payload, without decoding it.
+u32 peek_method(std::string_view payload) {
+    if (payload.size() < 4) return 0;
+    auto b = [&](usize i) { return static_cast<u32>(static_cast<u8>(payload[i])); };
+    return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
+}
+
+}  // namespace
+
+Connection::Connection(ShardContext& context, int fd, u32 slot, u32 generation,
+                       const sockaddr_storage& peer)
+    : context_(context), fd_(fd), peer_(peer) {
+    key_.shard = context.shard;
+    key_.slot = slot;
+    key_.generation = generation;
+    peer_name_ = format_peer(peer, peer_is_loopback_);
+    recv_completion_.callback = &Connection::on_recv;
+    recv_completion_.owner = this;
+    send_completion_.callback = &Connection::on_send;
+    send_completion_.owner = this;
+}
+
+Connection::~Connection() {
+    LEPUS_ASSERT(!recv_completion_.in_flight && !send_completion_.in_flight);
+    channels_.clear();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::start() {
+    opened_ms_ = last_received_ms_ = last_sent_ms_ = context_.now_ms;
+    LEPUS_LOG(info, "accepting AMQP connection from %s", peer_name_.c_str());
+    arm_recv();
+}
+
+void Connection::arm_recv() {
+    io_uring_sqe* sqe = context_.ring.prepare(recv_completion_);
+    io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = context_.buffers.group_id();
+}
+
+void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
+    auto& self = *static_cast<Connection*>(completion.owner);
+    if (result > 0) {
+        LEPUS_ASSERT(flags & IORING_CQE_F_BUFFER);
+        auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
+        ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
+        if (self.state_ != State::closed) self.handle_received(std::move(chunk), static_cast<u32>(result));
+    } else if (self.state_ != State::closed) {
+        if (result == 0) {
+            if (self.state_ == State::open) {
+                LEPUS_LOG(warning, "client %s closed TCP connection unexpectedly",
+                          self.peer_name_.c_str());
+            }
+            self.terminate("peer closed the socket");
+            return;
+        }
+        if (result != -ENOBUFS) {
+            LEPUS_LOG(warning, "receive from %s failed: %s", self.peer_name_.c_str(),
+                      std::strerror(-result));
+            self.terminate("socket error");
+            return;
+        }
+        // -ENOBUFS: every provided buffer was taken in one burst; they were refilled as each
+        // completion was handled, so receiving again is safe.
+    }
+    if (!(flags & IORING_CQE_F_MORE) && self.state_ != State::closed) self.arm_recv();
+}
+
+bool Connection::take_protocol_header(const char*& data, usize& size) {
+    usize need = protocol_header.size() - header_bytes_.size();
+    usize n = std::min(need, size);
+    header_bytes_.append(data, n);
+    data += n;
+    size -= n;
+    if (header_bytes_.size() < protocol_header.size()) return false;
+    if (header_bytes_ != protocol_header) {
+        LEPUS_LOG(warning, "%s sent an unsupported protocol header; replying with ours",
+                  peer_name_.c_str());
+        out_.writer().write_bytes(protocol_header);
+        close_after_send_ = true;
+        state_ = State::closing;
+        closing_since_ms_ = context_.now_ms;
+        request_flush();
+        return false;
+    }
+    state_ = State::start_ok;
+    send_start();
+    return true;
+}
+
+void Connection::handle_received(ChunkRef chunk, u32 size) {
+    last_received_ms_ = context_.now_ms;
+    const char* data = chunk.get()->data();
+    usize left = size;
+    if (state_ == State::protocol_header) {
+        if (!take_protocol_header(data, left)) return;
+    }
+    if (close_after_send_) return;  // framing is broken; only the close goes out
+    if (carry_size_ > 0) {
+        carry_bytes(data, left);
+        if (carry_needed_ == 0 || carry_size_ < carry_needed_) return;
+        ChunkRef carried = std::move(carry_);
+        u32 carried_size = carry_size_;
+        carry_size_ = carry_needed_ = 0;
+        usize used = parse_frames(carried.get()->data(), carried_size, carried);
+        LEPUS_ASSERT(used == carried_size || state_ == State::closed || close_after_send_);
+    }
+    if (left > 0 && state_ != State::closed && !close_after_send_) {
+        usize used = parse_frames(data, left, chunk);
+        data += used;
+        left -= used;
+        if (left > 0 && state_ != State::closed && !close_after_send_) carry_bytes(data, left);
+    }
+    for (auto& [number, ch] : channels_) ch->flush_confirms();
+}
+
+void Connection::carry_bytes(const char*& data, usize& size) {
+    // The frame's size is known once its 7-byte header is in; until then carry a header's
+    // worth. parse_frame has already refused a frame larger than frame_max.
+    auto capacity_for = [&](u32 have) -> u32 {
+        if (carry_needed_ > 0) return carry_needed_;
+        return std::max<u32>(have, frame_header_size);
+    };
+    for (;;) {
+        u32 want = carry_needed_ > 0 ? carry_needed_ : static_cast<u32>(frame_header_size);
+        if (!carry_ || carry_.get()->capacity < capacity_for(want)) {
+            Chunk* bigger = Chunk::allocate(std::max<u32>(capacity_for(want), 64));
+            if (carry_size_ > 0) std::memcpy(bigger->data(), carry_.get()->data(), carry_size_);
+            carry_ = ChunkRef::adopt(bigger);
+        }
+        usize n = std::min<usize>(want - carry_size_, size);
+        std::memcpy(carry_.get()->data() + carry_size_, data, n);
+        carry_size_ += static_cast<u32>(n);
+        data += n;
+        size -= n;
+        if (carry_needed_ == 0 && carry_size_ >= frame_header_size) {
+            const auto* h = reinterpret_cast<const u8*>(carry_.get()->data());
+            u32 payload = (u32{h[3]} << 24) | (u32{h[4]} << 16) | (u32{h[5]} << 8) | h[6];
+            if (u64{payload} + frame_overhead > frame_max_) {
+                frame_error(501, "FRAME_ERROR - frame of " + std::to_string(payload) +
+                                     " bytes exceeds frame_max " + std::to_string(frame_max_));
+                return;
+            }
+            carry_needed_ = payload + static_cast<u32>(frame_overhead);
+            continue;  // grow to the frame's size and take the rest of it
+        }
+        return;
+    }
+}
+
+usize Connection::parse_frames(const char* data, usize size, const ChunkRef& chunk) {
+    usize position = 0;
+    while (position < size && state_ != State::closed && !close_after_send_) {
+        Frame frame;
+        usize frame_size = 0;
+        FrameStatus status =
+            parse_frame(std::string_view(data + position, size - position), frame_max_, frame,
+                        frame_size);
+        switch (status) {
+            case FrameStatus::complete:
+                handle_frame(frame, chunk);
+                position += frame_size;
+                continue;
+            case FrameStatus::incomplete: return position;
+            case FrameStatus::too_large:
+                frame_error(501, "FRAME_ERROR - frame exceeds the negotiated frame_max " +
+                                     std::to_string(frame_max_));
+                return size;
+            case FrameStatus::bad_frame_end:
+                frame_error(501, "FRAME_ERROR - frame end octet is not 0xCE");
+                return size;
+            case FrameStatus::bad_type:
+                frame_error(501, "FRAME_ERROR - unknown frame type " +
+                                     std::to_string(static_cast<u8>(data[position])));
+                return size;
+        }
+    }
+    return position;
+}
+
+void Connection::frame_error(u16 code, const std::string& text) {
+    // After a framing error the byte stream cannot be trusted: send the close, then hang up
+    // without waiting for close-ok.
+    connection_error(code, text, 0, 0);
+    close_after_send_ = true;
+}
+
+void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
+    if (state_ == State::closing) {
+        // Only the close handshake matters now; everything else is discarded, as AMQP says.
+        if (frame.type != frame_method || frame.channel != 0) return;
+        u32 id = peek_method(frame.payload);
+        if (id == ConnectionCloseOk::id) {
+            terminate("close handshake complete");
+        } else if (id == ConnectionClose::id) {
+            write_method_frame(out_.writer(), 0, ConnectionCloseOk{});
+            close_after_send_ = true;
+            request_flush();
+        }
+        return;
+    }
+    if (frame.type == frame_heartbeat) {
+        if (frame.channel != 0) {
+            connection_error(505, "UNEXPECTED_FRAME - heartbeat frame on channel " +
+                                      std::to_string(frame.channel), 0, 0);
+        }
+        return;
+    }
+    if (frame.channel == 0) {
+        if (frame.type != frame_method) {
+            connection_error(505, "UNEXPECTED_FRAME - content frame on channel 0", 0, 0);
+            return;
+        }
+        handle_connection_method(frame);
+        return;
+    }
+    if (state_ != State::open) {
+        connection_error(504, "CHANNEL_ERROR - frame on channel " +
+                                  std::to_string(frame.channel) + " before connection.open-ok",
+                         0, 0);
+        return;
+    }
+    if (frame.channel > channel_max_) {
+        connection_error(504, "CHANNEL_ERROR - channel " + std::to_string(frame.channel) +
+                                  " exceeds channel_max " + std::to_string(channel_max_),
+                         0, 0);
+        return;
+    }
+    auto it = channels_.find(frame.channel);
+    bool is_open_method = frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
+    if (it == channels_.end()) {
+        if (!is_open_method) {
+            connection_error(504, "CHANNEL_ERROR - expected 'channel.open'", 0, 0);
+            return;
+        }
+        auto ch = std::make_unique<Channel>(*this, frame.channel, ++channel_generations_);
+        channels_.emplace(frame.channel, std::move(ch));
+        write_method_frame(out_.writer(), frame.channel, ChannelOpenOk{});
+        request_flush();
+        return;
+    }
+    Channel& ch = *it->second;
+    if (is_open_method && ch.state() == Channel::State::open) {
+        connection_error(504, "CHANNEL_ERROR - second 'channel.open' seen",
+                         ChannelOpen::class_id, ChannelOpen::method_id);
+        return;
+    }
+    ch.handle_frame(frame, chunk);
+    // A channel whose close handshake finished is gone; the number may be opened again.
+    auto again = channels_.find(frame.channel);
+    if (again != channels_.end() && again->second->finished()) channels_.erase(again);
+}
+
+void Connection::handle_connection_method(const Frame& frame) {
+    Method method;
+    u16 class_id = 0;
+    u16 method_id = 0;
+    DecodeStatus status = decode_method(frame.payload, method, class_id, method_id);
+    if (status != DecodeStatus::ok) {
+        connection_error(status == DecodeStatus::unknown_method ? 540 : 502,
+                         status == DecodeStatus::unknown_method
+                             ? "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) +
+                                   "." + std::to_string(method_id)
+                             : "SYNTAX_ERROR - malformed " +
+                                   std::string(method_name(class_id, method_id)),
+                         class_id, method_id);
+        return;
+    }
+    auto expect = [&](State wanted, const char* name) {
+        if (state_ == wanted) return true;
+        connection_error(503, std::string("COMMAND_INVALID - expected '") + name + "', got '" +
+                                  std::string(method_name(class_id, method_id)) + "'",
+                         class_id, method_id);
+        return false;
+    };
+    if (auto* m = std::get_if<ConnectionStartOk>(&method)) {
+        if (expect(State::start_ok, "connection.start-ok")) handle_start_ok(*m);
+    } else if (auto* tune = std::get_if<ConnectionTuneOk>(&method)) {
+        if (expect(State::tune_ok, "connection.tune-ok")) handle_tune_ok(*tune);
+    } else if (auto* open = std::get_if<ConnectionOpen>(&method)) {
+        if (expect(State::open_wait, "connection.open")) handle_open(*open);
+    } else if (std::holds_alternative<ConnectionClose>(method)) {
+        LEPUS_LOG(info, "closing AMQP connection %s (client %s, vhost '%s', user '%s')",
+                  peer_name_.c_str(), client_name_.c_str(), vhost_.c_str(), user_.c_str());
+        release_channels();
+        write_method_frame(out_.writer(), 0, ConnectionCloseOk{});
+        close_after_send_ = true;
+        request_flush();
+    } else if (std::holds_alternative<ConnectionUpdateSecret>(method) &&
+               state_ == State::open) {
+        write_method_frame(out_.writer(), 0, ConnectionUpdateSecretOk{});
+        request_flush();
+    } else if (std::holds_alternative<ConnectionBlocked>(method) ||
+               std::holds_alternative<ConnectionUnblocked>(method)) {
+        // Clients do not send these; tolerated as RabbitMQ does.
+    } else {
+        connection_error(503, "COMMAND_INVALID - unexpected method '" +
+                                  std::string(method_name(class_id, method_id)) +
+                                  "' on channel 0",
+                         class_id, method_id);
+    }
+}
+
+void Connection::send_start() {
+    ConnectionStart start;
+    std::string properties = server_properties_table();
+    start.server_properties = properties;
+    start.mechanisms = "PLAIN AMQPLAIN";
+    start.locales = "en_US";
+    write_method_frame(out_.writer(), 0, start);
+    request_flush();
+}
+
+bool Connection::authenticate(std::string_view mechanism, std::string_view response) {
+    std::string_view user;
+    std::string_view password;
+    if (mechanism == "PLAIN") {
+        // authzid NUL authcid NUL password
+        usize first = response.find('\0');
+        usize second = first == std::string_view::npos ? first : response.find('\0', first + 1);
+        if (second == std::string_view::npos) return false;
+        user = response.substr(first + 1, second - first - 1);
+        password = response.substr(second + 1);
+    } else if (mechanism == "AMQPLAIN") {
+        wire::FieldTable table;
+        if (!wire::decode_field_table(response, table)) return false;
+        const wire::FieldValue* login = wire::find_field(table, "LOGIN");
+        const wire::FieldValue* pass = wire::find_field(table, "PASSWORD");
+        if (login == nullptr || pass == nullptr || !login->as_string() || !pass->as_string())
+            return false;
+        user = *login->as_string();
+        password = *pass->as_string();
+    } else {
+        return false;
+    }
+    user_ = std::string(user);
+    const Options& o = context_.options;
+    if (user != o.default_user || password != o.default_password) return false;
+    if (o.loopback_users_only && !peer_is_loopback_) {
+        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused",
+                  user_.c_str(), peer_name_.c_str());
+        return false;
+    }
+    return true;
+}
+
+void Connection::handle_start_ok(const ConnectionStartOk& m) {
+    wire::FieldTable client;
+    if (wire::decode_field_table(m.client_properties, client)) {
+        if (const wire::FieldValue* name = wire::find_field(client, "connection_name")) {
+            if (auto s = name->as_string()) client_name_ = std::string(*s);
+        }
+        if (client_name_.empty()) {
+            if (const wire::FieldValue* product = wire::find_field(client, "product")) {
+                if (auto s = product->as_string()) client_name_ = std::string(*s);
+            }
+        }
+        if (const wire::FieldValue* caps = wire::find_field(client, "capabilities")) {
+            if (const auto* table = std::get_if<wire::FieldTable>(&caps->value)) {
+                if (const wire::FieldValue* v = wire::find_field(*table, "consumer_cancel_notify"))
+                    consumer_cancel_notify_ = v->as_bool().value_or(false);
+            }
+        }
+    }
+    if (!authenticate(m.mechanism, m.response)) {
+        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)",
+                  peer_name_.c_str(), user_.c_str(), static_cast<int>(m.mechanism.size()),
+                  m.mechanism.data());
+        connection_error(403,
+                         "ACCESS_REFUSED - Login was refused using authentication mechanism " +
+                             std::string(m.mechanism) + ". For details see the broker logfile.",
+                         0, 0);
+        close_after_send_ = true;
+        return;
+    }
+    ConnectionTune tune;
+    tune.channel_max = context_.options.channel_max;
+    tune.frame_max = context_.options.frame_max;
+    tune.heartbeat = static_cast<u16>(context_.options.heartbeat_s);
+    write_method_frame(out_.writer(), 0, tune);
+    request_flush();
+    state_ = State::tune_ok;
+}
+
+void Connection::handle_tune_ok(const ConnectionTuneOk& m) {
+    u32 server_frame_max = context_.options.frame_max;
+    u32 frame_max = m.frame_max == 0 ? server_frame_max : m.frame_max;
+    if (frame_max < frame_min_size || frame_max > server_frame_max) {
+        connection_error(530, "NOT_ALLOWED - frame_max=" + std::to_string(m.frame_max) +
+                                  " outside " + std::to_string(frame_min_size) + ".." +
+                                  std::to_string(server_frame_max),
+                         ConnectionTuneOk::class_id, ConnectionTuneOk::method_id);
+        return;
+    }
+    u16 server_channel_max = context_.options.channel_max;
+    u16 channel_max = m.channel_max == 0 ? server_channel_max : m.channel_max;
+    if (channel_max > server_channel_max) {
+        connection_error(530, "NOT_ALLOWED - channel_max=" + std::to_string(m.channel_max) +
+                                  " > " + std::to_string(server_channel_max) + " max",
+                         ConnectionTuneOk::class_id, ConnectionTuneOk::method_id);
+        return;
+    }
+    frame_max_ = frame_max;
+    channel_max_ = channel_max;
+    heartbeat_s_ = m.heartbeat;
+    state_ = State::open_wait;
+}
+
+void Connection::handle_open(const ConnectionOpen& m) {
+    if (context_.broker.catalog().find_vhost(m.virtual_host) == nullptr) {
+        LEPUS_LOG(warning, "%s: vhost '%.*s' not found", peer_name_.c_str(),
+                  static_cast<int>(m.virtual_host.size()), m.virtual_host.data());
+        connection_error(530, "NOT_ALLOWED - vhost " + std::string(m.virtual_host) + " not found",
+                         ConnectionOpen::class_id, ConnectionOpen::method_id);
+        return;
+    }
+    vhost_ = std::string(m.virtual_host);
+    state_ = State::open;
+    write_method_frame(out_.writer(), 0, ConnectionOpenOk{});
+    request_flush();
+    LEPUS_LOG(info, "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
+              peer_name_.c_str(), client_name_.c_str(), user_.c_str(), vhost_.c_str());
+}
+
+void Connection::connection_error(u16 code, const std::string& text, u16 class_id,
+                                  u16 method_id) {
+    if (state_ == State::closing || state_ == State::closed) return;
+    LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s",
+              peer_name_.c_str(), vhost_.c_str(), user_.c_str(), text.c_str());
+    release_channels();
+    ConnectionClose close;
+    close.reply_code = code;
+    std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
+    close.reply_text = reply_text;
+    close.failing_class_id = class_id;
+    close.failing_method_id = method_id;
+    write_method_frame(out_.writer(), 0, close);
+    request_flush();
+    state_ = State::closing;
+    closing_since_ms_ = context_.now_ms;
+}
+
+void Connection::force_close(const std::string& reason) {
+    if (state_ == State::open) {
+        connection_error(320, "CONNECTION_FORCED - broker forced connection closure with reason '" +
+                                  reason + "'",
+                         0, 0);
+    } else if (state_ != State::closing) {
+        terminate(reason.c_str());
+    }
+}
+
+void Connection::release_channels() {
+    for (auto& [number, ch] : channels_) ch->release();
+    if (has_exclusive_queues_) {
+        has_exclusive_queues_ = false;
+        auto request = std::make_unique<core::MetaRequest>();
+        request->vhost = vhost_;
+        request->requester.connection = key_;
+        request->reply_wanted = core::ReplyWanted::no;
+        request->op = core::ConnectionClosedOp{};
+        context_.outbox.send(ShardId(0), std::move(request));
+    }
+}
+
+void Connection::terminate(const char* reason) {
+    if (state_ == State::closed) return;
+    LEPUS_LOG(debug, "connection %s closed: %s", peer_name_.c_str(), reason);
+    release_channels();
+    state_ = State::closed;
+    carry_.reset();
+    context_.terminated_slots.push_back(key_.slot);
+    // Shutting the socket down completes the in-flight receive and send; done() then lets the
+    // shard free the slot and close the descriptor.
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool Connection::done() const {
+    return state_ == State::closed && !recv_completion_.in_flight && !send_completion_.in_flight;
+}
+
+void Connection::request_flush() {
+    if (flush_requested_ || state_ == State::closed) return;
+    flush_requested_ = true;
+    context_.flush_list.push_back(this);
+}
+
+void Connection::flush() {
+    flush_requested_ = false;
+    if (state_ == State::closed || send_completion_.in_flight) return;
+    if (sending_.empty()) {
+        if (out_.empty()) return;
+        out_.swap_contents(sending_);
+    }
+    iov_.resize(limits::iovec_count_max);
+    u32 count = sending_.build_iovecs(iov_.data(), limits::iovec_count_max);
+    LEPUS_ASSERT(count > 0);
+    message_header_ = msghdr{};
+    message_header_.msg_iov = iov_.data();
+    message_header_.msg_iovlen = count;
+    io_uring_sqe* sqe = context_.ring.prepare(send_completion_);
+    io_uring_prep_sendmsg(sqe, fd_, &message_header_, MSG_NOSIGNAL);
+    last_sent_ms_ = context_.now_ms;
+}
+
+void Connection::on_send(io::Completion& completion, i32 result, u32) {
+    auto& self = *static_cast<Connection*>(completion.owner);
+    if (self.state_ == State::closed) {
+        self.sending_.clear();
+        return;
+    }
+    if (result < 0) {
+        LEPUS_LOG(warning, "send to %s failed: %s", self.peer_name_.c_str(),
+                  std::strerror(-result));
+        self.sending_.clear();
+        self.terminate("send failed");
+        return;
+    }
+    if (!self.sending_.consume(static_cast<usize>(result))) {
+        self.flush();  // the rest of a partial send
+        return;
+    }
+    self.sending_.clear();
+    if (self.credit_owed_) self.send_credits();
+    if (!self.out_.empty()) {
+        self.flush();
+    } else if (self.close_after_send_) {
+        self.terminate("closed after the last frame was sent");
+    }
+}
+
+void Connection::send_credits() {
+    credit_owed_ = false;
+    for (auto& [number, ch] : channels_) ch->send_credits();
+}
+
+void Connection::tick() {
+    u64 now = context_.now_ms;
+    if (state_ == State::closed) return;
+    if (state_ == State::closing) {
+        if (now - closing_since_ms_ > limits::close_handshake_timeout_ms) {
+            terminate("close handshake timed out");
+        }
+        return;
+    }
+    if (state_ != State::open) {
+        if (now - opened_ms_ > context_.options.handshake_timeout_ms) {
+            LEPUS_LOG(warning, "closing connection %s: handshake timeout", peer_name_.c_str());
+            terminate("handshake timeout");
+        }
+        return;
+    }
+    if (heartbeat_s_ == 0) return;
+    u64 interval_ms = u64{heartbeat_s_} * 1000;
+    if (now - last_received_ms_ > 2 * interval_ms) {
+        LEPUS_LOG(warning, "closing connection %s: missed heartbeats from client, timeout: %us",
+                  peer_name_.c_str(), heartbeat_s_);
+        terminate("missed heartbeats");
+        return;
+    }
+    if (now - last_sent_ms_ >= interval_ms / 2) {
+        write_heartbeat_frame(out_.writer());
+        last_sent_ms_ = now;
+        request_flush();
+    }
+}
+
+Channel* Connection::channel(u16 number, u32 generation) {
+    auto it = channels_.find(number);
+    if (it == channels_.end() || it->second->generation() != generation) return nullptr;
+    return it->second.get();
+}
+
+void Connection::on_message(core::ShardMessage message) {
+    const core::ChannelKey* key = std::visit(
+        [](auto& m) -> const core::ChannelKey* {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, core::Deliver> ||
+                          std::is_same_v<T, core::ConsumerCancelled>) {
+                return &m.consumer.channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
+                return &m->consumer.channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
+                return &m->channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
+                return &m->to;
+            } else {
+                return nullptr;
+            }
+        },
+        message);
+    LEPUS_ASSERT(key != nullptr);
+    Channel* ch = state_ == State::open ? channel(key->channel, key->generation) : nullptr;
+    if (ch == nullptr || ch->state() != Channel::State::open) {
+        bounce(message, context_.outbox);
+        return;
+    }
+    u16 number = key->channel;
+    ch->on_message(message);
+    auto it = channels_.find(number);
+    if (it != channels_.end() && it->second->finished()) channels_.erase(it);
+    if (state_ == State::open) {
+        for (auto& [n, c] : channels_) c->flush_confirms();
+    }
+}
+
+}  // namespace lepus::server

@@ -1,0 +1,134 @@
+#pragma once
+// One AMQP connection: the socket, the handshake, framing, heartbeats, and the channels.
+// Lives on the shard that accepted it, in a slot of that shard's table; everything here runs
+// on that shard. Owns its receive and send completions, so at most one receive (multishot)
+// and one send are in flight at a time.
+//
+// Lifecycle: protocol_header -> start_ok -> tune_ok -> open_wait -> open -> (closing) ->
+// closed. A hard error or a close from either side ends in closed: the socket is shut down,
+// in-flight I/O drains, and the shard frees the slot once done() says so.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/base/limits.h"
+#include "core/base/types.h"
+#include "core/chunk.h"
+#include "core/shard_message.h"
+#include "net/amqp/frame.h"
+#include "net/io/ring.h"
+#include "net/server/out_queue.h"
+#include "net/server/shard_context.h"
+
+namespace lepus::server {
+
+class Channel;
+
+class Connection {
+public:
+    enum class State : u8 { protocol_header, start_ok, tune_ok, open_wait, open, closing, closed };
+
+    Connection(ShardContext& context, int fd, u32 slot, u32 generation,
+               const sockaddr_storage& peer);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    void start();
+    // Runs timers: handshake deadline, heartbeats, close handshake deadline.
+    void tick();
+    // Sends what is queued, if no send is in flight. The shard calls it once per turn.
+    void flush();
+    // Broker shutdown: connection.close 320 CONNECTION_FORCED.
+    void force_close(const std::string& reason);
+    // A message from a shard for one of this connection's channels.
+    void on_message(core::ShardMessage message);
+    // True once the socket is closed and no I/O is in flight: the slot may be freed.
+    bool done() const;
+    void terminate(const char* reason);
+
+    // For channels.
+    ShardContext& context() { return context_; }
+    core::ConnectionKey key() const { return key_; }
+    OutQueue& out() { return out_; }
+    void request_flush();
+    u32 frame_max() const { return frame_max_; }
+    const std::string& vhost() const { return vhost_; }
+    const std::string& user() const { return user_; }
+    bool consumer_cancel_notify() const { return consumer_cancel_notify_; }
+    u64 next_consumer_id() { return ++consumer_ids_; }
+    void connection_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
+    void note_exclusive_queue() { has_exclusive_queues_ = true; }
+    void note_credit_owed() { credit_owed_ = true; }
+    const std::string& peer_name() const { return peer_name_; }
+    State state() const { return state_; }
+
+private:
+    static void on_recv(io::Completion& completion, i32 result, u32 flags);
+    static void on_send(io::Completion& completion, i32 result, u32 flags);
+    void arm_recv();
+    void handle_received(ChunkRef chunk, u32 size);
+    // Returns bytes consumed from data; stops at a partial frame or when closed.
+    usize parse_frames(const char* data, usize size, const ChunkRef& chunk);
+    bool take_protocol_header(const char*& data, usize& size);
+    void carry_bytes(const char*& data, usize& size);
+    void handle_frame(const amqp::Frame& frame, const ChunkRef& chunk);
+    void handle_connection_method(const amqp::Frame& frame);
+    void handle_start_ok(const amqp::ConnectionStartOk& m);
+    void handle_tune_ok(const amqp::ConnectionTuneOk& m);
+    void handle_open(const amqp::ConnectionOpen& m);
+    void send_start();
+    bool authenticate(std::string_view mechanism, std::string_view response);
+    void frame_error(u16 code, const std::string& text);
+    void release_channels();
+    void send_credits();
+    Channel* channel(u16 number, u32 generation);
+
+    ShardContext& context_;
+    int fd_;
+    core::ConnectionKey key_;
+    sockaddr_storage peer_;
+    std::string peer_name_;
+    bool peer_is_loopback_ = false;
+    State state_ = State::protocol_header;
+
+    io::Completion recv_completion_;
+    io::Completion send_completion_;
+    ChunkRef carry_;          // a frame that arrived in pieces, reassembled
+    u32 carry_size_ = 0;      // bytes in carry_
+    u32 carry_needed_ = 0;    // the frame's whole size, once its header is in (0 before)
+    std::string header_bytes_;  // the protocol header while it arrives
+    bool recv_paused_ = false;
+
+    OutQueue out_;
+    OutQueue sending_;
+    bool flush_requested_ = false;
+    // Sized on demand: an idle connection holds none. The kernel reads them at submission.
+    std::vector<iovec> iov_;
+    msghdr message_header_{};
+    bool close_after_send_ = false;
+
+    u32 frame_max_ = limits::frame_size_max;
+    u16 channel_max_ = limits::channel_count_max;
+    u32 heartbeat_s_ = 0;
+    u64 last_received_ms_ = 0;
+    u64 last_sent_ms_ = 0;
+    u64 opened_ms_ = 0;
+    u64 closing_since_ms_ = 0;
+    std::string vhost_;
+    std::string user_;
+    std::string client_name_;
+    bool consumer_cancel_notify_ = false;
+    bool has_exclusive_queues_ = false;
+    bool credit_owed_ = false;
+
+    std::unordered_map<u16, std::unique_ptr<Channel>> channels_;
+    u32 channel_generations_ = 0;
+    u64 consumer_ids_ = 0;
+};
+
+}  // namespace lepus::server

@@ -1,0 +1,421 @@
+#include "net/server/options.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+namespace lepus::server {
+namespace {
+
+// Each setter checks one value and stores it; on failure it writes why into `why`, phrased to
+// follow "<flag>: " or "<file>:<line>: <key>: ".
+using Setter = bool (*)(std::string_view value, Options& out, std::string& why);
+
+std::string in_quotes(std::string_view text) {
+    std::string result = "'";
+    result.append(text);
+    result += '\'';
+    return result;
+}
+
+std::string_view trim(std::string_view text) {
+    constexpr std::string_view blanks = " \t\r\n\v\f";
+    const usize first = text.find_first_not_of(blanks);
+    if (first == std::string_view::npos) return {};
+    const usize last = text.find_last_not_of(blanks);
+    return text.substr(first, last - first + 1);
+}
+
+// Decimal digits only: no sign, no spaces, no hex, no suffix. A port of "-1" or a frame size of
+// "128k" is a mistake to report, not a value to guess at.
+bool parse_u32(std::string_view text, u32 min, u32 max, u32& out, std::string& why) {
+    u64 value = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, code] = std::from_chars(text.data(), end, value);
+    const bool digits_only = !text.empty() && text.find_first_not_of("0123456789") == text.npos;
+    if (!digits_only || (code != std::errc{} && code != std::errc::result_out_of_range) ||
+        stop != end) {
+        why = in_quotes(text) + " is not a whole number";
+        return false;
+    }
+    if (code == std::errc::result_out_of_range || value > max) {
+        why = in_quotes(text) + " is above the maximum " + std::to_string(max);
+        return false;
+    }
+    if (value < min) {
+        why = in_quotes(text) + " is below the minimum " + std::to_string(min);
+        return false;
+    }
+    out = static_cast<u32>(value);
+    return true;
+}
+
+bool is_ip_literal(const std::string& host, int family) {
+    std::array<unsigned char, sizeof(in6_addr)> address{};
+    return inet_pton(family, host.c_str(), address.data()) == 1;
+}
+
+// HOST:PORT where HOST is an IPv4 literal, or an IPv6 literal in brackets: [::1]:5672.
+bool set_listen(std::string_view value, Options& out, std::string& why) {
+    why = "expected HOST:PORT, as 127.0.0.1:5672 or [::1]:5672, got " + in_quotes(value);
+    std::string host;
+    std::string_view port_text;
+    if (value.starts_with('[')) {
+        const usize close = value.find(']');
+        if (close == value.npos || close + 1 >= value.size() || value[close + 1] != ':') {
+            return false;
+        }
+        host = std::string(value.substr(1, close - 1));
+        port_text = value.substr(close + 2);
+        if (!is_ip_literal(host, AF_INET6)) {
+            why = in_quotes(host) + " is not an IPv6 address";
+            return false;
+        }
+    } else {
+        const usize colon = value.rfind(':');
+        if (colon == value.npos) return false;
+        host = std::string(value.substr(0, colon));
+        port_text = value.substr(colon + 1);
+        if (host.find(':') != host.npos) {
+            why = "an IPv6 address needs brackets, as [::1]:5672, got " + in_quotes(value);
+            return false;
+        }
+        if (!is_ip_literal(host, AF_INET)) {
+            why = in_quotes(host) + " is not an IPv4 address (use an IP literal, as 127.0.0.1)";
+            return false;
+        }
+    }
+    u32 port = 0;
+    if (!parse_u32(port_text, 1, 65535, port, why)) {
+        why = "port " + why;
+        return false;
+    }
+    out.listen_host = std::move(host);
+    out.listen_port = static_cast<u16>(port);
+    return true;
+}
+
+bool set_non_empty(std::string_view value, std::string& field, std::string& why) {
+    if (value.empty()) {
+        why = "needs a non-empty value";
+        return false;
+    }
+    field = std::string(value);
+    return true;
+}
+
+bool set_short_string(std::string_view value, std::string& field, std::string& why) {
+    if (value.size() > short_string_max_bytes) {
+        why = "is longer than " + std::to_string(short_string_max_bytes) + " bytes";
+        return false;
+    }
+    return set_non_empty(value, field, why);
+}
+
+bool set_data_dir(std::string_view value, Options& out, std::string& why) {
+    return set_non_empty(value, out.data_dir, why);
+}
+
+bool set_shards(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, 0, shards_max, out.shards, why);
+}
+
+bool set_heartbeat(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, 0, heartbeat_s_max, out.heartbeat_s, why);
+}
+
+bool set_frame_max(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, frame_max_min_bytes, frame_max_max_bytes, out.frame_max, why);
+}
+
+bool set_channel_max(std::string_view value, Options& out, std::string& why) {
+    u32 channel_max = 0;
+    if (!parse_u32(value, channel_max_min, channel_max_max, channel_max, why)) return false;
+    out.channel_max = static_cast<u16>(channel_max);
+    return true;
+}
+
+bool set_handshake_timeout(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, handshake_timeout_min_ms, handshake_timeout_max_ms,
+                     out.handshake_timeout_ms, why);
+}
+
+bool set_log_level(std::string_view value, Options& out, std::string& why) {
+    for (std::string_view level : {"error", "warning", "info", "debug"}) {
+        if (value == level) {
+            out.log_level = std::string(value);
+            return true;
+        }
+    }
+    why = "expected error, warning, info or debug, got " + in_quotes(value);
+    return false;
+}
+
+bool set_default_user(std::string_view value, Options& out, std::string& why) {
+    return set_short_string(value, out.default_user, why);
+}
+
+bool set_default_password(std::string_view value, Options& out, std::string& why) {
+    return set_short_string(value, out.default_password, why);
+}
+
+bool set_loopback_users_only(std::string_view value, Options& out, std::string& why) {
+    if (value == "true" || value == "false") {
+        out.loopback_users_only = value == "true";
+        return true;
+    }
+    why = "expected true or false, got " + in_quotes(value);
+    return false;
+}
+
+// A comma-separated list; blanks around each name are dropped. Replaces the default {"/"}.
+bool set_vhosts(std::string_view value, Options& out, std::string& why) {
+    std::vector<std::string> vhosts;
+    while (true) {
+        const usize comma = value.find(',');
+        const std::string_view name = trim(value.substr(0, comma));
+        if (name.empty()) {
+            why = "an empty vhost name in the list";
+            return false;
+        }
+        if (name.size() > short_string_max_bytes) {
+            why = "vhost name longer than " + std::to_string(short_string_max_bytes) + " bytes";
+            return false;
+        }
+        for (const std::string& seen : vhosts) {
+            if (seen == name) {
+                why = "vhost " + in_quotes(name) + " is listed twice";
+                return false;
+            }
+        }
+        if (vhosts.size() == vhosts_max) {
+            why = "more than " + std::to_string(vhosts_max) + " vhosts";
+            return false;
+        }
+        vhosts.emplace_back(name);
+        if (comma == value.npos) break;
+        value.remove_prefix(comma + 1);
+    }
+    out.vhosts = std::move(vhosts);
+    return true;
+}
+
+// Every setting, by its flag (empty: config file only) and its config file key.
+struct Setting {
+    std::string_view flag;
+    std::string_view key;
+    Setter set;
+};
+
+constexpr std::array settings = {
+    Setting{"--listen", "listen", set_listen},
+    Setting{"--data-dir", "data_dir", set_data_dir},
+    Setting{"--shards", "shards", set_shards},
+    Setting{"--heartbeat", "heartbeat", set_heartbeat},
+    Setting{"--frame-max", "frame_max", set_frame_max},
+    Setting{"--channel-max", "channel_max", set_channel_max},
+    Setting{"--log-level", "log_level", set_log_level},
+    Setting{"", "handshake_timeout_ms", set_handshake_timeout},
+    Setting{"", "default_user", set_default_user},
+    Setting{"", "default_password", set_default_password},
+    Setting{"", "loopback_users_only", set_loopback_users_only},
+    Setting{"", "vhosts", set_vhosts},
+};
+
+const Setting* find_flag(std::string_view flag) {
+    for (const Setting& setting : settings) {
+        if (!setting.flag.empty() && setting.flag == flag) return &setting;
+    }
+    return nullptr;
+}
+
+const Setting* find_key(std::string_view key) {
+    for (const Setting& setting : settings) {
+        if (setting.key == key) return &setting;
+    }
+    return nullptr;
+}
+
+struct FlagValue {
+    const Setting* setting;
+    std::string_view value;
+};
+
+enum class FlagKind : u8 { help, version, config, setting, unknown };
+
+FlagKind classify(std::string_view name, const Setting*& setting) {
+    setting = nullptr;
+    if (name == "--help" || name == "-h") return FlagKind::help;
+    if (name == "--version") return FlagKind::version;
+    if (name == "--config") return FlagKind::config;
+    setting = find_flag(name);
+    return setting != nullptr ? FlagKind::setting : FlagKind::unknown;
+}
+
+}  // namespace
+
+ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& error) {
+    // First pass: split the arguments into flags and values, so the config file can be
+    // applied before any flag whatever the order they were given in.
+    std::vector<FlagValue> flags;
+    std::optional<std::string> config_file;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view argument = argv[i];
+        if (!argument.starts_with('-')) {
+            error = "unexpected argument " + in_quotes(argument) + " (see --help)";
+            return ParseOutcome::error;
+        }
+        const usize equals = argument.find('=');
+        const std::string_view name = argument.substr(0, equals);
+        const Setting* setting = nullptr;
+        const FlagKind kind = classify(name, setting);
+        if (kind == FlagKind::unknown) {
+            error = "unknown flag " + in_quotes(name) + " (see --help)";
+            return ParseOutcome::error;
+        }
+        if (kind == FlagKind::help || kind == FlagKind::version) {
+            if (equals != argument.npos) {
+                error = std::string(name) + " takes no value";
+                return ParseOutcome::error;
+            }
+            const std::string text = kind == FlagKind::help
+                                         ? help_text()
+                                         : "lepusd " + std::string(lepus_version) + "\n";
+            std::fputs(text.c_str(), stdout);
+            std::fflush(stdout);
+            return ParseOutcome::exit_ok;
+        }
+        std::string_view value;
+        if (equals != argument.npos) {
+            value = argument.substr(equals + 1);
+        } else if (i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--")) {
+            value = argv[++i];
+        } else {
+            error = std::string(name) + " needs a value";
+            return ParseOutcome::error;
+        }
+        if (kind == FlagKind::config) {
+            if (value.empty()) {
+                error = "--config needs a non-empty value";
+                return ParseOutcome::error;
+            }
+            config_file = std::string(value);
+        } else {
+            flags.push_back(FlagValue{setting, value});
+        }
+    }
+    if (config_file.has_value()) {
+        if (!load_config_file(*config_file, out, error)) return ParseOutcome::error;
+        out.config_file = *config_file;
+    }
+    for (const FlagValue& flag : flags) {
+        std::string why;
+        if (!flag.setting->set(flag.value, out, why)) {
+            error = std::string(flag.setting->flag) + ": " + why;
+            return ParseOutcome::error;
+        }
+    }
+    return ParseOutcome::run;
+}
+
+bool load_config_file(const std::string& path, Options& out, std::string& error) {
+    errno = 0;
+    std::ifstream file(path);
+    if (!file.is_open()) {
+        error = path + ": cannot open: " + std::strerror(errno != 0 ? errno : ENOENT);
+        return false;
+    }
+    // A directory opens as a stream on Linux and then reads as nothing: say so instead.
+    std::error_code ignored;
+    if (std::filesystem::is_directory(path, ignored)) {
+        error = path + ": cannot open: " + std::strerror(EISDIR);
+        return false;
+    }
+    // Line numbers at which each key was set, to reject a key given twice.
+    std::array<usize, settings.size()> set_on_line{};
+    std::string line;
+    usize line_number = 0;
+    while (std::getline(file, line)) {
+        ++line_number;
+        const std::string where = path + ":" + std::to_string(line_number) + ": ";
+        if (line_number > config_lines_max) {
+            error = where + "more than " + std::to_string(config_lines_max) + " lines";
+            return false;
+        }
+        if (line.size() > config_line_max_bytes) {
+            error = where + "line longer than " + std::to_string(config_line_max_bytes) +
+                    " bytes";
+            return false;
+        }
+        std::string_view text = line;
+        if (line_number == 1 && text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+        text = trim(text);
+        if (text.empty() || text.starts_with('#')) continue;
+        const usize equals = text.find('=');
+        if (equals == text.npos) {
+            error = where + "expected 'key = value', got " + in_quotes(text);
+            return false;
+        }
+        const std::string_view key = trim(text.substr(0, equals));
+        const std::string_view value = trim(text.substr(equals + 1));
+        const Setting* setting = find_key(key);
+        if (setting == nullptr) {
+            error = where + "unknown key " + in_quotes(key);
+            return false;
+        }
+        usize& first_line = set_on_line[static_cast<usize>(setting - settings.data())];
+        if (first_line != 0) {
+            error = where + in_quotes(key) + " is already set on line " + std::to_string(first_line);
+            return false;
+        }
+        first_line = line_number;
+        std::string why;
+        if (!setting->set(value, out, why)) {
+            error = where + std::string(key) + ": " + why;
+            return false;
+        }
+    }
+    if (file.bad()) {
+        error = path + ": read error";
+        return false;
+    }
+    return true;
+}
+
+std::string help_text() {
+    const Options defaults;
+    std::string text;
+    text += "Usage: lepusd [FLAG]...\n";
+    text += "Lepus, an AMQP 0-9-1 broker: one shard per core on io_uring.\n\n";
+    text += "Flags (--flag VALUE and --flag=VALUE are the same; flags win over the file):\n";
+    text += "  --listen HOST:PORT     address to accept AMQP on, an IP literal; IPv6 in\n";
+    text += "                         brackets, as [::1]:5672 (default 127.0.0.1:5672)\n";
+    text += "  --data-dir DIR         where durable queues and messages are kept\n";
+    text += "                         (default " + std::string(data_dir_default) + ")\n";
+    text += "  --shards N             shards, one thread each; 0 = one per online CPU\n";
+    text += "                         (default 0, at most " + std::to_string(shards_max) + ")\n";
+    text += "  --config FILE          read settings from FILE, 'key = value' lines; see\n";
+    text += "                         docs/lepusd.conf.example\n";
+    text += "  --heartbeat SECONDS    heartbeat interval offered to clients; 0 disables\n";
+    text += "                         (default " + std::to_string(defaults.heartbeat_s) + ")\n";
+    text += "  --frame-max BYTES      largest frame offered to clients, at least " +
+            std::to_string(frame_max_min_bytes) + "\n";
+    text += "                         (default " + std::to_string(defaults.frame_max) + ")\n";
+    text += "  --channel-max N        most channels per connection, 1-65535\n";
+    text += "                         (default " + std::to_string(defaults.channel_max) + ")\n";
+    text += "  --log-level LEVEL      error, warning, info or debug (default info)\n";
+    text += "  --help                 print this help and exit\n";
+    text += "  --version              print the version and exit\n";
+    text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";
+    text += "loopback_users_only and vhosts (a comma-separated list).\n";
+    return text;
+}
+
+}  // namespace lepus::server

@@ -1,0 +1,73 @@
+#pragma once
+// lepusd's settings: the command line, the optional config file, and the bounds each value must
+// satisfy. Parsing is plain code with no side effects other than reading the config file and
+// printing --help / --version, so every rule here is covered by tests/net/options_test.cc.
+//
+// Precedence: embedded defaults, then the config file (--config), then the other flags. The file
+// is applied first whatever the order of the arguments, so a flag always wins over the file.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/types.h"
+
+namespace lepus::server {
+
+// Kept in step with project(VERSION) in the top-level CMakeLists.txt.
+inline constexpr std::string_view lepus_version = "0.1.0";
+
+// Used when neither --data-dir nor data_dir is given; resolved against the working directory
+// at start-up.
+inline constexpr std::string_view data_dir_default = "./lepus-data";
+
+// Bounds on the values a user may choose. AMQP carries heartbeat and channel-max as shorts, so
+// those limits are the protocol's; the others keep a typo from becoming an absurd setting.
+inline constexpr u32 shards_max = 256;
+inline constexpr u32 heartbeat_s_max = 65535;
+inline constexpr u32 frame_max_min_bytes = 4096;  // AMQP's frame-min-size
+inline constexpr u32 frame_max_max_bytes = 16u << 20;
+inline constexpr u32 channel_max_min = 1;
+inline constexpr u32 channel_max_max = 65535;
+inline constexpr u32 handshake_timeout_min_ms = 100;
+inline constexpr u32 handshake_timeout_max_ms = 600'000;
+inline constexpr usize short_string_max_bytes = 255;  // user names and vhost names
+inline constexpr usize vhosts_max = 1024;
+inline constexpr usize config_line_max_bytes = 4096;
+inline constexpr usize config_lines_max = 10'000;
+
+struct Options {
+    std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
+    u16 listen_port = 5672;
+    std::string data_dir;  // empty: data_dir_default
+    u32 shards = 0;        // 0 = one per online CPU
+    std::string config_file;
+    u32 heartbeat_s = 60;  // 0 disables heartbeats
+    u32 frame_max = 131072;
+    u16 channel_max = 2047;
+    u32 handshake_timeout_ms = 10000;  // from the TCP accept to connection.open
+    std::string default_user = "guest";
+    std::string default_password = "guest";
+    // The default user may log in only from loopback, as RabbitMQ's loopback_users.
+    bool loopback_users_only = true;
+    std::vector<std::string> vhosts = {"/"};
+    std::string log_level = "info";  // error | warning | info | debug
+};
+
+enum class ParseOutcome : u8 {
+    run,
+    exit_ok,  // --help or --version was printed
+    error,
+};
+
+// Reads argv[1..argc) into `out`, which the caller fills with defaults (a fresh Options).
+// Prints --help and --version to stdout itself. On ParseOutcome::error, `error` holds one line
+// naming the flag, or the config file and line, at fault; `out` is then unspecified.
+ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& error);
+
+// Applies the `key = value` lines of the file at `path` to `out`. The format is described in
+// docs/lepusd.conf.example. On failure `error` names path:line, or the path if unreadable.
+bool load_config_file(const std::string& path, Options& out, std::string& error);
+
+std::string help_text();
+
+}  // namespace lepus::server

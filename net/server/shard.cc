@@ -1,0 +1,323 @@
+#include "net/server/shard.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "core/base/assert.h"
+#include "core/base/log.h"
+#include "net/server/bounce.h"
+
+namespace lepus::server {
+
+namespace {
+
+constexpr u32 ring_entries = 4096;
+constexpr u32 tick_interval_ms = 250;
+constexpr u16 buffer_group = 1;
+
+u64 monotonic_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1000 + static_cast<u64>(ts.tv_nsec) / 1000000;
+}
+
+// A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
+int open_listener(const std::string& host, u16 port, std::string& error) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    addrinfo* result = nullptr;
+    std::string port_text = std::to_string(port);
+    int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &result);
+    if (rc != 0) {
+        error = "cannot use listen address '" + host + "': " + gai_strerror(rc);
+        return -1;
+    }
+    int fd = socket(result->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error = std::string("socket: ") + std::strerror(errno);
+        freeaddrinfo(result);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, result->ai_addr, result->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
+        error = "cannot listen on " + host + ":" + port_text + ": " + std::strerror(errno);
+        ::close(fd);
+        freeaddrinfo(result);
+        return -1;
+    }
+    freeaddrinfo(result);
+    return fd;
+}
+
+}  // namespace
+
+Shard::Shard(ShardId id, ShardGrid& grid, const Options& options)
+    : id_(id),
+      grid_(grid),
+      options_(options),
+      pool_(limits::recv_buffer_size, limits::recv_buffer_count * 2),
+      buffers_(pool_, limits::recv_buffer_count, buffer_group),
+      pending_(grid.shard_count()) {
+    accept_completion_.callback = &Shard::on_accept;
+    accept_completion_.owner = this;
+    wakeup_completion_.callback = &Shard::on_wakeup;
+    wakeup_completion_.owner = this;
+}
+
+Shard::~Shard() {
+    // Connections first: they hold chunks and completions that refer to the ring.
+    connections_.clear();
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+std::string Shard::init() {
+    log::set_thread_shard(static_cast<int>(id_.value));
+    pool_.bind_to_current_thread();
+    int rc = ring_.init(ring_entries);
+    if (rc < 0) {
+        return std::string("io_uring set-up failed: ") + std::strerror(-rc) +
+               " (needs Linux 6.1+ with io_uring enabled: sysctl kernel.io_uring_disabled=0)";
+    }
+    rc = buffers_.init(ring_.raw());
+    if (rc < 0) {
+        return std::string("registering provided buffers failed: ") + std::strerror(-rc) +
+               " (needs Linux 5.19+)";
+    }
+    broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
+    context_ = std::make_unique<ShardContext>(
+        ShardContext{id_, ring_, buffers_, *broker_, *this, options_, 0, false, {}, {},
+                     0x9e3779b97f4a7c15ull});
+    context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
+                              static_cast<u64>(getpid());
+    std::string error;
+    listen_fd_ = open_listener(options_.listen_host, options_.listen_port, error);
+    if (listen_fd_ < 0) return error;
+    arm_accept();
+    arm_wakeup();
+    return {};
+}
+
+void Shard::arm_accept() {
+    io_uring_sqe* sqe = ring_.prepare(accept_completion_);
+    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void Shard::arm_wakeup() {
+    io_uring_sqe* sqe = ring_.prepare(wakeup_completion_);
+    io_uring_prep_read(sqe, grid_.wake_fd(id_.value), &wakeup_value_, sizeof wakeup_value_, 0);
+}
+
+void Shard::on_accept(io::Completion& completion, i32 result, u32 flags) {
+    auto& self = *static_cast<Shard*>(completion.owner);
+    if (result >= 0) {
+        self.accept_connection(result);
+    } else if (result != -ECANCELED && !self.stopping_) {
+        LEPUS_LOG(warning, "accept failed: %s", std::strerror(-result));
+    }
+    if (!(flags & IORING_CQE_F_MORE) && !self.stopping_) self.arm_accept();
+}
+
+void Shard::on_wakeup(io::Completion& completion, i32, u32) {
+    auto& self = *static_cast<Shard*>(completion.owner);
+    if (!self.stopping_ || self.live_connections_ > 0) self.arm_wakeup();
+}
+
+void Shard::accept_connection(int fd) {
+    if (stopping_ || live_connections_ >= limits::connection_count_max) {
+        LEPUS_LOG(warning, "refusing connection: %s",
+                  stopping_ ? "shutting down" : "connection limit reached");
+        ::close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+    u32 slot;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = static_cast<u32>(connections_.size());
+        connections_.emplace_back();
+        generations_.push_back(0);
+    }
+    u32 generation = ++generations_[slot];
+    connections_[slot] = std::make_unique<Connection>(*context_, fd, slot, generation, peer);
+    live_connections_++;
+    connections_[slot]->start();
+}
+
+Connection* Shard::find_connection(const core::ConnectionKey& key) {
+    if (key.slot >= connections_.size() || generations_[key.slot] != key.generation)
+        return nullptr;
+    return connections_[key.slot].get();
+}
+
+void Shard::send(ShardId to, core::ShardMessage message) {
+    LEPUS_ASSERT(to.value < grid_.shard_count());
+    if (to == id_) {
+        local_.push_back(std::move(message));
+    } else {
+        pending_[to.value].push_back(std::move(message));
+    }
+}
+
+void Shard::flush_outbox() {
+    for (u32 to = 0; to < grid_.shard_count(); to++) {
+        auto& pending = pending_[to];
+        if (pending.empty()) continue;
+        auto& ring = grid_.ring(id_.value, to);
+        while (!pending.empty() && ring.try_push(pending.front())) pending.pop_front();
+        grid_.wake_if_sleeping(to);
+    }
+}
+
+void Shard::deliver(core::ShardMessage message) {
+    if (core::Broker::handles(message)) {
+        broker_->handle(std::move(message));
+        return;
+    }
+    const core::ConnectionKey* key = std::visit(
+        [](auto& m) -> const core::ConnectionKey* {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, core::Deliver> ||
+                          std::is_same_v<T, core::ConsumerCancelled>) {
+                return &m.consumer.channel.connection;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
+                return &m->consumer.channel.connection;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
+                return &m->channel.connection;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
+                return &m->to.connection;
+            } else {
+                return nullptr;
+            }
+        },
+        message);
+    LEPUS_ASSERT(key != nullptr && key->shard == id_);
+    Connection* connection = find_connection(*key);
+    if (connection == nullptr || connection->state() == Connection::State::closed) {
+        bounce(message, *this);
+        return;
+    }
+    connection->on_message(std::move(message));
+}
+
+bool Shard::drain_mailboxes() {
+    bool any = false;
+    // Local messages first: they were caused by work done in this turn.
+    for (u32 round = 0; round < 8; round++) {
+        bool progress = false;
+        u32 budget = limits::shard_mailbox_batch_max;
+        while (!local_.empty() && budget-- > 0) {
+            core::ShardMessage m = std::move(local_.front());
+            local_.pop_front();
+            deliver(std::move(m));
+            progress = true;
+        }
+        for (u32 from = 0; from < grid_.shard_count(); from++) {
+            if (from == id_.value) continue;
+            auto& ring = grid_.ring(from, id_.value);
+            for (u32 n = 0; n < limits::shard_mailbox_batch_max; n++) {
+                std::optional<core::ShardMessage> m = ring.try_pop();
+                if (!m) break;
+                deliver(std::move(*m));
+                progress = true;
+            }
+        }
+        broker_->dispatch_pending();
+        any |= progress;
+        if (!progress && local_.empty()) break;
+    }
+    return any;
+}
+
+void Shard::run_timers() {
+    u64 now = context_->now_ms;
+    if (now - last_tick_ms_ < tick_interval_ms) return;
+    last_tick_ms_ = now;
+    for (auto& connection : connections_) {
+        if (connection) connection->tick();
+    }
+    if (stopping_ && now - stop_started_ms_ > limits::shutdown_grace_ms) {
+        for (auto& connection : connections_) {
+            if (connection) connection->terminate("broker shutdown");
+        }
+    }
+}
+
+void Shard::reap_connections() {
+    std::vector<u32>& slots = context_->terminated_slots;
+    usize kept = 0;
+    for (usize i = 0; i < slots.size(); i++) {
+        auto& connection = connections_[slots[i]];
+        if (connection && connection->done()) {
+            connection.reset();
+            free_slots_.push_back(slots[i]);
+            live_connections_--;
+        } else if (connection) {
+            slots[kept++] = slots[i];  // I/O still draining
+        }
+    }
+    slots.resize(kept);
+}
+
+void Shard::begin_shutdown() {
+    stopping_ = true;
+    stop_started_ms_ = context_->now_ms;
+    if (listen_fd_ >= 0) {
+        io_uring_sqe* sqe = ring_.prepare_untracked();
+        io_uring_prep_cancel(sqe, &accept_completion_, 0);
+    }
+    for (auto& connection : connections_) {
+        if (connection) connection->force_close("shutdown");
+    }
+}
+
+void Shard::request_stop() {
+    stop_requested_.store(true);
+    grid_.wake(id_.value);
+}
+
+void Shard::run() {
+    LEPUS_LOG(debug, "shard running");
+    for (;;) {
+        context_->now_ms = monotonic_ms();
+        if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
+        drain_mailboxes();
+        run_timers();
+        // Output of this turn: each connection's frames in one send.
+        std::vector<Connection*>& flush_list = context_->flush_list;
+        for (usize i = 0; i < flush_list.size(); i++) flush_list[i]->flush();
+        flush_list.clear();
+        flush_outbox();
+        if (!context_->terminated_slots.empty()) reap_connections();
+        if (stopping_ && live_connections_ == 0 && !accept_completion_.in_flight) break;
+
+        bool idle = local_.empty() && !grid_.has_incoming(id_.value);
+        for (auto& pending : pending_) idle = idle && pending.empty();
+        u32 timeout = 0;
+        if (idle) {
+            grid_.set_sleeping(id_.value, true);
+            if (!grid_.has_incoming(id_.value)) timeout = tick_interval_ms;
+        }
+        ring_.submit_and_run(timeout);
+        grid_.set_sleeping(id_.value, false);
+    }
+    LEPUS_LOG(debug, "shard stopped");
+}
+
+}  // namespace lepus::server

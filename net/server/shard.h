@@ -1,0 +1,85 @@
+#pragma once
+// A shard is a small program on one pinned thread: one io_uring, one listener (SO_REUSEPORT,
+// so the kernel spreads new connections over shards with no hand-off between them), its
+// connections, its part of the broker, and its side of the rings to the other shards.
+//
+// One loop turn: run completions; drain the mailboxes (bounded); let queues dispatch; run
+// timers; send each connection's output in one sendmsg; push outgoing shard messages; sleep in
+// io_uring until a completion, a wake-up or the next timer.
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/broker.h"
+#include "core/chunk.h"
+#include "net/io/buffer_ring.h"
+#include "net/io/ring.h"
+#include "net/server/connection.h"
+#include "net/server/options.h"
+#include "net/server/shard_context.h"
+#include "net/server/shard_grid.h"
+
+namespace lepus::server {
+
+class Shard : public core::Outbox {
+public:
+    Shard(ShardId id, ShardGrid& grid, const Options& options);
+    ~Shard() override;
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+
+    // Sets up the ring, buffers and listener on the calling thread. Returns "" or the error.
+    std::string init();
+    // The loop; returns after request_stop() once every connection is closed.
+    void run();
+    // From any thread.
+    void request_stop();
+
+    // core::Outbox: messages to any shard, this one included.
+    void send(ShardId to, core::ShardMessage message) override;
+
+private:
+    void flush_outbox();
+    bool drain_mailboxes();
+    void deliver(core::ShardMessage message);
+    void arm_accept();
+    void arm_wakeup();
+    static void on_accept(io::Completion& completion, i32 result, u32 flags);
+    static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
+    void accept_connection(int fd);
+    void run_timers();
+    void reap_connections();
+    void begin_shutdown();
+    Connection* find_connection(const core::ConnectionKey& key);
+
+    ShardId id_;
+    ShardGrid& grid_;
+    const Options& options_;
+    ChunkPool pool_;
+    io::Ring ring_;
+    io::BufferRing buffers_;
+    std::unique_ptr<core::Broker> broker_;
+    std::unique_ptr<ShardContext> context_;
+    int listen_fd_ = -1;
+    io::Completion accept_completion_;
+    io::Completion wakeup_completion_;
+    u64 wakeup_value_ = 0;
+
+    std::vector<std::unique_ptr<Connection>> connections_;  // by slot
+    std::vector<u32> generations_;
+    std::vector<u32> free_slots_;
+    u32 live_connections_ = 0;
+
+    std::deque<core::ShardMessage> local_;                 // to this shard itself
+    std::vector<std::deque<core::ShardMessage>> pending_;  // per destination, not yet in a ring
+
+    std::atomic<bool> stop_requested_{false};
+    bool stopping_ = false;
+    u64 stop_started_ms_ = 0;
+    u64 last_tick_ms_ = 0;
+};
+
+}  // namespace lepus::server

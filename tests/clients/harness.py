@@ -1,0 +1,254 @@
+"""Starts and stops a private lepusd for the real-client tests.
+
+Each test file builds on BrokerTestCase: the class starts one lepusd on a free loopback port
+with a fresh data directory and two shards, and stops it at the end with SIGTERM, requiring a
+clean exit (code 0) within 10 seconds. lepusd's stderr goes to a file that is printed when
+anything fails.
+
+The lepusd binary comes from the LEPUSD environment variable or the first command-line
+argument:  /usr/bin/python3 tests/clients/semantics_test.py build/test/bin/lepusd
+
+AMQP_URL_OVERRIDE=amqp://guest:guest@127.0.0.1:5680 runs the same tests against a broker that
+is already running (such as RabbitMQ, to check that an assertion matches its behaviour); tests
+that need their own broker process or special settings are skipped then.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+import pika
+
+START_TIMEOUT_S = 10
+STOP_TIMEOUT_S = 10
+SHARDS = 2
+
+_binary = None
+_brokers = []  # every lepusd started, for their stderr when a test fails
+
+
+def amqp_url_override():
+    return os.environ.get("AMQP_URL_OVERRIDE") or None
+
+
+def lepusd_binary():
+    global _binary
+    if _binary is None:
+        _binary = os.environ.get("LEPUSD")
+        if not _binary:
+            raise AssertionError(
+                "no lepusd: set LEPUSD or pass the binary as the first argument")
+        if not os.access(_binary, os.X_OK):
+            raise AssertionError(f"LEPUSD={_binary} is not an executable file")
+    return _binary
+
+
+def free_port():
+    """A port nothing listens on right now; lepusd binds it a moment later."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Broker:
+    """One lepusd process, or the broker named by AMQP_URL_OVERRIDE."""
+
+    def __init__(self, config_text=None, extra_args=()):
+        self.host = "127.0.0.1"
+        self.port = None
+        self.vhost = "/"
+        self.process = None
+        self.stopped = False
+        self.work_dir = None
+        self.stderr_path = None
+        self._config_text = config_text
+        self._extra_args = list(extra_args)
+        url = amqp_url_override()
+        if url:
+            parts = urllib.parse.urlparse(url)
+            self.host = parts.hostname or "127.0.0.1"
+            self.port = parts.port or 5672
+
+    @property
+    def external(self):
+        return self.process is None and amqp_url_override() is not None
+
+    def start(self):
+        if amqp_url_override():
+            return self
+        binary = lepusd_binary()
+        self.work_dir = tempfile.mkdtemp(prefix="lepus-client-")
+        _brokers.append(self)
+        self.port = free_port()
+        args = [binary, "--listen", f"{self.host}:{self.port}",
+                "--data-dir", os.path.join(self.work_dir, "data"), "--shards", str(SHARDS)]
+        if self._config_text is not None:
+            config_path = os.path.join(self.work_dir, "lepusd.conf")
+            with open(config_path, "w") as f:
+                f.write(self._config_text)
+            args += ["--config", config_path]
+        args += self._extra_args
+        self.stderr_path = os.path.join(self.work_dir, "lepusd.stderr")
+        with open(self.stderr_path, "wb") as stderr:
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                            stdout=stderr, stderr=stderr)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not port_accepts(self.host, self.port):
+            if self.process.poll() is not None:
+                self._fail(f"lepusd exited with code {self.process.returncode} at start-up")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                self.process.wait()
+                self._fail(f"lepusd did not accept on port {self.port} "
+                           f"within {START_TIMEOUT_S} s")
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        """SIGTERM, then insist on exit code 0 within STOP_TIMEOUT_S."""
+        if self.process is None or self.stopped:
+            return
+        self.stopped = True
+        if self.process.poll() is not None:
+            self._fail(f"lepusd died during the tests with code {self.process.returncode}")
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            self._fail(f"lepusd did not exit within {STOP_TIMEOUT_S} s of SIGTERM")
+        if code != 0:
+            self._fail(f"lepusd exited with code {code} after SIGTERM")
+
+    def stderr_text(self):
+        if not self.stderr_path or not os.path.exists(self.stderr_path):
+            return ""
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def _fail(self, message):
+        raise AssertionError(f"{message}\n--- lepusd stderr ---\n{self.stderr_text()}")
+
+    def parameters(self, user="guest", password="guest", **kwargs):
+        kwargs.setdefault("virtual_host", self.vhost)
+        kwargs.setdefault("connection_attempts", 1)
+        kwargs.setdefault("blocked_connection_timeout", 30)
+        return pika.ConnectionParameters(
+            host=self.host, port=self.port,
+            credentials=pika.PlainCredentials(user, password), **kwargs)
+
+    def connect(self, **kwargs):
+        """A pika BlockingConnection as guest/guest."""
+        return pika.BlockingConnection(self.parameters(**kwargs))
+
+
+class BrokerTestCase(unittest.TestCase):
+    """One broker for all tests of a class. Subclasses may set CONFIG_TEXT."""
+
+    CONFIG_TEXT = None
+    broker = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker(config_text=cls.CONFIG_TEXT).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.broker is not None:
+            cls.broker.stop()
+
+    def setUp(self):
+        self._connections = []
+
+    def tearDown(self):
+        for connection in self._connections:
+            if connection.is_open:
+                try:
+                    connection.close()
+                except Exception:  # a test may have broken it on purpose
+                    pass
+        if self.broker is not None and self.broker.process is not None \
+                and self.broker.process.poll() is not None:
+            self.broker._fail(f"lepusd exited with code {self.broker.process.returncode} "
+                              f"during {self.id()}")
+
+    def connect(self, **kwargs):
+        """A connection closed at the end of the test."""
+        connection = self.broker.connect(**kwargs)
+        self._connections.append(connection)
+        return connection
+
+    def channel(self, **kwargs):
+        return self.connect(**kwargs).channel()
+
+    def unique(self, stem):
+        """A name no other test or earlier run uses, for brokers that outlive the test."""
+        return f"{stem}.{os.getpid()}.{time.monotonic_ns()}"
+
+    def delete_queues_after(self, *names):
+        """Removes named queues now and at the end of the test: an external broker keeps them."""
+        def delete():
+            connection = self.broker.connect()
+            channel = connection.channel()
+            for name in names:
+                channel.queue_delete(name)
+            connection.close()
+        delete()
+        self.addCleanup(delete)
+
+    def delete_exchanges_after(self, *names):
+        def delete():
+            connection = self.broker.connect()
+            channel = connection.channel()
+            for name in names:
+                channel.exchange_delete(name)
+            connection.close()
+        delete()
+        self.addCleanup(delete)
+
+    def skip_if_external(self, why):
+        if self.broker.external:
+            self.skipTest(f"needs its own lepusd: {why}")
+
+
+def drain(connection, until, timeout_s=10.0):
+    """Runs the connection's I/O until until() is true; fails after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while not until():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        connection.process_data_events(time_limit=min(remaining, 0.1))
+
+
+def main():
+    """unittest.main, taking an optional lepusd path as the first argument."""
+    global _binary
+    if len(sys.argv) > 1 and not sys.argv[1].startswith("-") and os.path.isfile(sys.argv[1]):
+        os.environ["LEPUSD"] = os.path.abspath(sys.argv.pop(1))
+    program = unittest.main(exit=False, verbosity=2)
+    ok = program.result.wasSuccessful()
+    for broker in _brokers:
+        if ok:
+            shutil.rmtree(broker.work_dir, ignore_errors=True)
+            continue
+        print(f"\n--- stderr of lepusd on port {broker.port} "
+              f"(work directory kept: {broker.work_dir}) ---", file=sys.stderr)
+        print(broker.stderr_text(), file=sys.stderr)
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,375 @@
+#include "net/server/options.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace lepus::server {
+namespace {
+
+// Owns mutable copies of the arguments, as main() receives them.
+class Args {
+public:
+    Args(std::initializer_list<std::string> arguments) : strings_{"lepusd"} {
+        strings_.insert(strings_.end(), arguments);
+        for (std::string& s : strings_) pointers_.push_back(s.data());
+        pointers_.push_back(nullptr);
+    }
+    int argc() const { return static_cast<int>(strings_.size()); }
+    char** argv() { return pointers_.data(); }
+
+private:
+    std::vector<std::string> strings_;
+    std::vector<char*> pointers_;
+};
+
+struct Parsed {
+    ParseOutcome outcome;
+    Options options;
+    std::string error;
+};
+
+Parsed parse(std::initializer_list<std::string> arguments) {
+    Args args(arguments);
+    Parsed parsed{ParseOutcome::error, Options{}, ""};
+    parsed.outcome = parse_options(args.argc(), args.argv(), parsed.options, parsed.error);
+    return parsed;
+}
+
+// A config file in a fresh temporary directory, removed with the fixture.
+class ConfigFile {
+public:
+    explicit ConfigFile(const std::string& text) {
+        std::string pattern = (std::filesystem::temp_directory_path() / "lepus-opts-XXXXXX");
+        char* made = mkdtemp(pattern.data());
+        EXPECT_NE(made, nullptr);
+        dir_ = pattern;
+        path_ = (dir_ / "lepusd.conf").string();
+        std::ofstream(path_) << text;
+    }
+    ~ConfigFile() { std::filesystem::remove_all(dir_); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::filesystem::path dir_;
+    std::string path_;
+};
+
+void expect_error(std::initializer_list<std::string> arguments, const std::string& expected) {
+    const Parsed parsed = parse(arguments);
+    EXPECT_EQ(parsed.outcome, ParseOutcome::error);
+    EXPECT_EQ(parsed.error, expected);
+}
+
+TEST(Options, DefaultsWithoutArguments) {
+    const Parsed parsed = parse({});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_EQ(o.listen_host, "127.0.0.1");
+    EXPECT_EQ(o.listen_port, 5672);
+    EXPECT_EQ(o.data_dir, "");
+    EXPECT_EQ(o.shards, 0u);
+    EXPECT_EQ(o.config_file, "");
+    EXPECT_EQ(o.heartbeat_s, 60u);
+    EXPECT_EQ(o.frame_max, 131072u);
+    EXPECT_EQ(o.channel_max, 2047);
+    EXPECT_EQ(o.handshake_timeout_ms, 10000u);
+    EXPECT_EQ(o.default_user, "guest");
+    EXPECT_EQ(o.default_password, "guest");
+    EXPECT_TRUE(o.loopback_users_only);
+    EXPECT_EQ(o.vhosts, std::vector<std::string>{"/"});
+    EXPECT_EQ(o.log_level, "info");
+}
+
+TEST(Options, EveryFlagWithSeparateValue) {
+    const Parsed parsed =
+        parse({"--listen", "127.0.0.2:5673", "--data-dir", "/tmp/d", "--shards", "3",
+               "--heartbeat", "5", "--frame-max", "4096", "--channel-max", "16", "--log-level",
+               "debug"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_EQ(o.listen_host, "127.0.0.2");
+    EXPECT_EQ(o.listen_port, 5673);
+    EXPECT_EQ(o.data_dir, "/tmp/d");
+    EXPECT_EQ(o.shards, 3u);
+    EXPECT_EQ(o.heartbeat_s, 5u);
+    EXPECT_EQ(o.frame_max, 4096u);
+    EXPECT_EQ(o.channel_max, 16);
+    EXPECT_EQ(o.log_level, "debug");
+}
+
+TEST(Options, EveryFlagWithEquals) {
+    const Parsed parsed =
+        parse({"--listen=0.0.0.0:1", "--data-dir=rel/dir", "--shards=0", "--heartbeat=0",
+               "--frame-max=16777216", "--channel-max=65535", "--log-level=error"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_EQ(o.listen_host, "0.0.0.0");
+    EXPECT_EQ(o.listen_port, 1);
+    EXPECT_EQ(o.data_dir, "rel/dir");
+    EXPECT_EQ(o.shards, 0u);
+    EXPECT_EQ(o.heartbeat_s, 0u);
+    EXPECT_EQ(o.frame_max, 16777216u);
+    EXPECT_EQ(o.channel_max, 65535);
+    EXPECT_EQ(o.log_level, "error");
+}
+
+TEST(Options, ListenIpv6InBrackets) {
+    const Parsed parsed = parse({"--listen", "[::1]:5672"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.listen_host, "::1");
+    EXPECT_EQ(parsed.options.listen_port, 5672);
+}
+
+TEST(Options, LastFlagWins) {
+    const Parsed parsed = parse({"--shards", "1", "--shards=2"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.shards, 2u);
+}
+
+TEST(Options, LogLevels) {
+    for (const char* level : {"error", "warning", "info", "debug"}) {
+        const Parsed parsed = parse({"--log-level", level});
+        ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+        EXPECT_EQ(parsed.options.log_level, level);
+    }
+}
+
+TEST(Options, HelpPrintsUsageAndExits) {
+    testing::internal::CaptureStdout();
+    const Parsed parsed = parse({"--shards", "2", "--help"});
+    const std::string printed = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(parsed.outcome, ParseOutcome::exit_ok);
+    EXPECT_EQ(printed, help_text());
+    for (const char* flag : {"--listen", "--data-dir", "--shards", "--config", "--heartbeat",
+                             "--frame-max", "--channel-max", "--log-level", "--help",
+                             "--version"}) {
+        EXPECT_NE(printed.find(flag), std::string::npos) << flag;
+    }
+}
+
+TEST(Options, VersionPrintsAndExits) {
+    testing::internal::CaptureStdout();
+    const Parsed parsed = parse({"--version"});
+    const std::string printed = testing::internal::GetCapturedStdout();
+    EXPECT_EQ(parsed.outcome, ParseOutcome::exit_ok);
+    EXPECT_EQ(printed, "lepusd " + std::string(lepus_version) + "\n");
+}
+
+TEST(Options, ConfigFileSetsEveryKey) {
+    const ConfigFile file(
+        "# a comment\n"
+        "\n"
+        "   # an indented comment\n"
+        "listen = [::1]:6000\n"
+        "data_dir=/var/lib/lepus\n"
+        "shards = 4\n"
+        "heartbeat = 30\n"
+        "frame_max = 65536\n"
+        "channel_max = 128\n"
+        "log_level = warning\n"
+        "handshake_timeout_ms = 500\n"
+        "default_user = admin\n"
+        "default_password = s3cret # kept\r\n"
+        "loopback_users_only = false\n"
+        "vhosts = /, staging , prod\n");
+    const Parsed parsed = parse({"--config", file.path()});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_EQ(o.config_file, file.path());
+    EXPECT_EQ(o.listen_host, "::1");
+    EXPECT_EQ(o.listen_port, 6000);
+    EXPECT_EQ(o.data_dir, "/var/lib/lepus");
+    EXPECT_EQ(o.shards, 4u);
+    EXPECT_EQ(o.heartbeat_s, 30u);
+    EXPECT_EQ(o.frame_max, 65536u);
+    EXPECT_EQ(o.channel_max, 128);
+    EXPECT_EQ(o.log_level, "warning");
+    EXPECT_EQ(o.handshake_timeout_ms, 500u);
+    EXPECT_EQ(o.default_user, "admin");
+    EXPECT_EQ(o.default_password, "s3cret # kept");  // '#' starts a comment only at line start
+    EXPECT_FALSE(o.loopback_users_only);
+    EXPECT_EQ(o.vhosts, (std::vector<std::string>{"/", "staging", "prod"}));
+}
+
+TEST(Options, LoadConfigFileDirectly) {
+    const ConfigFile file("loopback_users_only = true\nshards = 2\n");
+    Options options;
+    options.loopback_users_only = false;
+    std::string error;
+    ASSERT_TRUE(load_config_file(file.path(), options, error)) << error;
+    EXPECT_TRUE(options.loopback_users_only);
+    EXPECT_EQ(options.shards, 2u);
+}
+
+TEST(Options, EmptyConfigFileKeepsDefaults) {
+    const ConfigFile file("");
+    const Parsed parsed = parse({"--config=" + file.path()});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.shards, 0u);
+    EXPECT_EQ(parsed.options.listen_port, 5672);
+}
+
+TEST(Options, FlagsWinOverTheFileWhateverTheOrder) {
+    const ConfigFile file("shards = 4\nheartbeat = 30\nlisten = 127.0.0.1:6000\n");
+    for (const bool config_first : {true, false}) {
+        const Parsed parsed =
+            config_first ? parse({"--config", file.path(), "--shards", "2"})
+                         : parse({"--shards", "2", "--config", file.path()});
+        ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+        EXPECT_EQ(parsed.options.shards, 2u);        // the flag
+        EXPECT_EQ(parsed.options.heartbeat_s, 30u);  // the file
+        EXPECT_EQ(parsed.options.listen_port, 6000);
+    }
+}
+
+TEST(Options, UnknownFlag) { expect_error({"--bogus", "1"}, "unknown flag '--bogus' (see --help)"); }
+
+TEST(Options, UnexpectedPositionalArgument) {
+    expect_error({"extra"}, "unexpected argument 'extra' (see --help)");
+}
+
+TEST(Options, MissingValue) {
+    expect_error({"--shards"}, "--shards needs a value");
+    expect_error({"--data-dir", "--shards", "2"}, "--data-dir needs a value");
+    expect_error({"--config"}, "--config needs a value");
+}
+
+TEST(Options, HelpAndVersionTakeNoValue) {
+    expect_error({"--help=yes"}, "--help takes no value");
+    expect_error({"--version=1"}, "--version takes no value");
+}
+
+TEST(Options, BadListen) {
+    const std::string usage = "--listen: expected HOST:PORT, as 127.0.0.1:5672 or [::1]:5672, got ";
+    expect_error({"--listen", "127.0.0.1"}, usage + "'127.0.0.1'");
+    expect_error({"--listen", "[::1]"}, usage + "'[::1]'");
+    expect_error({"--listen", "[::1:5672"}, usage + "'[::1:5672'");
+    expect_error({"--listen", "::1:5672"},
+                 "--listen: an IPv6 address needs brackets, as [::1]:5672, got '::1:5672'");
+    expect_error({"--listen", "localhost:5672"},
+                 "--listen: 'localhost' is not an IPv4 address (use an IP literal, as 127.0.0.1)");
+    expect_error({"--listen", "[127.0.0.1]:5672"}, "--listen: '127.0.0.1' is not an IPv6 address");
+    expect_error({"--listen", "127.0.0.1:0"}, "--listen: port '0' is below the minimum 1");
+    expect_error({"--listen", "127.0.0.1:65536"},
+                 "--listen: port '65536' is above the maximum 65535");
+    expect_error({"--listen", "127.0.0.1:http"}, "--listen: port 'http' is not a whole number");
+}
+
+TEST(Options, BadNumbers) {
+    expect_error({"--shards", "two"}, "--shards: 'two' is not a whole number");
+    expect_error({"--shards", "-1"}, "--shards: '-1' is not a whole number");
+    expect_error({"--shards", "+1"}, "--shards: '+1' is not a whole number");
+    expect_error({"--shards", " 1"}, "--shards: ' 1' is not a whole number");
+    expect_error({"--shards="}, "--shards: '' is not a whole number");
+    expect_error({"--shards", "257"}, "--shards: '257' is above the maximum 256");
+    expect_error({"--shards", "99999999999999999999999"},
+                 "--shards: '99999999999999999999999' is above the maximum 256");
+    expect_error({"--heartbeat", "65536"}, "--heartbeat: '65536' is above the maximum 65535");
+    expect_error({"--heartbeat", "1.5"}, "--heartbeat: '1.5' is not a whole number");
+    expect_error({"--frame-max", "4095"}, "--frame-max: '4095' is below the minimum 4096");
+    expect_error({"--frame-max", "16777217"},
+                 "--frame-max: '16777217' is above the maximum 16777216");
+    expect_error({"--frame-max", "128k"}, "--frame-max: '128k' is not a whole number");
+    expect_error({"--channel-max", "0"}, "--channel-max: '0' is below the minimum 1");
+    expect_error({"--channel-max", "65536"}, "--channel-max: '65536' is above the maximum 65535");
+}
+
+TEST(Options, BadStrings) {
+    expect_error({"--data-dir="}, "--data-dir: needs a non-empty value");
+    expect_error({"--log-level", "trace"},
+                 "--log-level: expected error, warning, info or debug, got 'trace'");
+}
+
+TEST(Options, UnreadableConfigFile) {
+    expect_error({"--config", "/nonexistent/lepusd.conf"},
+                 "/nonexistent/lepusd.conf: cannot open: No such file or directory");
+    expect_error({"--config="}, "--config needs a non-empty value");
+}
+
+TEST(Options, ConfigFileErrorsNameFileAndLine) {
+    struct Case {
+        std::string text;
+        std::string error;  // after "<path>:"
+    };
+    const std::vector<Case> cases = {
+        {"shards = 2\nbogus = 1\n", "2: unknown key 'bogus'"},
+        {"# ok\nshards 2\n", "2: expected 'key = value', got 'shards 2'"},
+        {"= 2\n", "1: unknown key ''"},
+        {"config = other.conf\n", "1: unknown key 'config'"},
+        {"data-dir = /x\n", "1: unknown key 'data-dir'"},
+        {"shards = 2\nshards = 3\n", "2: 'shards' is already set on line 1"},
+        {"shards = many\n", "1: shards: 'many' is not a whole number"},
+        {"listen = nowhere\n",
+         "1: listen: expected HOST:PORT, as 127.0.0.1:5672 or [::1]:5672, got 'nowhere'"},
+        {"data_dir =\n", "1: data_dir: needs a non-empty value"},
+        {"heartbeat = 70000\n", "1: heartbeat: '70000' is above the maximum 65535"},
+        {"frame_max = 1024\n", "1: frame_max: '1024' is below the minimum 4096"},
+        {"channel_max = 0\n", "1: channel_max: '0' is below the minimum 1"},
+        {"log_level = loud\n", "1: log_level: expected error, warning, info or debug, got 'loud'"},
+        {"handshake_timeout_ms = 10\n", "1: handshake_timeout_ms: '10' is below the minimum 100"},
+        {"handshake_timeout_ms = 600001\n",
+         "1: handshake_timeout_ms: '600001' is above the maximum 600000"},
+        {"default_user =\n", "1: default_user: needs a non-empty value"},
+        {"default_user = " + std::string(256, 'u') + "\n",
+         "1: default_user: is longer than 255 bytes"},
+        {"default_password =   \n", "1: default_password: needs a non-empty value"},
+        {"loopback_users_only = yes\n",
+         "1: loopback_users_only: expected true or false, got 'yes'"},
+        {"vhosts =\n", "1: vhosts: an empty vhost name in the list"},
+        {"vhosts = /,,a\n", "1: vhosts: an empty vhost name in the list"},
+        {"vhosts = a, a\n", "1: vhosts: vhost 'a' is listed twice"},
+        {"vhosts = " + std::string(256, 'v') + "\n",
+         "1: vhosts: vhost name longer than 255 bytes"},
+        {"shards = 1\n" + std::string(5000, '#') + "\n", "2: line longer than 4096 bytes"},
+    };
+    for (const Case& c : cases) {
+        const ConfigFile file(c.text);
+        const Parsed parsed = parse({"--config", file.path()});
+        EXPECT_EQ(parsed.outcome, ParseOutcome::error) << c.text;
+        EXPECT_EQ(parsed.error, file.path() + ":" + c.error) << c.text;
+    }
+}
+
+TEST(Options, ConfigFileErrorWinsOverGoodFlags) {
+    const ConfigFile file("shards = lots\n");
+    const Parsed parsed = parse({"--shards", "2", "--config", file.path()});
+    EXPECT_EQ(parsed.outcome, ParseOutcome::error);
+    EXPECT_EQ(parsed.error, file.path() + ":1: shards: 'lots' is not a whole number");
+}
+
+TEST(Options, ConfigFileWithTooManyLines) {
+    std::string text;
+    for (usize i = 0; i <= config_lines_max; ++i) text += "# line\n";
+    const ConfigFile file(text);
+    const Parsed parsed = parse({"--config", file.path()});
+    EXPECT_EQ(parsed.outcome, ParseOutcome::error);
+    EXPECT_EQ(parsed.error, file.path() + ":10001: more than 10000 lines");
+}
+
+TEST(Options, ConfigFileThatIsADirectory) {
+    const ConfigFile file("");
+    const std::string dir = std::filesystem::path(file.path()).parent_path().string();
+    const Parsed parsed = parse({"--config", dir});
+    EXPECT_EQ(parsed.outcome, ParseOutcome::error);
+    EXPECT_EQ(parsed.error, dir + ": cannot open: Is a directory");
+}
+
+TEST(Options, ExampleConfigFileLoads) {
+    // tests/net/options_test.cc -> the repository root.
+    const std::filesystem::path root =
+        std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    const std::string path = (root / "docs" / "lepusd.conf.example").string();
+    Options options;
+    std::string error;
+    ASSERT_TRUE(load_config_file(path, options, error)) << error;
+}
+
+}  // namespace
+}  // namespace lepus::server
