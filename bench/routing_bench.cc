@@ -43,16 +43,15 @@ std::string topic_pattern(std::mt19937& rng) {
 
 void report(benchmark::State& state, usize routed) {
     state.SetItemsProcessed(static_cast<i64>(state.iterations()));
-    state.counters["destinations_per_message"] = benchmark::Counter(
-        static_cast<double>(routed) / static_cast<double>(state.iterations()));
+    state.counters["destinations_per_message"] =
+        benchmark::Counter(static_cast<double>(routed) / static_cast<double>(state.iterations()));
 }
 
 void topic_route(benchmark::State& state) {
     std::mt19937 rng(1);
     Bindings bindings(ExchangeType::topic);
     for (i64 i = 0; i < state.range(0); i++) {
-        bindings.add(Destination::queue("q" + std::to_string(i)), topic_pattern(rng), {},
-                     nullptr);
+        bindings.add(Destination::queue("q" + std::to_string(i)), topic_pattern(rng), {}, nullptr);
     }
     std::vector<std::string> keys;
     for (usize i = 0; i < message_count; i++) keys.push_back(topic_key(rng));
@@ -97,8 +96,8 @@ BENCHMARK(direct_route)->Arg(1000)->Arg(10000);
 // Headers bindings with one to three keys from a small vocabulary, half "all" and half "any";
 // messages carry four headers, one of them an x- header that only *-with-x would look at.
 wire::FieldValue header_value(std::mt19937& rng, int choices) {
-    return wire::FieldValue::string("v" +
-                                    std::to_string(std::uniform_int_distribution<int>(0, choices - 1)(rng)));
+    return wire::FieldValue::string(
+        "v" + std::to_string(std::uniform_int_distribution<int>(0, choices - 1)(rng)));
 }
 
 void headers_route(benchmark::State& state) {

@@ -210,7 +210,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             if (m->if_empty && queue->ready_count() + queue->unsettled_count() > 0) {
                 done->code = 406;
                 done->text = "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost +
-                             "' is not empty";
+                             "' not empty";
                 break;
             }
             done->message_count = queue->ready_count();

@@ -194,8 +194,8 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeleteOp& op) {
     }
     if (starts_with_amq(op.name)) {
         reply(request, access_refused,
-              "ACCESS_REFUSED - operation not permitted on exchange '" + op.name +
-                  "' in vhost '" + request.vhost + "'");
+              "ACCESS_REFUSED - deletion of system exchange '" + op.name + "' in vhost '" +
+                  request.vhost + "' not allowed");
         return true;
     }
     const Exchange* existing = catalog_.find_exchange(request.vhost, op.name);

@@ -81,8 +81,8 @@ bool Bindings::remove(const Destination& destination, std::string_view routing_k
     auto key = state.by_key.find(routing_key);
     LEPUS_ASSERT(key != state.by_key.end());
     BindingList& list = key->second;
-    auto position = std::find_if(list.begin(), list.end(),
-                                 [&](const auto& b) { return b.get() == binding; });
+    auto position =
+        std::find_if(list.begin(), list.end(), [&](const auto& b) { return b.get() == binding; });
     LEPUS_ASSERT(position != list.end());
     list.erase(position);
     if (list.empty()) {
@@ -180,8 +180,7 @@ void Bindings::index_key(DestinationState& state, std::string_view routing_key) 
     if (type_ == ExchangeType::direct) {
         auto it = direct_.find(routing_key);
         if (it == direct_.end()) {
-            it = direct_.emplace(std::string(routing_key), std::vector<const Destination*>{})
-                     .first;
+            it = direct_.emplace(std::string(routing_key), std::vector<const Destination*>{}).first;
         }
         it->second.push_back(state.destination);
     } else if (type_ == ExchangeType::topic) {

@@ -19,24 +19,42 @@ bool is_x_key(std::string_view key) { return key.starts_with("x-"); }
 // The atom RabbitMQ's parser gives each type code; it appears in bind-time error texts.
 std::string_view rabbit_type_name(char type) {
     switch (type) {
-        case 't': return "bool";
-        case 'b': return "byte";
-        case 'B': return "unsignedbyte";
-        case 's': return "short";
-        case 'u': return "unsignedshort";
-        case 'I': return "signedint";
-        case 'i': return "unsignedint";
-        case 'l': return "long";
-        case 'f': return "float";
-        case 'd': return "double";
-        case 'D': return "decimal";
-        case 'S': return "longstr";
-        case 'x': return "binary";
-        case 'A': return "array";
-        case 'T': return "timestamp";
-        case 'F': return "table";
-        case 'V': return "void";
-        default: return "unknown";
+        case 't':
+            return "bool";
+        case 'b':
+            return "byte";
+        case 'B':
+            return "unsignedbyte";
+        case 's':
+            return "short";
+        case 'u':
+            return "unsignedshort";
+        case 'I':
+            return "signedint";
+        case 'i':
+            return "unsignedint";
+        case 'l':
+            return "long";
+        case 'f':
+            return "float";
+        case 'd':
+            return "double";
+        case 'D':
+            return "decimal";
+        case 'S':
+            return "longstr";
+        case 'x':
+            return "binary";
+        case 'A':
+            return "array";
+        case 'T':
+            return "timestamp";
+        case 'F':
+            return "table";
+        case 'V':
+            return "void";
+        default:
+            return "unknown";
     }
 }
 
@@ -95,10 +113,14 @@ std::string erlang_value(const wire::FieldValue& value) {
 
 std::string_view to_string(HeadersMatchKind kind) {
     switch (kind) {
-        case HeadersMatchKind::all: return "all";
-        case HeadersMatchKind::any: return "any";
-        case HeadersMatchKind::all_with_x: return "all-with-x";
-        case HeadersMatchKind::any_with_x: return "any-with-x";
+        case HeadersMatchKind::all:
+            return "all";
+        case HeadersMatchKind::any:
+            return "any";
+        case HeadersMatchKind::all_with_x:
+            return "all-with-x";
+        case HeadersMatchKind::any_with_x:
+            return "any-with-x";
     }
     LEPUS_UNREACHABLE();
 }
@@ -123,9 +145,8 @@ std::optional<HeadersMatcher> HeadersMatcher::parse(const wire::FieldTable& argu
     if (const wire::FieldValue* x_match = wire::find_field(arguments, "x-match")) {
         std::string message;
         if (x_match->type != 'S') {
-            message = "Invalid x-match field type " +
-                      std::string(rabbit_type_name(x_match->type)) + " (value " +
-                      erlang_value(*x_match) + "); expected longstr";
+            message = "Invalid x-match field type " + std::string(rabbit_type_name(x_match->type)) +
+                      " (value " + erlang_value(*x_match) + "); expected longstr";
         } else {
             std::string_view mode = *x_match->as_string();
             if (mode == "all") {
@@ -163,8 +184,7 @@ std::optional<HeadersMatcher> HeadersMatcher::parse(const wire::FieldTable& argu
 // A merge of two key-sorted lists, step for step RabbitMQ's headers_match/5: each binding key
 // consumes the first header with that key, so even duplicate keys behave the same.
 bool HeadersMatcher::matches(const MessageHeaders& headers) const {
-    const bool want_all =
-        kind_ == HeadersMatchKind::all || kind_ == HeadersMatchKind::all_with_x;
+    const bool want_all = kind_ == HeadersMatchKind::all || kind_ == HeadersMatchKind::all_with_x;
     const wire::FieldTable& data = headers.entries();
     bool all_match = true;
     bool any_match = false;
@@ -186,8 +206,7 @@ bool HeadersMatcher::matches(const MessageHeaders& headers) const {
     return want_all ? all_match : any_match;
 }
 
-std::size_t HeadersDictionary::ValueHash::operator()(
-    const wire::FieldValue& value) const noexcept {
+std::size_t HeadersDictionary::ValueHash::operator()(const wire::FieldValue& value) const noexcept {
     // Consistent with FieldValue's ==: equal values hash alike. Compound values hash by size
     // only; binding values are almost always scalars and strings.
     std::size_t h = static_cast<unsigned char>(value.type);
@@ -314,18 +333,6 @@ void HeadersDictionary::load(const MessageHeaders& headers) {
         slot.stamp = epoch_;
         slot.value = interned == values_.end() ? unknown_value : interned->second;
     }
-}
-
-bool HeadersDictionary::matches(const CompiledHeadersMatcher& compiled) const {
-    const bool want_all = compiled.kind == HeadersMatchKind::all ||
-                          compiled.kind == HeadersMatchKind::all_with_x;
-    for (const HeadersTerm& term : compiled.terms) {
-        const KeySlot& slot = key_slots_[term.key];
-        const bool hit =
-            slot.stamp == epoch_ && (term.value == presence_only || term.value == slot.value);
-        if (hit != want_all) return hit;  // a miss decides "all", a hit decides "any"
-    }
-    return want_all;
 }
 
 }  // namespace lepus::routing

@@ -95,7 +95,18 @@ public:
 
     // Makes `headers` the message that matches() looks at, replacing the previous one.
     void load(const MessageHeaders& headers);
-    bool matches(const CompiledHeadersMatcher& compiled) const;
+    // Inline: the headers route calls it once per binding.
+    bool matches(const CompiledHeadersMatcher& compiled) const {
+        const bool want_all =
+            compiled.kind == HeadersMatchKind::all || compiled.kind == HeadersMatchKind::all_with_x;
+        for (const HeadersTerm& term : compiled.terms) {
+            const KeySlot& slot = key_slots_[term.key];
+            const bool hit =
+                slot.stamp == epoch_ && (term.value == presence_only || term.value == slot.value);
+            if (hit != want_all) return hit;  // a miss decides "all", a hit decides "any"
+        }
+        return want_all;
+    }
 
     // Interned entries still referenced; lets tests check that release() frees them.
     usize key_count() const { return keys_.size(); }
@@ -132,7 +143,7 @@ private:
     std::unordered_map<wire::FieldValue, u32, ValueHash> values_;
     std::vector<ValueSlot> value_slots_;
     std::vector<u32> free_values_;
-    u32 epoch_ = 1;  // slots start at stamp 0: nothing is loaded before the first load()
+    u32 epoch_ = 1;        // slots start at stamp 0: nothing is loaded before the first load()
     std::string scratch_;  // occurrence-prefixed key for lookups, reused to avoid allocating
 };
 

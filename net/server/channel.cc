@@ -306,16 +306,20 @@ void Channel::on_deliver(core::Deliver& deliver) {
         held_.push_back(std::move(deliver));
         return;
     }
+    deliver_now(*consumer, deliver);
+}
+
+void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
     u64 tag = next_tag_++;
     if (!deliver.no_ack) {
         unacked_.push_back(Unacked{tag, deliver.queue, deliver.home, deliver.sequence,
-                                   consumer->id, false});
+                                   consumer.id, false});
         unacked_live_++;
     }
-    write_delivery(*consumer, tag, deliver);
+    write_delivery(consumer, tag, deliver);
 }
 
-void Channel::write_delivery(const Consumer& consumer, u64 tag, const core::Deliver& deliver) {
+void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver) {
     BasicDeliver d;
     d.consumer_tag = consumer.tag;
     d.delivery_tag = tag;
@@ -324,7 +328,7 @@ void Channel::write_delivery(const Consumer& consumer, u64 tag, const core::Deli
     d.routing_key = deliver.message->routing_key();
     send_method(d);
     write_content(deliver.message);
-    const_cast<Consumer&>(consumer).credit_owed++;
+    consumer.credit_owed++;
     connection_.note_credit_owed();
 }
 
@@ -332,7 +336,13 @@ void Channel::release_held() {
     while (!held_.empty() && !global_limit_reached()) {
         core::Deliver d = std::move(held_.front());
         held_.pop_front();
-        on_deliver(d);
+        Consumer* consumer = find_consumer(d.consumer.id);
+        if (consumer == nullptr) {
+            core::ShardMessage back(std::move(d));
+            bounce(back, connection_.context().outbox);
+            continue;
+        }
+        deliver_now(*consumer, d);
     }
 }
 

@@ -150,7 +150,8 @@ private:
     bool settle(u64 tag, bool multiple, core::SettleKind kind);
     void settle_entry(Unacked& entry, core::SettleKind kind);
     void requeue_all_unacked();
-    void write_delivery(const Consumer& consumer, u64 tag, const core::Deliver& deliver);
+    void deliver_now(Consumer& consumer, core::Deliver& deliver);
+    void write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver);
     void write_content(const MessageRef& message);
     void release_held();
     bool global_limit_reached() const;

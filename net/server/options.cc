@@ -269,7 +269,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err
     for (int i = 1; i < argc; ++i) {
         const std::string_view argument = argv[i];
         if (!argument.starts_with('-')) {
-            error = "unexpected argument " + in_quotes(argument) + " (see --help)";
+            error = "unexpected argument " + in_quotes(argument);
             return ParseOutcome::error;
         }
         const usize equals = argument.find('=');
@@ -277,7 +277,7 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err
         const Setting* setting = nullptr;
         const FlagKind kind = classify(name, setting);
         if (kind == FlagKind::unknown) {
-            error = "unknown flag " + in_quotes(name) + " (see --help)";
+            error = "unknown flag " + in_quotes(name);
             return ParseOutcome::error;
         }
         if (kind == FlagKind::help || kind == FlagKind::version) {
@@ -405,8 +405,9 @@ std::string help_text() {
     text += "                         docs/lepusd.conf.example\n";
     text += "  --heartbeat SECONDS    heartbeat interval offered to clients; 0 disables\n";
     text += "                         (default " + std::to_string(defaults.heartbeat_s) + ")\n";
-    text += "  --frame-max BYTES      largest frame offered to clients, at least " +
-            std::to_string(frame_max_min_bytes) + "\n";
+    text += "  --frame-max BYTES      largest frame offered to clients, " +
+            std::to_string(frame_max_min_bytes) + "-" + std::to_string(frame_max_max_bytes) +
+            "\n";
     text += "                         (default " + std::to_string(defaults.frame_max) + ")\n";
     text += "  --channel-max N        most channels per connection, 1-65535\n";
     text += "                         (default " + std::to_string(defaults.channel_max) + ")\n";

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/limits.h"
 #include "core/base/types.h"
 
 namespace lepus::server {
@@ -24,8 +25,10 @@ inline constexpr std::string_view data_dir_default = "./lepus-data";
 // those limits are the protocol's; the others keep a typo from becoming an absurd setting.
 inline constexpr u32 shards_max = 256;
 inline constexpr u32 heartbeat_s_max = 65535;
-inline constexpr u32 frame_max_min_bytes = 4096;  // AMQP's frame-min-size
-inline constexpr u32 frame_max_max_bytes = 16u << 20;
+// The connection code is built for frames of at most limits::frame_size_max; a user may
+// offer smaller frames, never larger.
+inline constexpr u32 frame_max_min_bytes = limits::frame_size_min;  // AMQP's frame-min-size
+inline constexpr u32 frame_max_max_bytes = limits::frame_size_max;
 inline constexpr u32 channel_max_min = 1;
 inline constexpr u32 channel_max_max = 65535;
 inline constexpr u32 handshake_timeout_min_ms = 100;

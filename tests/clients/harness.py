@@ -13,6 +13,8 @@ is already running (such as RabbitMQ, to check that an assertion matches its beh
 that need their own broker process or special settings are skipped then.
 """
 
+import ctypes
+import faulthandler
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -28,6 +31,9 @@ import pika
 
 START_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 10
+# A test still running after this long is hung: its stacks are printed and lepusd is killed,
+# which makes the blocked client calls fail instead of waiting for ctest's timeout.
+TEST_TIMEOUT_S = 20
 SHARDS = 2
 
 _binary = None
@@ -55,6 +61,13 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent():
+    """Runs in the child before exec: lepusd gets SIGKILL if this test process dies, so a
+    crashed or killed test leaves no broker behind."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def port_accepts(host, port):
@@ -106,7 +119,8 @@ class Broker:
         self.stderr_path = os.path.join(self.work_dir, "lepusd.stderr")
         with open(self.stderr_path, "wb") as stderr:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                            stdout=stderr, stderr=stderr)
+                                            stdout=stderr, stderr=stderr,
+                                            preexec_fn=_die_with_parent)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_accepts(self.host, self.port):
             if self.process.poll() is not None:
@@ -175,6 +189,21 @@ class BrokerTestCase(unittest.TestCase):
 
     def setUp(self):
         self._connections = []
+        watchdog = threading.Timer(TEST_TIMEOUT_S, self._on_hang)
+        watchdog.daemon = True
+        watchdog.start()
+        self.addCleanup(watchdog.cancel)  # cleanups run last-in first-out: this one runs last
+
+    def _on_hang(self):
+        sys.stderr.write(f"\n{self.id()} is still running after {TEST_TIMEOUT_S} s:\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        process = self.broker.process if self.broker is not None else None
+        if process is None or process.poll() is not None:
+            sys.stderr.flush()
+            os._exit(1)
+        sys.stderr.write("killing lepusd so that the blocked calls fail\n")
+        sys.stderr.flush()
+        process.kill()
 
     def tearDown(self):
         for connection in self._connections:

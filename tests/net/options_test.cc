@@ -107,7 +107,7 @@ TEST(Options, EveryFlagWithSeparateValue) {
 TEST(Options, EveryFlagWithEquals) {
     const Parsed parsed =
         parse({"--listen=0.0.0.0:1", "--data-dir=rel/dir", "--shards=0", "--heartbeat=0",
-               "--frame-max=16777216", "--channel-max=65535", "--log-level=error"});
+               "--frame-max=131072", "--channel-max=65535", "--log-level=error"});
     ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
     const Options& o = parsed.options;
     EXPECT_EQ(o.listen_host, "0.0.0.0");
@@ -115,7 +115,7 @@ TEST(Options, EveryFlagWithEquals) {
     EXPECT_EQ(o.data_dir, "rel/dir");
     EXPECT_EQ(o.shards, 0u);
     EXPECT_EQ(o.heartbeat_s, 0u);
-    EXPECT_EQ(o.frame_max, 16777216u);
+    EXPECT_EQ(o.frame_max, 131072u);
     EXPECT_EQ(o.channel_max, 65535);
     EXPECT_EQ(o.log_level, "error");
 }
@@ -229,10 +229,10 @@ TEST(Options, FlagsWinOverTheFileWhateverTheOrder) {
     }
 }
 
-TEST(Options, UnknownFlag) { expect_error({"--bogus", "1"}, "unknown flag '--bogus' (see --help)"); }
+TEST(Options, UnknownFlag) { expect_error({"--bogus", "1"}, "unknown flag '--bogus'"); }
 
 TEST(Options, UnexpectedPositionalArgument) {
-    expect_error({"extra"}, "unexpected argument 'extra' (see --help)");
+    expect_error({"extra"}, "unexpected argument 'extra'");
 }
 
 TEST(Options, MissingValue) {
@@ -274,8 +274,7 @@ TEST(Options, BadNumbers) {
     expect_error({"--heartbeat", "65536"}, "--heartbeat: '65536' is above the maximum 65535");
     expect_error({"--heartbeat", "1.5"}, "--heartbeat: '1.5' is not a whole number");
     expect_error({"--frame-max", "4095"}, "--frame-max: '4095' is below the minimum 4096");
-    expect_error({"--frame-max", "16777217"},
-                 "--frame-max: '16777217' is above the maximum 16777216");
+    expect_error({"--frame-max", "131073"}, "--frame-max: '131073' is above the maximum 131072");
     expect_error({"--frame-max", "128k"}, "--frame-max: '128k' is not a whole number");
     expect_error({"--channel-max", "0"}, "--channel-max: '0' is below the minimum 1");
     expect_error({"--channel-max", "65536"}, "--channel-max: '65536' is above the maximum 65535");

@@ -125,7 +125,11 @@ TEST(BindingsTest, NestedTablesCompareOrderInsensitively) {
 TEST(BindingsTest, MalformedArgumentsAreRejected) {
     Bindings b(ExchangeType::direct);
     std::string error;
-    const std::string bad("\x03" "abc" "Z", 5);
+    const std::string bad(
+        "\x03"
+        "abc"
+        "Z",
+        5);
     EXPECT_EQ(b.add(q1, "k", bad, &error), BindResult::invalid_arguments);
     EXPECT_FALSE(error.empty());
     EXPECT_FALSE(b.has_destination(q1));
@@ -267,8 +271,8 @@ TEST(BindingsTest, RandomOperationsAgreeWithAModel) {
     const std::vector<FieldTable> message_headers = {
         {}, {{"h", str("1")}}, {{"g", str("2")}}, {{"g", str("2")}, {"h", str("1")}}};
 
-    for (ExchangeType type : {ExchangeType::direct, ExchangeType::fanout, ExchangeType::topic,
-                              ExchangeType::headers}) {
+    for (ExchangeType type :
+         {ExchangeType::direct, ExchangeType::fanout, ExchangeType::topic, ExchangeType::headers}) {
         std::mt19937 rng(7 + static_cast<unsigned>(type));
         Bindings b(type);
         std::vector<Model> model;
@@ -282,9 +286,12 @@ TEST(BindingsTest, RandomOperationsAgreeWithAModel) {
         };
         auto model_matches = [&](const Model& m, std::string_view key, const FieldTable& h) {
             switch (type) {
-                case ExchangeType::direct: return m.key == key;
-                case ExchangeType::fanout: return true;
-                case ExchangeType::topic: return testing::reference_topic_match(m.key, key);
+                case ExchangeType::direct:
+                    return m.key == key;
+                case ExchangeType::fanout:
+                    return true;
+                case ExchangeType::topic:
+                    return testing::reference_topic_match(m.key, key);
                 case ExchangeType::headers: {
                     MessageHeaders headers;
                     headers.assign(table(h));
@@ -309,8 +316,9 @@ TEST(BindingsTest, RandomOperationsAgreeWithAModel) {
                 ASSERT_EQ(b.remove(d, key, table(args)), it != model.end());
                 if (it != model.end()) model.erase(it);
             } else {
-                usize expected = static_cast<usize>(std::count_if(
-                    model.begin(), model.end(), [&](const Model& m) { return m.destination == d; }));
+                usize expected = static_cast<usize>(
+                    std::count_if(model.begin(), model.end(),
+                                  [&](const Model& m) { return m.destination == d; }));
                 ASSERT_EQ(b.remove_destination(d), expected);
                 std::erase_if(model, [&](const Model& m) { return m.destination == d; });
             }
@@ -320,8 +328,8 @@ TEST(BindingsTest, RandomOperationsAgreeWithAModel) {
             const FieldTable& headers = message_headers[pick(message_headers.size())];
             std::multiset<std::string> expected;
             for (const Model& m : model) {
-                if (model_matches(m, route_key, headers) && !expected.contains(
-                                                                m.destination.name)) {
+                if (model_matches(m, route_key, headers) &&
+                    !expected.contains(m.destination.name)) {
                     expected.insert(m.destination.name);
                 }
             }

@@ -8,8 +8,8 @@ namespace lepus::routing {
 namespace {
 
 TEST(ExchangeTypeTest, ParsesTheFourTypesAndRoundTrips) {
-    for (ExchangeType type : {ExchangeType::direct, ExchangeType::fanout, ExchangeType::topic,
-                              ExchangeType::headers}) {
+    for (ExchangeType type :
+         {ExchangeType::direct, ExchangeType::fanout, ExchangeType::topic, ExchangeType::headers}) {
         EXPECT_EQ(parse_exchange_type(to_string(type)), type);
     }
     EXPECT_EQ(to_string(ExchangeType::headers), "headers");

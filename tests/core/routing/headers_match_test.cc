@@ -47,7 +47,9 @@ TEST(HeadersMatchTest, Table) {
         {"all both", {{"a", str("1")}, {"b", one}}, {{"a", str("1")}, {"b", one}}, true},
         {"all extra header", {{"a", str("1")}}, {{"c", one}, {"a", str("1")}}, true},
         {"all one missing", {{"a", str("1")}, {"b", one}}, {{"a", str("1")}}, false},
-        {"all one differs", {{"a", str("1")}, {"b", one}}, {{"a", str("1")}, {"b", str("1")}},
+        {"all one differs",
+         {{"a", str("1")}, {"b", one}},
+         {{"a", str("1")}, {"b", str("1")}},
          false},
         {"all no headers", {{"a", str("1")}}, {}, false},
         {"all explicit", {{"x-match", str("all")}, {"a", one}}, {{"a", one}}, true},
@@ -60,34 +62,48 @@ TEST(HeadersMatchTest, Table) {
          {{"b", one}, {"z", one}, {"a", one}, {"c", one}},
          true},
         // any: at least one non-x key present and equal.
-        {"any first", {{"x-match", str("any")}, {"a", str("1")}, {"b", one}}, {{"a", str("1")}},
+        {"any first",
+         {{"x-match", str("any")}, {"a", str("1")}, {"b", one}},
+         {{"a", str("1")}},
          true},
-        {"any second", {{"x-match", str("any")}, {"a", str("1")}, {"b", one}}, {{"b", one}},
-         true},
+        {"any second", {{"x-match", str("any")}, {"a", str("1")}, {"b", one}}, {{"b", one}}, true},
         {"any none equal", {{"x-match", str("any")}, {"a", str("1")}}, {{"a", str("2")}}, false},
         {"any no headers", {{"x-match", str("any")}, {"a", str("1")}}, {}, false},
         {"any no keys", {{"x-match", str("any")}}, {{"a", one}}, false},
         {"any only x- keys", {{"x-match", str("any")}, {"x-foo", one}}, {{"x-foo", one}}, false},
         // *-with-x: x- keys count, x-match itself never does.
-        {"all-with-x", {{"x-match", str("all-with-x")}, {"x-foo", one}, {"a", one}},
-         {{"x-foo", one}, {"a", one}}, true},
-        {"all-with-x missing x-", {{"x-match", str("all-with-x")}, {"x-foo", one}, {"a", one}},
-         {{"a", one}}, false},
+        {"all-with-x",
+         {{"x-match", str("all-with-x")}, {"x-foo", one}, {"a", one}},
+         {{"x-foo", one}, {"a", one}},
+         true},
+        {"all-with-x missing x-",
+         {{"x-match", str("all-with-x")}, {"x-foo", one}, {"a", one}},
+         {{"a", one}},
+         false},
         {"all-with-x no keys", {{"x-match", str("all-with-x")}}, {}, true},
-        {"any-with-x", {{"x-match", str("any-with-x")}, {"x-first-death-reason", str("expired")}},
-         {{"x-first-death-reason", str("expired")}}, true},
-        {"any-with-x other", {{"x-match", str("any-with-x")}, {"x-first-death-reason",
-                                                                str("expired")}},
-         {{"x-first-death-reason", str("rejected")}}, false},
-        {"any-with-x no keys", {{"x-match", str("any-with-x")}}, {{"x-match", str("any-with-x")}},
+        {"any-with-x",
+         {{"x-match", str("any-with-x")}, {"x-first-death-reason", str("expired")}},
+         {{"x-first-death-reason", str("expired")}},
+         true},
+        {"any-with-x other",
+         {{"x-match", str("any-with-x")}, {"x-first-death-reason", str("expired")}},
+         {{"x-first-death-reason", str("rejected")}},
+         false},
+        {"any-with-x no keys",
+         {{"x-match", str("any-with-x")}},
+         {{"x-match", str("any-with-x")}},
          false},
         // Void: presence is enough.
         {"void present", {{"a", FieldValue::void_value()}}, {{"a", str("anything")}}, true},
-        {"void present as void", {{"a", FieldValue::void_value()}},
-         {{"a", FieldValue::void_value()}}, true},
+        {"void present as void",
+         {{"a", FieldValue::void_value()}},
+         {{"a", FieldValue::void_value()}},
+         true},
         {"void absent", {{"a", FieldValue::void_value()}}, {{"b", one}}, false},
-        {"void any", {{"x-match", str("any")}, {"a", FieldValue::void_value()}, {"b", one}},
-         {{"a", FieldValue::int64(7)}}, true},
+        {"void any",
+         {{"x-match", str("any")}, {"a", FieldValue::void_value()}, {"b", one}},
+         {{"a", FieldValue::int64(7)}},
+         true},
         {"void header, valued binding", {{"a", one}}, {{"a", FieldValue::void_value()}}, false},
         // Type and value must both be equal.
         {"int vs string", {{"a", one}}, {{"a", str("1")}}, false},
@@ -95,22 +111,34 @@ TEST(HeadersMatchTest, Table) {
         {"int32 vs int64", {{"a", one}}, {{"a", FieldValue::int64(1)}}, false},
         {"longstr vs bytes", {{"a", str("1")}}, {{"a", FieldValue::bytes("1")}}, false},
         {"bool", {{"a", FieldValue::boolean(true)}}, {{"a", FieldValue::boolean(true)}}, true},
-        {"nested table", {{"a", FieldValue::table({{"k", one}})}},
-         {{"a", FieldValue::table({{"k", one}})}}, true},
+        {"nested table",
+         {{"a", FieldValue::table({{"k", one}})}},
+         {{"a", FieldValue::table({{"k", one}})}},
+         true},
         {"keys are case sensitive", {{"a", one}}, {{"A", one}}, false},
         // Duplicate header keys: the first on the wire is the one compared (RabbitMQ sorts
         // headers stably and consumes one header per binding key).
-        {"duplicate header first differs", {{"a", one}}, {{"a", FieldValue::int32(2)}, {"a", one}},
+        {"duplicate header first differs",
+         {{"a", one}},
+         {{"a", FieldValue::int32(2)}, {"a", one}},
          false},
-        {"duplicate header first equal", {{"a", one}}, {{"a", one}, {"a", FieldValue::int32(2)}},
+        {"duplicate header first equal",
+         {{"a", one}},
+         {{"a", one}, {"a", FieldValue::int32(2)}},
          true},
-        {"duplicate binding keys pair up", {{"a", one}, {"a", FieldValue::int32(2)}},
-         {{"a", one}, {"a", FieldValue::int32(2)}}, true},
+        {"duplicate binding keys pair up",
+         {{"a", one}, {"a", FieldValue::int32(2)}},
+         {{"a", one}, {"a", FieldValue::int32(2)}},
+         true},
         {"duplicate binding key, one header", {{"a", one}, {"a", one}}, {{"a", one}}, false},
-        {"NaN equals nothing", {{"a", FieldValue::float64(std::nan(""))}},
-         {{"a", FieldValue::float64(std::nan(""))}}, false},
-        {"zero equals negative zero", {{"a", FieldValue::float64(0.0)}},
-         {{"a", FieldValue::float64(-0.0)}}, true},
+        {"NaN equals nothing",
+         {{"a", FieldValue::float64(std::nan(""))}},
+         {{"a", FieldValue::float64(std::nan(""))}},
+         false},
+        {"zero equals negative zero",
+         {{"a", FieldValue::float64(0.0)}},
+         {{"a", FieldValue::float64(-0.0)}},
+         true},
     };
     for (const HeadersCase& c : cases) {
         EXPECT_EQ(matches(c.binding, c.headers), c.matches) << c.name;
@@ -167,7 +195,10 @@ TEST(HeadersMatchTest, MessageHeadersHandlesEmptyAndMalformedContent) {
     EXPECT_TRUE(headers.assign(wire::field_table_content({{"b", str("1")}, {"a", str("2")}})));
     ASSERT_EQ(headers.entries().size(), 2u);
     EXPECT_EQ(headers.entries()[0].first, "a");
-    EXPECT_FALSE(headers.assign(std::string_view("\x01" "aZ", 3)));  // unknown type code
+    EXPECT_FALSE(
+        headers.assign(std::string_view("\x01"
+                                        "aZ",
+                                        3)));  // unknown type code
     EXPECT_TRUE(headers.entries().empty());
 
     auto all = HeadersMatcher::parse({}, nullptr);
@@ -225,10 +256,14 @@ TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     const char* modes[] = {"all", "any", "all-with-x", "any-with-x"};
     auto random_value = [&]() {
         switch (pick(4)) {
-            case 0: return FieldValue::int32(pick(3));
-            case 1: return FieldValue::int64(pick(3));
-            case 2: return str(std::to_string(pick(3)));
-            default: return FieldValue::void_value();
+            case 0:
+                return FieldValue::int32(pick(3));
+            case 1:
+                return FieldValue::int64(pick(3));
+            case 2:
+                return str(std::to_string(pick(3)));
+            default:
+                return FieldValue::void_value();
         }
     };
     auto random_table = [&](int entries_max) {

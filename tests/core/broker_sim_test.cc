@@ -1,0 +1,1126 @@
+// The broker as a whole: several shards, each a core::Broker, talking only through the shard
+// protocol of core/shard_message.h, driven by the deterministic simulation in broker_sim.h.
+// Every test runs with 2 and 3 shards, delivered in order and in seeded random interleavings,
+// and ends by checking that every shard's catalog replica agrees with shard 0's.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/base/limits.h"
+#include "core/broker.h"
+#include "core/wire/field_table.h"
+#include "tests/core/broker_sim.h"
+#include "tests/core/test_message.h"
+
+namespace lepus::core {
+namespace {
+
+using routing::Destination;
+using routing::ExchangeType;
+using sim::Interleaving;
+using sim::SimConfig;
+using sim::Simulation;
+using test_support::make_message;
+using wire::FieldTable;
+using wire::FieldValue;
+
+const std::vector<std::string> vhost_names = {"/", "v2"};
+
+struct QueueFlags {
+    bool durable = false;
+    bool exclusive = false;
+    bool auto_delete = false;
+    std::string arguments{};
+};
+
+struct ExchangeFlags {
+    bool durable = false;
+    bool auto_delete = false;
+    bool internal = false;
+};
+
+enum class Passive : u8 { no, yes };
+enum class ServerNamed : u8 { no, yes };
+
+MetaOp queue_declare(std::string name, QueueFlags flags = {}, Passive passive = Passive::no,
+                     ServerNamed server_named = ServerNamed::no) {
+    QueueDeclareOp op;
+    op.info.name = std::move(name);
+    op.info.durable = flags.durable;
+    op.info.exclusive = flags.exclusive;
+    op.info.auto_delete = flags.auto_delete;
+    op.info.arguments = std::move(flags.arguments);
+    op.passive = passive == Passive::yes;
+    op.server_named = server_named == ServerNamed::yes;
+    return op;
+}
+
+MetaOp exchange_declare(std::string name, ExchangeType type, ExchangeFlags flags = {},
+                        Passive passive = Passive::no) {
+    ExchangeDeclareOp op;
+    op.info.name = std::move(name);
+    op.info.type = type;
+    op.info.durable = flags.durable;
+    op.info.auto_delete = flags.auto_delete;
+    op.info.internal = flags.internal;
+    op.passive = passive == Passive::yes;
+    return op;
+}
+
+MetaOp queue_bind(std::string queue, std::string exchange, std::string key,
+                  std::string arguments = {}) {
+    return QueueBindOp{std::move(queue), std::move(exchange), std::move(key),
+                       std::move(arguments), false};
+}
+
+MetaOp queue_unbind(std::string queue, std::string exchange, std::string key) {
+    return QueueBindOp{std::move(queue), std::move(exchange), std::move(key), {}, true};
+}
+
+MetaOp exchange_bind(std::string destination, std::string source, std::string key = {}) {
+    return ExchangeBindOp{std::move(destination), std::move(source), std::move(key), {}, false};
+}
+
+MetaOp queue_delete(std::string queue, bool if_unused = false, bool if_empty = false) {
+    return QueueDeleteOp{std::move(queue), if_unused, if_empty};
+}
+
+std::string table(const FieldTable& t) { return wire::field_table_content(t); }
+
+std::string locked_text(const std::string& name) {
+    return "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue '" + name +
+           "' in vhost '/'. It could be originally declared on another connection or the "
+           "exclusive property value does not match that of the original declaration.";
+}
+
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (char c : bytes) {
+        out.push_back(digits[static_cast<u8>(c) >> 4]);
+        out.push_back(digits[static_cast<u8>(c) & 15]);
+    }
+    return out;
+}
+
+class BrokerSimTest : public ::testing::TestWithParam<SimConfig> {
+protected:
+    BrokerSimTest() : sim_(GetParam(), vhost_names) {
+        sim_.set_inbox_hook(
+            [this](u32 shard, const ShardMessage& message) { on_channel_message(shard, message); });
+    }
+
+    void TearDown() override {
+        sim_.run();
+        for (u32 shard = 1; shard < shards(); shard++) {
+            EXPECT_EQ(dump(shard), dump(0)) << "shard " << shard << "'s replica differs";
+        }
+    }
+
+    u32 shards() const { return sim_.shard_count(); }
+    u32 last() const { return shards() - 1; }
+    Broker& broker(u32 shard) { return sim_.broker(shard); }
+
+    // A channel of connection `slot` on `shard`; the generation tells reused slots apart.
+    static ChannelKey channel(u32 shard, u32 slot = 1, u32 generation = 1) {
+        ChannelKey key;
+        key.connection = ConnectionKey{ShardId(shard), slot, generation};
+        key.channel = 1;
+        key.generation = 1;
+        return key;
+    }
+    static ConsumerKey consumer(const ChannelKey& channel, u64 id) {
+        return ConsumerKey{channel, id};
+    }
+
+    // Sends a metadata request as a channel does and returns the one reply it gets.
+    MetaReply meta(const ChannelKey& from, MetaOp op, std::string vhost = "/") {
+        auto request = std::make_unique<MetaRequest>();
+        request->vhost = vhost;
+        request->requester = from;
+        request->op = std::move(op);
+        vhost_ = vhost;
+        sim_.post(from.connection.shard.value, 0, std::move(request));
+        sim_.run();
+        auto replies = sim_.take<std::unique_ptr<MetaReply>>(from.connection.shard.value);
+        EXPECT_EQ(replies.size(), 1u) << "one request, one reply";
+        if (replies.empty()) return MetaReply{};
+        EXPECT_TRUE(replies[0]->to == from) << "the reply names its requester";
+        return std::move(*replies[0]);
+    }
+
+    // The moment a channel learns of a change is the moment it may act on it, so its shard's
+    // replica must already hold the change: queue.declare-ok followed by basic.publish on the
+    // same channel must route to the new queue.
+    void on_channel_message(u32 shard, const ShardMessage& message) {
+        const auto* reply = std::get_if<std::unique_ptr<MetaReply>>(&message);
+        if (reply == nullptr) return;
+        const MetaReply& r = **reply;
+        EXPECT_EQ(dump(shard), dump(0)) << "a reply overtook the catalog updates before it";
+        if (r.code == 0 && !r.queue_name.empty()) {
+            EXPECT_NE(broker(shard).catalog().find_queue(vhost_, r.queue_name), nullptr)
+                << "declare-ok for '" << r.queue_name << "' reached shard " << shard
+                << " before the queue did";
+            queues_seen_at_reply_.insert(r.queue_name);
+        }
+    }
+
+    MetaReply declare_queue(const ChannelKey& from, std::string name, QueueFlags flags = {}) {
+        MetaReply reply = meta(from, queue_declare(std::move(name), std::move(flags)));
+        EXPECT_EQ(reply.code, 0) << reply.text;
+        return reply;
+    }
+    void declare_exchange(std::string name, ExchangeType type, ExchangeFlags flags = {}) {
+        MetaReply reply = meta(channel(0), exchange_declare(std::move(name), type, flags));
+        EXPECT_EQ(reply.code, 0) << reply.text;
+    }
+    void ok(const ChannelKey& from, MetaOp op) {
+        MetaReply reply = meta(from, std::move(op));
+        EXPECT_EQ(reply.code, 0) << reply.text;
+    }
+
+    const QueueInfo* find_queue(u32 shard, const std::string& name) {
+        return broker(shard).catalog().find_queue("/", name);
+    }
+    QueueInfo queue_info(const std::string& name) {
+        const QueueInfo* info = find_queue(0, name);
+        EXPECT_NE(info, nullptr) << name;
+        return info ? *info : QueueInfo{};
+    }
+    bool queue_everywhere(const std::string& name) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (find_queue(s, name) == nullptr) return false;
+        }
+        return true;
+    }
+    bool queue_nowhere(const std::string& name) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (find_queue(s, name) != nullptr) return false;
+        }
+        return true;
+    }
+    bool exchange_everywhere(const std::string& name) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (broker(s).catalog().find_exchange("/", name) == nullptr) return false;
+        }
+        return true;
+    }
+    bool exchange_nowhere(const std::string& name) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (broker(s).catalog().find_exchange("/", name) != nullptr) return false;
+        }
+        return true;
+    }
+    // The queue object on its home shard, or nullptr.
+    const Queue* home_queue(const std::string& name) {
+        const QueueInfo* info = find_queue(0, name);
+        if (info == nullptr) return nullptr;
+        return broker(info->home.value).find_local_queue(info->id);
+    }
+    u32 ready(const std::string& name) {
+        const Queue* queue = home_queue(name);
+        EXPECT_NE(queue, nullptr) << name;
+        return queue ? queue->ready_count() : 0;
+    }
+
+    // Routes on one shard's replica and returns the queue names reached.
+    std::set<std::string> route(u32 shard, const std::string& exchange, const std::string& key,
+                                const std::string& headers = {}) {
+        Catalog& catalog = broker(shard).catalog();
+        const VHost* vhost = catalog.find_vhost("/");
+        const Exchange* x = catalog.find_exchange("/", exchange);
+        EXPECT_NE(x, nullptr) << exchange;
+        std::set<std::string> names;
+        if (x == nullptr) return names;
+        std::vector<const QueueInfo*> out;
+        EXPECT_TRUE(catalog.route(*vhost, *x, key, headers, out));
+        for (const QueueInfo* q : out) {
+            EXPECT_TRUE(names.insert(q->name).second) << "routed twice: " << q->name;
+        }
+        return names;
+    }
+
+    // basic.publish on a channel of `shard`, without running the other shards.
+    u32 publish_only(u32 shard, const std::string& exchange, const std::string& key,
+                     const std::string& body, const std::string& headers = {}) {
+        Catalog& catalog = broker(shard).catalog();
+        const Exchange* x = catalog.find_exchange("/", exchange);
+        EXPECT_NE(x, nullptr) << exchange;
+        if (x == nullptr) return 0;
+        u32 routed = broker(shard).publish(*catalog.find_vhost("/"), *x,
+                                           make_message(body, exchange, key), headers);
+        broker(shard).dispatch_pending();
+        return routed;
+    }
+    u32 publish(u32 shard, const std::string& exchange, const std::string& key,
+                const std::string& body, const std::string& headers = {}) {
+        u32 routed = publish_only(shard, exchange, key, body, headers);
+        sim_.run();
+        return routed;
+    }
+
+    // basic.consume from the consumer's channel, resolved on that channel's replica.
+    std::unique_ptr<ConsumeReply> consume(const ConsumerKey& key, const std::string& queue,
+                                          u16 prefetch = 0, bool no_ack = false,
+                                          bool exclusive = false) {
+        u32 from = key.channel.connection.shard.value;
+        const QueueInfo* info = find_queue(from, queue);
+        EXPECT_NE(info, nullptr) << queue;
+        if (info == nullptr) return nullptr;
+        post_consume(key, info->id, info->home, prefetch, no_ack, exclusive);
+        sim_.run();
+        auto replies = sim_.take<std::unique_ptr<ConsumeReply>>(from);
+        EXPECT_EQ(replies.size(), 1u);
+        if (replies.empty()) return nullptr;
+        return std::move(replies[0]);
+    }
+    void post_consume(const ConsumerKey& key, QueueId queue, ShardId home, u16 prefetch = 0,
+                      bool no_ack = false, bool exclusive = false) {
+        auto request = std::make_unique<ConsumeRequest>();
+        request->consumer = key;
+        request->queue = queue;
+        request->tag = "ctag" + std::to_string(key.id);
+        request->prefetch = prefetch;
+        request->no_ack = no_ack;
+        request->exclusive = exclusive;
+        sim_.post(key.channel.connection.shard.value, home.value, std::move(request));
+    }
+    void post_cancel(const ConsumerKey& key, const QueueInfo& queue) {
+        sim_.post(key.channel.connection.shard.value, queue.home.value,
+                  CancelRequest{queue.id, key});
+    }
+    void settle(u32 from, const Deliver& d, SettleKind kind) {
+        sim_.post(from, d.home.value, Settle{d.queue, d.sequence, kind, {}, false});
+        sim_.run();
+    }
+    std::vector<Deliver> delivers(u32 shard) { return sim_.take<Deliver>(shard); }
+
+    // Everything a replica holds, one sorted line per fact.
+    std::vector<std::string> dump(u32 shard) {
+        std::vector<std::string> lines;
+        for (const std::string& vhost_name : vhost_names) {
+            const VHost* vhost = broker(shard).catalog().find_vhost(vhost_name);
+            if (vhost == nullptr) {
+                lines.push_back(vhost_name + " missing");
+                continue;
+            }
+            for (const auto& [name, x] : vhost->exchanges) {
+                const ExchangeInfo& i = x.info;
+                lines.push_back(vhost_name + " exchange '" + name + "' " +
+                                std::string(routing::to_string(i.type)) + " d" +
+                                std::to_string(i.durable) + " a" + std::to_string(i.auto_delete) +
+                                " i" + std::to_string(i.internal) + " b" +
+                                std::to_string(x.ever_bound));
+                x.bindings.for_each([&](const Destination& d, std::string_view key,
+                                        std::string_view arguments) {
+                    lines.push_back(vhost_name + " binding '" + name + "' -> " +
+                                    (d.kind == Destination::Kind::queue ? "queue '" : "exchange '") +
+                                    d.name + "' key '" + std::string(key) + "' " +
+                                    hex(arguments));
+                });
+            }
+            for (const auto& [name, q] : vhost->queues) {
+                lines.push_back(vhost_name + " queue '" + name + "' id " +
+                                std::to_string(q.id.value) + " home " +
+                                std::to_string(q.home.value) + " d" + std::to_string(q.durable) +
+                                " x" + std::to_string(q.exclusive) + " a" +
+                                std::to_string(q.auto_delete) + " owner " +
+                                std::to_string(q.owner.shard.value) + "/" +
+                                std::to_string(q.owner.slot) + "/" +
+                                std::to_string(q.owner.generation));
+            }
+        }
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    }
+    bool any_binding_to(u32 shard, const std::string& destination) {
+        for (const std::string& line : dump(shard)) {
+            if (line.find("-> queue '" + destination + "'") != std::string::npos ||
+                line.find("-> exchange '" + destination + "'") != std::string::npos)
+                return true;
+        }
+        return false;
+    }
+
+    Simulation sim_;
+    std::string vhost_ = "/";
+    std::set<std::string> queues_seen_at_reply_;
+};
+
+// ---- exchanges ----
+
+struct MetaCase {
+    const char* what;
+    MetaOp op;
+    u16 code;
+    std::string text;
+    std::string vhost = "/";
+};
+
+TEST_P(BrokerSimTest, ExchangeDeclareDecisions) {
+    declare_exchange("logs", ExchangeType::direct);
+    const std::string logs_mismatch = "PRECONDITION_FAILED - inequivalent arg '";
+    const MetaCase cases[] = {
+        {"new exchange", exchange_declare("orders", ExchangeType::topic), 0, ""},
+        {"equivalent redeclare", exchange_declare("logs", ExchangeType::direct), 0, ""},
+        {"passive, exists", exchange_declare("logs", ExchangeType::fanout, {}, Passive::yes), 0,
+         ""},
+        {"passive, predeclared",
+         exchange_declare("amq.topic", ExchangeType::direct, {}, Passive::yes), 0, ""},
+        {"passive, missing", exchange_declare("nope", ExchangeType::direct, {}, Passive::yes),
+         404, "NOT_FOUND - no exchange 'nope' in vhost '/'"},
+        {"reserved prefix", exchange_declare("amq.custom", ExchangeType::direct), 403,
+         "ACCESS_REFUSED - exchange name 'amq.custom' contains reserved prefix 'amq.*'"},
+        {"the default exchange", exchange_declare("", ExchangeType::direct), 403,
+         "ACCESS_REFUSED - operation not permitted on the default exchange"},
+        {"predeclared, equivalent",
+         exchange_declare("amq.fanout", ExchangeType::fanout, {.durable = true}), 0, ""},
+        {"predeclared, another type",
+         exchange_declare("amq.fanout", ExchangeType::direct, {.durable = true}), 406,
+         "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'amq.fanout' in vhost "
+         "'/': received 'direct' but current is 'fanout'"},
+        {"another type", exchange_declare("logs", ExchangeType::fanout), 406,
+         "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'logs' in vhost '/': "
+         "received 'fanout' but current is 'direct'"},
+        {"durable differs", exchange_declare("logs", ExchangeType::direct, {.durable = true}),
+         406,
+         "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange 'logs' in vhost '/': "
+         "received 'true' but current is 'false'"},
+        {"auto_delete differs",
+         exchange_declare("logs", ExchangeType::direct, {.auto_delete = true}), 406,
+         "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for exchange 'logs' in vhost "
+         "'/': received 'true' but current is 'false'"},
+        {"internal differs", exchange_declare("logs", ExchangeType::direct, {.internal = true}),
+         406,
+         "PRECONDITION_FAILED - inequivalent arg 'internal' for exchange 'logs' in vhost '/': "
+         "received 'true' but current is 'false'"},
+        {"unknown vhost", exchange_declare("x", ExchangeType::direct), 530,
+         "NOT_ALLOWED - vhost 'nowhere' not found", "nowhere"},
+        {"other vhost", exchange_declare("logs", ExchangeType::fanout), 0, "", "v2"},
+    };
+    for (const MetaCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(channel(last()), c.op, c.vhost);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.text);
+    }
+    EXPECT_TRUE(exchange_everywhere("orders"));
+    EXPECT_TRUE(exchange_nowhere("amq.custom"));
+    for (u32 s = 0; s < shards(); s++) {
+        const Exchange* logs = broker(s).catalog().find_exchange("/", "logs");
+        ASSERT_NE(logs, nullptr);
+        EXPECT_EQ(logs->info.type, ExchangeType::direct) << "a refused redeclare changes nothing";
+        const Exchange* other = broker(s).catalog().find_exchange("v2", "logs");
+        ASSERT_NE(other, nullptr);
+        EXPECT_EQ(other->info.type, ExchangeType::fanout) << "vhosts are separate";
+    }
+}
+
+TEST_P(BrokerSimTest, ExchangeDeleteDecisions) {
+    declare_exchange("src", ExchangeType::fanout);
+    declare_exchange("dst", ExchangeType::fanout);
+    declare_queue(channel(last()), "q");
+    ok(channel(0), exchange_bind("dst", "src"));
+    ok(channel(0), queue_bind("q", "dst", ""));
+    const MetaCase cases[] = {
+        {"the default exchange", ExchangeDeleteOp{"", false}, 403,
+         "ACCESS_REFUSED - operation not permitted on the default exchange"},
+        {"predeclared", ExchangeDeleteOp{"amq.direct", false}, 403,
+         "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"},
+        {"missing: idempotent", ExchangeDeleteOp{"nope", false}, 0, ""},
+        {"if_unused with bindings", ExchangeDeleteOp{"src", true}, 406,
+         "PRECONDITION_FAILED - exchange 'src' in vhost '/' in use"},
+        {"if_unused, a source of a queue binding", ExchangeDeleteOp{"dst", true}, 406,
+         "PRECONDITION_FAILED - exchange 'dst' in vhost '/' in use"},
+        {"delete", ExchangeDeleteOp{"dst", false}, 0, ""},
+    };
+    for (const MetaCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(channel(last()), c.op);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.text);
+    }
+    EXPECT_TRUE(exchange_nowhere("dst"));
+    EXPECT_TRUE(exchange_everywhere("amq.direct"));
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_FALSE(any_binding_to(s, "dst")) << "bindings to a deleted exchange go with it";
+        EXPECT_FALSE(any_binding_to(s, "q")) << "and so do its own";
+    }
+    // src is no longer bound to anything, so if_unused now lets it go.
+    ok(channel(0), ExchangeDeleteOp{"src", true});
+    EXPECT_TRUE(exchange_nowhere("src"));
+}
+
+TEST_P(BrokerSimTest, AutoDeleteExchangeGoesWithItsLastBinding) {
+    declare_exchange("ad", ExchangeType::direct, {.auto_delete = true});
+    declare_exchange("never-bound", ExchangeType::direct, {.auto_delete = true});
+    declare_queue(channel(0), "q1");
+    declare_queue(channel(last()), "q2");
+    ok(channel(0), queue_bind("q1", "ad", "k"));
+    ok(channel(0), queue_bind("q2", "ad", "k"));
+    ok(channel(0), queue_unbind("q1", "ad", "k"));
+    EXPECT_TRUE(exchange_everywhere("ad")) << "one binding is left";
+    ok(channel(0), queue_unbind("q2", "ad", "k"));
+    EXPECT_TRUE(exchange_nowhere("ad"));
+    EXPECT_TRUE(exchange_everywhere("never-bound")) << "auto-delete needs a binding first";
+
+    // A queue's deletion removes its bindings, and with them the exchange.
+    declare_exchange("ad-queue", ExchangeType::fanout, {.auto_delete = true});
+    ok(channel(0), queue_bind("q2", "ad-queue", ""));
+    ok(channel(last()), queue_delete("q2"));
+    EXPECT_TRUE(exchange_nowhere("ad-queue"));
+
+    // Deleting a destination exchange unbinds an auto-delete source, which then goes too.
+    declare_exchange("ad-source", ExchangeType::fanout, {.auto_delete = true});
+    declare_exchange("sink", ExchangeType::fanout);
+    ok(channel(0), exchange_bind("sink", "ad-source"));
+    ok(channel(0), ExchangeDeleteOp{"sink", false});
+    EXPECT_TRUE(exchange_nowhere("ad-source"));
+
+    // Unbinding an exchange-to-exchange binding counts as well.
+    declare_exchange("ad-e2e", ExchangeType::fanout, {.auto_delete = true});
+    declare_exchange("sink2", ExchangeType::fanout);
+    ok(channel(0), exchange_bind("sink2", "ad-e2e"));
+    ExchangeBindOp unbind{"sink2", "ad-e2e", "", "", true};
+    ok(channel(0), unbind);
+    EXPECT_TRUE(exchange_nowhere("ad-e2e"));
+    EXPECT_TRUE(exchange_everywhere("sink2"));
+}
+
+// ---- queues ----
+
+TEST_P(BrokerSimTest, QueueDeclareCreatesOnTheRequesterShardAndReplicates) {
+    for (u32 s = 0; s < shards(); s++) {
+        std::string name = "q" + std::to_string(s);
+        MetaReply reply = declare_queue(channel(s), name);
+        EXPECT_EQ(reply.queue_name, name);
+        EXPECT_EQ(reply.message_count, 0u);
+        EXPECT_EQ(reply.consumer_count, 0u);
+        EXPECT_TRUE(queues_seen_at_reply_.count(name)) << "checked when the reply arrived";
+        EXPECT_TRUE(queue_everywhere(name));
+        QueueInfo info = queue_info(name);
+        EXPECT_EQ(info.home, ShardId(s)) << "client-local placement";
+        for (u32 other = 0; other < shards(); other++) {
+            EXPECT_EQ(broker(other).find_local_queue(info.id) != nullptr, other == s)
+                << "only the home shard holds the queue itself";
+        }
+    }
+    // Ids are never reused.
+    std::set<u64> ids;
+    for (u32 s = 0; s < shards(); s++) ids.insert(queue_info("q" + std::to_string(s)).id.value);
+    EXPECT_EQ(ids.size(), shards());
+}
+
+TEST_P(BrokerSimTest, QueueDeclareDecisions) {
+    const ChannelKey owner = channel(last(), 1);
+    const ChannelKey other_connection = channel(last(), 2);
+    const ChannelKey same_slot_next_generation = channel(last(), 1, 2);
+    declare_queue(channel(0), "shared");
+    declare_queue(owner, "mine", {.exclusive = true});
+    FieldTable ten{{"x-max-length", FieldValue::int32(10)}};
+    const MetaCase cases[] = {
+        {"server-named", queue_declare("amq.gen-abc", {}, Passive::no, ServerNamed::yes), 0,
+         ""},
+        {"client amq. name", queue_declare("amq.mine"), 403,
+         "ACCESS_REFUSED - queue name 'amq.mine' contains reserved prefix 'amq.*'"},
+        {"passive, missing", queue_declare("nope", {}, Passive::yes), 404,
+         "NOT_FOUND - no queue 'nope' in vhost '/'"},
+        {"passive, exists", queue_declare("shared", {.durable = true}, Passive::yes), 0, ""},
+        {"equivalent", queue_declare("shared"), 0, ""},
+        {"durable differs", queue_declare("shared", {.durable = true}), 406,
+         "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'shared' in vhost '/': "
+         "received 'true' but current is 'false'"},
+        {"auto_delete differs", queue_declare("shared", {.auto_delete = true}), 406,
+         "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue 'shared' in vhost "
+         "'/': received 'true' but current is 'false'"},
+        {"exclusive differs", queue_declare("shared", {.exclusive = true}), 405,
+         locked_text("shared")},
+        {"unknown vhost", queue_declare("shared"), 530, "NOT_ALLOWED - vhost 'nowhere' not found",
+         "nowhere"},
+    };
+    for (const MetaCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(channel(0), c.op, c.vhost);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.text);
+    }
+    EXPECT_TRUE(queue_everywhere("amq.gen-abc"));
+    EXPECT_TRUE(queue_nowhere("amq.mine"));
+
+    // An exclusive queue belongs to one connection: a connection key, not a slot number.
+    struct ExclusiveCase {
+        const char* what;
+        ChannelKey from;
+        MetaOp op;
+        u16 code;
+    };
+    const ExclusiveCase exclusive_cases[] = {
+        {"owner", owner, queue_declare("mine", {.exclusive = true}), 0},
+        {"owner, passive", owner, queue_declare("mine", {}, Passive::yes), 0},
+        {"owner, not exclusive", owner, queue_declare("mine"), 405},
+        {"another connection", other_connection, queue_declare("mine", {.exclusive = true}),
+         405},
+        {"another connection, passive", other_connection,
+         queue_declare("mine", {}, Passive::yes), 405},
+        {"the slot reused", same_slot_next_generation,
+         queue_declare("mine", {.exclusive = true}), 405},
+        {"another shard, same slot", channel(0, 1), queue_declare("mine", {.exclusive = true}),
+         405},
+    };
+    for (const ExclusiveCase& c : exclusive_cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(c.from, c.op);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.code == 0 ? "" : locked_text("mine"));
+    }
+
+    // Arguments are compared by meaning, not byte for byte.
+    FieldTable two{{"x-max-length", FieldValue::int32(10)}, {"x-overflow", FieldValue::string("reject-publish")}};
+    FieldTable two_reordered{{"x-overflow", FieldValue::string("reject-publish")}, {"x-max-length", FieldValue::int32(10)}};
+    declare_queue(channel(0), "with-args", {.arguments = table(two)});
+    EXPECT_EQ(meta(channel(0), queue_declare("with-args", {.arguments = table(two_reordered)})).code,
+              0);
+    MetaReply differs = meta(channel(0), queue_declare("with-args", {.arguments = table(ten)}));
+    EXPECT_EQ(differs.code, 406);
+    EXPECT_EQ(differs.text.rfind("PRECONDITION_FAILED - inequivalent arg 'x-overflow' for queue "
+                                 "'with-args' in vhost '/'",
+                                 0),
+              0u)
+        << differs.text;
+}
+
+TEST_P(BrokerSimTest, QueueDeclareOkCountsReadyMessagesAndConsumers) {
+    declare_queue(channel(last()), "q");
+    for (int i = 0; i < 3; i++) publish(0, "", "q", "m");
+    ChannelKey ch = channel(0);
+    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, 0);
+    MetaReply reply = meta(channel(0), queue_declare("q", {}, Passive::yes));
+    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.queue_name, "q");
+    EXPECT_EQ(reply.message_count, 2u) << "ready only: one is with the consumer";
+    EXPECT_EQ(reply.consumer_count, 1u);
+}
+
+TEST_P(BrokerSimTest, BindAndUnbindReplicate) {
+    declare_exchange("orders", ExchangeType::direct);
+    declare_queue(channel(last()), "q");
+    ok(channel(0), queue_bind("q", "orders", "k"));
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_EQ(route(s, "orders", "k"), (std::set<std::string>{"q"})) << "shard " << s;
+        EXPECT_TRUE(route(s, "orders", "j").empty());
+    }
+    ok(channel(0), queue_bind("q", "orders", "k"));  // binding twice is one binding
+    ok(channel(0), queue_unbind("q", "orders", "k"));
+    for (u32 s = 0; s < shards(); s++) EXPECT_TRUE(route(s, "orders", "k").empty());
+    ok(channel(0), queue_unbind("q", "orders", "k"));  // unbinding twice is fine
+
+    declare_queue(channel(last(), 1), "private", {.exclusive = true});
+    FieldTable bad_match{{"x-match", FieldValue::string("some")}};
+    const MetaCase cases[] = {
+        {"missing queue", queue_bind("nope", "orders", "k"), 404,
+         "NOT_FOUND - no queue 'nope' in vhost '/'"},
+        {"missing exchange", queue_bind("q", "nope", "k"), 404,
+         "NOT_FOUND - no exchange 'nope' in vhost '/'"},
+        {"the default exchange", queue_bind("q", "", "q"), 403,
+         "ACCESS_REFUSED - operation not permitted on the default exchange"},
+        {"another connection's exclusive queue", queue_bind("private", "orders", "k"), 405,
+         locked_text("private")},
+    };
+    for (const MetaCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(channel(0), c.op);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.text);
+    }
+    MetaReply invalid = meta(channel(0), queue_bind("q", "amq.headers", "", table(bad_match)));
+    EXPECT_EQ(invalid.code, 406);
+    EXPECT_EQ(invalid.text.rfind("PRECONDITION_FAILED - ", 0), 0u) << invalid.text;
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(any_binding_to(s, "q"));
+}
+
+TEST_P(BrokerSimTest, QueueDeleteDecisions) {
+    const ChannelKey owner = channel(last(), 1);
+    declare_queue(owner, "busy");
+    declare_queue(owner, "full");
+    declare_queue(owner, "private", {.exclusive = true});
+    ASSERT_EQ(consume(consumer(channel(0), 1), "busy")->code, 0);
+    publish(0, "", "full", "m");
+    const MetaCase cases[] = {
+        {"missing: idempotent", queue_delete("nope"), 0, ""},
+        {"if_unused with a consumer", queue_delete("busy", true), 406,
+         "PRECONDITION_FAILED - queue 'busy' in vhost '/' in use"},
+        {"if_unused without consumers", queue_delete("full", true), 0, ""},
+        {"another connection's exclusive queue", queue_delete("private"), 405,
+         locked_text("private")},
+    };
+    for (const MetaCase& c : cases) {
+        SCOPED_TRACE(c.what);
+        MetaReply reply = meta(channel(0, 7), c.op);
+        EXPECT_EQ(reply.code, c.code);
+        EXPECT_EQ(reply.text, c.text);
+    }
+    EXPECT_TRUE(queue_everywhere("busy"));
+    EXPECT_TRUE(queue_nowhere("full"));
+    EXPECT_TRUE(queue_everywhere("private"));
+    MetaReply deleted = meta(owner, queue_delete("private"));
+    EXPECT_EQ(deleted.code, 0) << "the owner may";
+    EXPECT_TRUE(queue_nowhere("private"));
+}
+
+// RabbitMQ words it "~ts not empty" (rabbit_channel, queue.delete), without "is".
+TEST_P(BrokerSimTest, QueueDeleteIfEmptyRefusesWithRabbitMQsText) {
+    declare_queue(channel(last()), "full");
+    publish(0, "", "full", "m");
+    MetaReply reply = meta(channel(0), queue_delete("full", false, true));
+    EXPECT_EQ(reply.code, 406);
+    EXPECT_EQ(reply.text, "PRECONDITION_FAILED - queue 'full' in vhost '/' not empty");
+    EXPECT_TRUE(queue_everywhere("full"));
+    EXPECT_EQ(ready("full"), 1u);
+}
+
+// RabbitMQ checks the default exchange before the passive lookup: check_not_default_exchange
+// runs in both exchange.declare clauses, so a passive declare of "" is refused too.
+TEST_P(BrokerSimTest, PassiveDeclareOfTheDefaultExchangeIsRefused) {
+    MetaReply reply = meta(channel(0), exchange_declare("", ExchangeType::direct, {}, Passive::yes));
+    EXPECT_EQ(reply.code, 403);
+    EXPECT_EQ(reply.text, "ACCESS_REFUSED - operation not permitted on the default exchange");
+}
+
+// RabbitMQ checks a client-chosen queue name for the amq. prefix before looking the queue up,
+// so naming an existing server-named queue in a non-passive declare is refused; only passive
+// declares may name it.
+TEST_P(BrokerSimTest, ClientCannotRedeclareAServerNamedQueue) {
+    ok(channel(0), queue_declare("amq.gen-xyz", {}, Passive::no, ServerNamed::yes));
+    EXPECT_EQ(meta(channel(0), queue_declare("amq.gen-xyz", {}, Passive::yes)).code, 0);
+    MetaReply reply = meta(channel(0), queue_declare("amq.gen-xyz"));
+    EXPECT_EQ(reply.code, 403);
+    EXPECT_EQ(reply.text,
+              "ACCESS_REFUSED - queue name 'amq.gen-xyz' contains reserved prefix 'amq.*'");
+}
+
+TEST_P(BrokerSimTest, QueueDeleteRemovesTheQueueAndItsBindingsEverywhere) {
+    declare_exchange("topics", ExchangeType::topic);
+    MetaReply declared = declare_queue(channel(last()), "q");
+    QueueInfo info = queue_info("q");
+    ok(channel(0), queue_bind("q", "amq.direct", "k"));
+    ok(channel(0), queue_bind("q", "amq.fanout", ""));
+    ok(channel(0), queue_bind("q", "topics", "#"));
+    publish(0, "amq.direct", "k", "one");
+    publish(0, "amq.fanout", "x", "two");
+    EXPECT_EQ(ready("q"), 2u);
+    usize local_before = broker(last()).local_queue_count();
+
+    MetaReply reply = meta(channel(0), queue_delete("q"));
+    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.message_count, 2u);
+    EXPECT_TRUE(queue_nowhere("q"));
+    EXPECT_EQ(broker(last()).find_local_queue(info.id), nullptr);
+    EXPECT_EQ(broker(last()).local_queue_count(), local_before - 1);
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_FALSE(any_binding_to(s, "q")) << "shard " << s;
+        EXPECT_TRUE(route(s, "amq.direct", "k").empty());
+        EXPECT_TRUE(route(s, "amq.fanout", "").empty());
+        EXPECT_TRUE(route(s, "topics", "a.b").empty());
+    }
+
+    // A queue of the same name later is a new queue with a new id, unbound.
+    declare_queue(channel(0), "q");
+    EXPECT_NE(queue_info("q").id, info.id);
+    for (u32 s = 0; s < shards(); s++) EXPECT_TRUE(route(s, "amq.direct", "k").empty());
+}
+
+TEST_P(BrokerSimTest, QueueDeleteCancelsItsConsumers) {
+    declare_queue(channel(last()), "q");
+    ConsumerKey near = consumer(channel(last(), 5), 1);
+    ConsumerKey far = consumer(channel(0, 6), 2);
+    ASSERT_EQ(consume(near, "q")->code, 0);
+    ASSERT_EQ(consume(far, "q")->code, 0);
+    ok(channel(0), queue_delete("q"));
+    std::vector<ConsumerCancelled> at_far = sim_.take<ConsumerCancelled>(0);
+    std::vector<ConsumerCancelled> at_near = sim_.take<ConsumerCancelled>(last());
+    ASSERT_FALSE(at_near.empty());
+    ASSERT_FALSE(at_far.empty());
+    auto has = [](const std::vector<ConsumerCancelled>& list, const ConsumerKey& key) {
+        return std::any_of(list.begin(), list.end(),
+                           [&](const ConsumerCancelled& c) { return c.consumer == key; });
+    };
+    EXPECT_TRUE(has(at_near, near));
+    EXPECT_TRUE(has(at_far, far));
+}
+
+TEST_P(BrokerSimTest, ConnectionClosedDeletesOnlyThatConnectionsExclusiveQueues) {
+    const ChannelKey closing = channel(last(), 1);
+    declare_queue(closing, "a1", {.exclusive = true});
+    ChannelKey closing_second_channel = closing;
+    closing_second_channel.channel = 2;
+    declare_queue(closing_second_channel, "a2", {.exclusive = true});
+    declare_queue(closing, "a-plain");
+    declare_queue(channel(last(), 2), "b", {.exclusive = true});
+    declare_queue(channel(last(), 1, 2), "reused-slot", {.exclusive = true});
+    declare_queue(channel(0, 1), "other-shard", {.exclusive = true});
+    ok(closing, queue_bind("a1", "amq.fanout", ""));
+    usize local_before = broker(last()).local_queue_count();
+
+    auto request = std::make_unique<MetaRequest>();
+    request->vhost = "/";
+    request->requester = closing;
+    request->reply_wanted = ReplyWanted::no;
+    request->op = ConnectionClosedOp{};
+    sim_.post(last(), 0, std::move(request));
+    sim_.run();
+
+    EXPECT_TRUE(sim_.take<std::unique_ptr<MetaReply>>(last()).empty()) << "no reply wanted";
+    EXPECT_TRUE(queue_nowhere("a1"));
+    EXPECT_TRUE(queue_nowhere("a2"));
+    for (const char* kept : {"a-plain", "b", "reused-slot"}) {
+        EXPECT_TRUE(queue_everywhere(kept)) << kept;
+    }
+    EXPECT_TRUE(queue_everywhere("other-shard"));
+    EXPECT_EQ(broker(last()).local_queue_count(), local_before - 2);
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(any_binding_to(s, "a1"));
+}
+
+// ---- the data path ----
+
+TEST_P(BrokerSimTest, PublishReachesAQueueOnAnotherShardAndDeliversInOrder) {
+    declare_queue(channel(last()), "q");
+    QueueInfo info = queue_info("q");
+    ChannelKey ch = channel(0, 9);
+    ConsumerKey key = consumer(ch, 1);
+    std::unique_ptr<ConsumeReply> consumed = consume(key, "q");
+    ASSERT_EQ(consumed->code, 0);
+    EXPECT_EQ(consumed->home, info.home);
+    EXPECT_EQ(consumed->queue, info.id);
+
+    constexpr int count = 20;
+    for (int i = 0; i < count; i++) {
+        EXPECT_EQ(publish_only(0, "", "q", "m" + std::to_string(i)), 1u);
+    }
+    sim_.run();
+    std::vector<Deliver> got = delivers(0);
+    ASSERT_EQ(got.size(), static_cast<usize>(count));
+    for (int i = 0; i < count; i++) {
+        const Deliver& d = got[i];
+        EXPECT_EQ(d.message->body_copy(), "m" + std::to_string(i));
+        EXPECT_EQ(d.message->routing_key(), "q");
+        EXPECT_TRUE(d.consumer == key);
+        EXPECT_EQ(d.queue, info.id);
+        EXPECT_EQ(d.home, info.home);
+        EXPECT_FALSE(d.redelivered);
+        if (i > 0) {
+            EXPECT_GT(d.sequence, got[i - 1].sequence);
+        }
+    }
+    EXPECT_EQ(home_queue("q")->unsettled_count(), static_cast<u32>(count));
+    for (const Deliver& d : got) sim_.post(0, d.home.value, Settle{d.queue, d.sequence, SettleKind::ack, {}, false});
+    sim_.run();
+    EXPECT_EQ(home_queue("q")->unsettled_count(), 0u);
+}
+
+TEST_P(BrokerSimTest, PublishToAnUnknownQueueRoutesNowhere) {
+    EXPECT_EQ(publish(0, "", "nope", "m"), 0u);
+    EXPECT_EQ(publish(0, "amq.direct", "k", "m"), 0u);
+}
+
+TEST_P(BrokerSimTest, SettleAckRequeueDrop) {
+    declare_queue(channel(last()), "q");
+    ChannelKey ch = channel(0, 3);
+    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, 0);
+    for (const char* body : {"a", "b", "c"}) publish(0, "", "q", body);
+
+    std::vector<Deliver> first = delivers(0);
+    ASSERT_EQ(first.size(), 1u) << "prefetch 1";
+    EXPECT_EQ(first[0].message->body_copy(), "a");
+
+    settle(0, first[0], SettleKind::requeue);
+    std::vector<Deliver> again = delivers(0);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].sequence, first[0].sequence);
+    EXPECT_EQ(again[0].message->body_copy(), "a");
+    EXPECT_TRUE(again[0].redelivered);
+
+    settle(0, again[0], SettleKind::ack);
+    std::vector<Deliver> second = delivers(0);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0].message->body_copy(), "b");
+    EXPECT_FALSE(second[0].redelivered);
+
+    settle(0, second[0], SettleKind::drop);
+    std::vector<Deliver> third = delivers(0);
+    ASSERT_EQ(third.size(), 1u);
+    EXPECT_EQ(third[0].message->body_copy(), "c");
+
+    settle(0, third[0], SettleKind::undelivered);
+    std::vector<Deliver> back = delivers(0);
+    ASSERT_EQ(back.size(), 1u) << "an undelivered message comes straight back";
+    EXPECT_EQ(back[0].sequence, third[0].sequence);
+    EXPECT_FALSE(back[0].redelivered) << "it never reached the client";
+    settle(0, back[0], SettleKind::ack);
+    EXPECT_TRUE(delivers(0).empty());
+    EXPECT_EQ(ready("q"), 0u);
+    EXPECT_EQ(home_queue("q")->unsettled_count(), 0u);
+}
+
+TEST_P(BrokerSimTest, UndeliveredNoAckMessageTravelsBack) {
+    declare_queue(channel(last()), "q");
+    ChannelKey ch = channel(0, 3);
+    ConsumerKey key = consumer(ch, 1);
+    QueueInfo info = queue_info("q");
+    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, 0);
+    publish(0, "", "q", "lost");
+    std::vector<Deliver> got = delivers(0);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_TRUE(got[0].no_ack);
+    // The channel closes before writing it: cancel, then return the message itself.
+    post_cancel(key, info);
+    sim_.post(0, info.home.value,
+              Settle{info.id, got[0].sequence, SettleKind::undelivered, got[0].message, false});
+    sim_.run();
+    EXPECT_EQ(ready("q"), 1u);
+    MetaReply reply = meta(channel(0), queue_declare("q", {}, Passive::yes));
+    EXPECT_EQ(reply.message_count, 1u);
+}
+
+TEST_P(BrokerSimTest, CreditReopensAConsumerAtItsTransitLimit) {
+    declare_queue(channel(last()), "q");
+    QueueInfo info = queue_info("q");
+    ConsumerKey key = consumer(channel(0, 4), 1);
+    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, 0);
+    constexpr u32 limit = limits::consumer_transit_max;
+    for (u32 i = 0; i < limit + 3; i++) publish_only(0, "", "q", "m");
+    sim_.run();
+    EXPECT_EQ(delivers(0).size(), limit);
+    EXPECT_EQ(ready("q"), 3u);
+
+    sim_.post(0, info.home.value, Credit{info.id, key, 2});
+    sim_.run();
+    EXPECT_EQ(delivers(0).size(), 2u);
+    sim_.post(0, info.home.value, Credit{info.id, key, 100});
+    sim_.run();
+    EXPECT_EQ(delivers(0).size(), 1u);
+    EXPECT_EQ(ready("q"), 0u);
+}
+
+TEST_P(BrokerSimTest, ConsumeOrGetOnADeletedQueueIsNotFound) {
+    declare_queue(channel(last()), "q");
+    QueueInfo info = queue_info("q");
+    ok(channel(0), queue_delete("q"));
+    ConsumerKey key = consumer(channel(0), 1);
+    post_consume(key, info.id, info.home);
+    auto get = std::make_unique<GetRequest>();
+    get->channel = channel(0);
+    get->queue = info.id;
+    sim_.post(0, info.home.value, std::move(get));
+    sim_.run();
+    auto consumed = sim_.take<std::unique_ptr<ConsumeReply>>(0);
+    ASSERT_EQ(consumed.size(), 1u);
+    EXPECT_EQ(consumed[0]->code, 404);
+    EXPECT_EQ(consumed[0]->text, "NOT_FOUND - queue was deleted");
+    EXPECT_TRUE(consumed[0]->consumer == key);
+    auto got = sim_.take<std::unique_ptr<GetReply>>(0);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0]->code, 404);
+    EXPECT_FALSE(got[0]->message);
+}
+
+TEST_P(BrokerSimTest, GetFromAnotherShard) {
+    declare_queue(channel(last()), "q");
+    QueueInfo info = queue_info("q");
+    publish(0, "", "q", "one");
+    publish(0, "", "q", "two");
+    auto get = [&](bool no_ack) {
+        auto request = std::make_unique<GetRequest>();
+        request->channel = channel(0);
+        request->queue = info.id;
+        request->no_ack = no_ack;
+        sim_.post(0, info.home.value, std::move(request));
+        sim_.run();
+        auto replies = sim_.take<std::unique_ptr<GetReply>>(0);
+        EXPECT_EQ(replies.size(), 1u);
+        return replies.empty() ? nullptr : std::move(replies[0]);
+    };
+    std::unique_ptr<GetReply> first = get(false);
+    ASSERT_TRUE(first && first->message);
+    EXPECT_EQ(first->code, 0);
+    EXPECT_EQ(first->message->body_copy(), "one");
+    EXPECT_EQ(first->message_count, 1u);
+    EXPECT_EQ(first->home, info.home);
+    EXPECT_EQ(home_queue("q")->unsettled_count(), 1u);
+    sim_.post(0, info.home.value, Settle{info.id, first->sequence, SettleKind::ack, {}, false});
+    sim_.run();
+    EXPECT_EQ(home_queue("q")->unsettled_count(), 0u);
+
+    std::unique_ptr<GetReply> second = get(true);
+    ASSERT_TRUE(second && second->message);
+    EXPECT_EQ(second->message->body_copy(), "two");
+    EXPECT_EQ(second->message_count, 0u);
+    EXPECT_EQ(home_queue("q")->unsettled_count(), 0u);
+
+    std::unique_ptr<GetReply> empty = get(false);
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->code, 0);
+    EXPECT_FALSE(empty->message) << "get-empty";
+}
+
+TEST_P(BrokerSimTest, AutoDeleteQueueGoesAfterItsLastConsumerCancels) {
+    declare_queue(channel(last()), "ad", {.auto_delete = true});
+    declare_queue(channel(last()), "never-consumed", {.auto_delete = true});
+    QueueInfo info = queue_info("ad");
+    ConsumerKey one = consumer(channel(0, 1), 1);
+    ConsumerKey two = consumer(channel(last(), 2), 2);
+    ASSERT_EQ(consume(one, "ad")->code, 0);
+    ASSERT_EQ(consume(two, "ad")->code, 0);
+    post_cancel(one, info);
+    sim_.run();
+    EXPECT_TRUE(queue_everywhere("ad")) << "one consumer is left";
+    post_cancel(two, info);
+    sim_.run();
+    EXPECT_TRUE(queue_nowhere("ad"));
+    EXPECT_EQ(broker(info.home.value).find_local_queue(info.id), nullptr);
+    EXPECT_TRUE(queue_everywhere("never-consumed")) << "auto-delete needs a consumer first";
+}
+
+TEST_P(BrokerSimTest, AutoDeleteQueueKeptWhenAConsumerArrivesInTime) {
+    declare_queue(channel(last()), "ad", {.auto_delete = true});
+    QueueInfo info = queue_info("ad");
+    ConsumerKey one = consumer(channel(0, 1), 1);
+    ConsumerKey two = consumer(channel(0, 1), 2);
+    ASSERT_EQ(consume(one, "ad")->code, 0);
+    // The cancel asks shard 0 to delete; the consume reaches the home shard before its answer.
+    post_cancel(one, info);
+    post_consume(two, info.id, info.home);
+    sim_.run();
+    auto replies = sim_.take<std::unique_ptr<ConsumeReply>>(0);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0]->code, 0);
+    EXPECT_TRUE(queue_everywhere("ad"));
+    ASSERT_NE(home_queue("ad"), nullptr);
+    EXPECT_EQ(home_queue("ad")->consumer_count(), 1u);
+    post_cancel(two, info);
+    sim_.run();
+    EXPECT_TRUE(queue_nowhere("ad"));
+}
+
+TEST_P(BrokerSimTest, FanoutReachesQueuesOnEveryShard) {
+    for (u32 s = 0; s < shards(); s++) {
+        std::string name = "fan" + std::to_string(s);
+        declare_queue(channel(s), name);
+        ok(channel(s), queue_bind(name, "amq.fanout", ""));
+    }
+    for (u32 s = 0; s < shards(); s++) EXPECT_EQ(publish(s, "amq.fanout", "any", "m"), shards());
+    for (u32 s = 0; s < shards(); s++) {
+        std::string name = "fan" + std::to_string(s);
+        EXPECT_EQ(queue_info(name).home, ShardId(s));
+        EXPECT_EQ(ready(name), shards()) << name;
+    }
+}
+
+TEST_P(BrokerSimTest, TopicAndHeadersRouteThroughTheReplicas) {
+    struct BindingRow {
+        const char* queue;
+        const char* exchange;
+        const char* key;
+        FieldTable arguments;
+    };
+    const FieldTable xy{{"x", FieldValue::string("1")}, {"y", FieldValue::string("2")}};
+    auto with_match = [&](const char* mode) {
+        FieldTable t = xy;
+        t.emplace(t.begin(), "x-match", FieldValue::string(mode));
+        return t;
+    };
+    const BindingRow bindings[] = {
+        {"qa", "amq.topic", "a.*", {}},       {"qb", "amq.topic", "a.#", {}},
+        {"qc", "amq.topic", "*.c", {}},       {"qd", "amq.topic", "#", {}},
+        {"h-all", "amq.headers", "", with_match("all")},
+        {"h-any", "amq.headers", "", with_match("any")},
+    };
+    for (usize i = 0; i < std::size(bindings); i++) {
+        const BindingRow& b = bindings[i];
+        declare_queue(channel(static_cast<u32>(i) % shards()), b.queue);
+        ok(channel(0), queue_bind(b.queue, b.exchange, b.key, table(b.arguments)));
+    }
+
+    struct RouteCase {
+        const char* exchange;
+        const char* key;
+        FieldTable headers;
+        std::set<std::string> expected;
+    };
+    const RouteCase cases[] = {
+        {"amq.topic", "a.b", {}, {"qa", "qb", "qd"}},
+        {"amq.topic", "a.b.c", {}, {"qb", "qd"}},
+        {"amq.topic", "b.c", {}, {"qc", "qd"}},
+        {"amq.topic", "a", {}, {"qb", "qd"}},
+        {"amq.topic", "", {}, {"qd"}},
+        {"amq.headers", "ignored", {{"x", FieldValue::string("1")}}, {"h-any"}},
+        {"amq.headers", "", xy, {"h-all", "h-any"}},
+        {"amq.headers", "",
+         {{"y", FieldValue::string("2")}, {"x", FieldValue::string("1")},
+          {"z", FieldValue::string("3")}},
+         {"h-all", "h-any"}},
+        {"amq.headers", "", {{"x", FieldValue::string("2")}}, {}},
+        {"amq.headers", "", {}, {}},
+    };
+    std::map<std::string, u32> expected_ready;
+    for (const RouteCase& c : cases) {
+        SCOPED_TRACE(std::string(c.exchange) + " '" + c.key + "' " + wire::to_string(c.headers));
+        std::string headers = c.headers.empty() ? std::string() : table(c.headers);
+        for (u32 s = 0; s < shards(); s++) {
+            EXPECT_EQ(route(s, c.exchange, c.key, headers), c.expected) << "shard " << s;
+        }
+        u32 from = static_cast<u32>(expected_ready.size()) % shards();
+        EXPECT_EQ(publish(from, c.exchange, c.key, "m", headers), c.expected.size());
+        for (const std::string& q : c.expected) expected_ready[q]++;
+    }
+    for (const BindingRow& b : bindings) {
+        EXPECT_EQ(ready(b.queue), expected_ready[b.queue]) << b.queue;
+    }
+}
+
+TEST_P(BrokerSimTest, ExchangeToExchangeCyclesRouteEachQueueOnce) {
+    declare_exchange("e1", ExchangeType::fanout);
+    declare_exchange("e2", ExchangeType::fanout);
+    declare_exchange("self", ExchangeType::fanout);
+    ok(channel(0), exchange_bind("e2", "e1"));
+    ok(channel(0), exchange_bind("e1", "e2"));
+    ok(channel(0), exchange_bind("self", "self"));
+    declare_queue(channel(0), "q1");
+    declare_queue(channel(last()), "q2");
+    ok(channel(0), queue_bind("q1", "e1", ""));
+    ok(channel(0), queue_bind("q2", "e2", ""));
+    ok(channel(0), queue_bind("q2", "self", ""));
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_EQ(route(s, "e1", "k"), (std::set<std::string>{"q1", "q2"}));
+        EXPECT_EQ(route(s, "e2", "k"), (std::set<std::string>{"q1", "q2"}));
+        EXPECT_EQ(route(s, "self", "k"), (std::set<std::string>{"q2"}));
+    }
+    EXPECT_EQ(publish(last(), "e1", "k", "m"), 2u);
+    EXPECT_EQ(publish(0, "e2", "k", "m"), 2u);
+    EXPECT_EQ(publish(0, "self", "k", "m"), 1u);
+    EXPECT_EQ(ready("q1"), 2u);
+    EXPECT_EQ(ready("q2"), 3u);
+}
+
+std::string config_name(const ::testing::TestParamInfo<SimConfig>& info) {
+    const SimConfig& c = info.param;
+    std::string name = std::to_string(c.shard_count) + "Shards";
+    if (c.interleaving == Interleaving::in_order) return name + "InOrder";
+    return name + "RandomSeed" + std::to_string(c.seed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Simulated, BrokerSimTest,
+                         ::testing::Values(SimConfig{2, Interleaving::in_order, 0},
+                                           SimConfig{3, Interleaving::in_order, 0},
+                                           SimConfig{2, Interleaving::random, 1},
+                                           SimConfig{3, Interleaving::random, 2},
+                                           SimConfig{3, Interleaving::random, 3}),
+                         config_name);
+
+}  // namespace
+}  // namespace lepus::core
