@@ -87,6 +87,10 @@ void Broker::dispatch_pending() {
     dirty_.clear();
 }
 
+void Broker::advance_time(u64 now_ms) { now_ms_ = now_ms; }
+
+u64 Broker::next_deadline_ms() const { return UINT64_MAX; }
+
 void Broker::on(Enqueue& m) {
     Queue* queue = find_queue(m.queue);
     if (queue == nullptr) return;  // deleted while the message travelled

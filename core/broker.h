@@ -37,6 +37,12 @@ public:
     // Runs the dispatch that the messages handled since the last call made possible.
     void dispatch_pending();
 
+    // The clock, passed in by the shard once per loop turn (monotonic milliseconds). Work that
+    // falls due (message and queue expiry) runs here.
+    void advance_time(u64 now_ms);
+    // When advance_time next has work, or UINT64_MAX: the shard sleeps no longer than that.
+    u64 next_deadline_ms() const;
+
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const;
     usize local_queue_count() const { return queues_.size(); }
@@ -66,6 +72,7 @@ private:
     std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
     std::vector<QueueId> dirty_;  // queues that may be able to dispatch
     std::vector<const QueueInfo*> routed_;  // scratch for publish()
+    u64 now_ms_ = 0;
 };
 
 }  // namespace lepus::core

@@ -1,12 +1,14 @@
 #include "net/server/channel.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/base/assert.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
 #include "net/server/bounce.h"
 #include "net/server/connection.h"
+#include "net/server/direct_reply.h"
 
 namespace lepus::server {
 
@@ -158,10 +160,14 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
                       BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
+    ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
+    if (p.has(BasicProperty::reply_to) && p.reply_to == direct_reply_queue) {
+        if (!rewrite_reply_to(header, slice)) return;
+    }
     publish_.body_size = header.body_size;
     publish_.body_received = 0;
+    // Views into the header bytes the message keeps alive.
     publish_.headers = p.has(BasicProperty::headers) ? p.headers : std::string_view{};
-    ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
     Message::Routing routing{publish_.exchange, publish_.routing_key};
     publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
                                                      header.body_size, p.delivery_mode,
@@ -217,7 +223,12 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
                       BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
-    u32 routed = broker.publish(*vhost, exchange, message, headers);
+    u32 routed = 0;
+    if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
+        routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
+    } else {
+        routed = broker.publish(*vhost, exchange, message, headers);
+    }
     if (routed == 0 && mandatory) {
         BasicReturn r;
         r.reply_code = 312;
@@ -349,6 +360,10 @@ void Channel::release_held() {
 void Channel::send_credits() {
     for (Consumer& c : consumers_) {
         if (c.credit_owed == 0) continue;
+        if (c.id == direct_reply_consumer_id) {
+            c.credit_owed = 0;  // replies bypass queues, so there is no one to credit
+            continue;
+        }
         connection_.context().outbox.send(
             c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id}, c.credit_owed});
         c.credit_owed = 0;
@@ -367,6 +382,64 @@ void Channel::on_consumer_cancelled(const core::ConsumerCancelled& cancelled) {
         cancel.nowait = true;
         send_method(cancel);
     }
+}
+
+// ---- direct reply-to ----
+
+void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
+    if (!m.no_ack) {
+        channel_error(406, "PRECONDITION_FAILED - reply consumer cannot acknowledge",
+                      BasicConsume::class_id, BasicConsume::method_id);
+        return;
+    }
+    if (has_reply_consumer_) {
+        channel_error(406, "PRECONDITION_FAILED - reply consumer already set",
+                      BasicConsume::class_id, BasicConsume::method_id);
+        return;
+    }
+    has_reply_consumer_ = true;
+    consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0),
+                                  connection_.context().shard, true, true, 0});
+    if (!m.nowait) {
+        BasicConsumeOk ok;
+        ok.consumer_tag = tag;
+        send_method(ok);
+    }
+}
+
+bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
+    if (!has_reply_consumer_) {
+        expect_ = Expect::method;
+        channel_error(406, "PRECONDITION_FAILED - fast reply consumer does not exist",
+                      BasicPublish::class_id, BasicPublish::method_id);
+        return false;
+    }
+    std::string name = direct_reply_name(key());
+    header.properties.set_reply_to(name);
+    std::string encoded;
+    wire::WireWriter writer(encoded);
+    encode_content_header(header, writer);
+    Chunk* chunk = Chunk::allocate(static_cast<u32>(encoded.size()));
+    std::memcpy(chunk->data(), encoded.data(), encoded.size());
+    slice = ChunkSlice{ChunkRef::adopt(chunk), chunk->data(), static_cast<u32>(encoded.size())};
+    // The header was decoded from the old bytes; decode again so its views point at the new.
+    decode_content_header(slice.view(), header);
+    return true;
+}
+
+bool Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
+    std::optional<core::ChannelKey> target = parse_direct_reply_name(routing_key);
+    if (!target) return false;
+    ShardContext& context = connection_.context();
+    if (target->connection.shard.value >= context.broker.shard_count()) return false;
+    core::Deliver d;
+    d.consumer = core::ConsumerKey{*target, direct_reply_consumer_id};
+    d.queue = QueueId(0);
+    d.home = context.shard;
+    d.message = message;
+    d.no_ack = true;
+    context.outbox.send(target->connection.shard, std::move(d));
+    return true;
 }
 
 // ---- settlement ----
@@ -417,9 +490,11 @@ void Channel::release() {
     released_ = true;
     core::Outbox& outbox = connection_.context().outbox;
     for (const Consumer& c : consumers_) {
+        if (c.id == direct_reply_consumer_id) continue;
         outbox.send(c.home, core::CancelRequest{c.queue, core::ConsumerKey{key(), c.id}});
     }
     consumers_.clear();
+    has_reply_consumer_ = false;
     requeue_all_unacked();
     for (core::Deliver& d : held_) {
         core::ShardMessage back(std::move(d));

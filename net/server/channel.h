@@ -141,6 +141,13 @@ private:
     void on_reply(core::GetReply& reply);
     void on_deliver(core::Deliver& deliver);
     void on_consumer_cancelled(const core::ConsumerCancelled& cancelled);
+    void consume_direct_reply(const amqp::BasicConsume& m, std::string tag);
+    // Sends a reply published to amq.rabbitmq.reply-to.* to its channel; false if the name is
+    // not one of ours.
+    bool route_direct_reply(std::string_view routing_key, const MessageRef& message);
+    // A publish with reply_to = amq.rabbitmq.reply-to gets the channel's own reply name in a
+    // rewritten content header; the body is not touched.
+    bool rewrite_reply_to(amqp::ContentHeader& header, ChunkSlice& slice);
 
     void send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id);
     void publish_complete();
@@ -207,6 +214,11 @@ private:
     std::vector<TxSettle> tx_settles_;
 
     std::string last_queue_;
+    bool has_reply_consumer_ = false;  // consuming from amq.rabbitmq.reply-to
 };
+
+// The consumer id a channel's direct reply-to consumer always has: replies are addressed to the
+// channel, and this finds the consumer without the sender knowing its tag.
+inline constexpr u64 direct_reply_consumer_id = UINT64_MAX;
 
 }  // namespace lepus::server

@@ -6,6 +6,7 @@
 #include "core/wire/field_table.h"
 #include "net/server/channel.h"
 #include "net/server/connection.h"
+#include "net/server/direct_reply.h"
 
 namespace lepus::server {
 
@@ -140,6 +141,14 @@ const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_
 }
 
 void Channel::on_method(const QueueDeclare& m) {
+    if (m.passive && (m.queue == direct_reply_queue ||
+                      parse_direct_reply_name(m.queue).has_value())) {
+        // The pseudo-queue exists for every channel, as in RabbitMQ.
+        QueueDeclareOk ok;
+        ok.queue = m.queue;
+        if (!m.nowait) send_method(ok);
+        return;
+    }
     core::QueueDeclareOp op;
     op.passive = m.passive;
     if (m.queue.empty()) {
@@ -298,6 +307,10 @@ void Channel::on_method(const BasicConsume& m) {
                          BasicConsume::class_id, BasicConsume::method_id);
         return;
     }
+    if (queue_name == direct_reply_queue) {
+        consume_direct_reply(m, std::move(tag));
+        return;
+    }
     const core::QueueInfo* info =
         lookup_queue(queue_name, BasicConsume::class_id, BasicConsume::method_id);
     if (info == nullptr) return;
@@ -341,9 +354,13 @@ void Channel::on_reply(core::ConsumeReply& reply) {
 void Channel::on_method(const BasicCancel& m) {
     Consumer* consumer = find_consumer_by_tag(m.consumer_tag);
     if (consumer != nullptr) {
-        connection_.context().outbox.send(
-            consumer->home,
-            core::CancelRequest{consumer->queue, core::ConsumerKey{key(), consumer->id}});
+        if (consumer->id == direct_reply_consumer_id) {
+            has_reply_consumer_ = false;
+        } else {
+            connection_.context().outbox.send(
+                consumer->home,
+                core::CancelRequest{consumer->queue, core::ConsumerKey{key(), consumer->id}});
+        }
         consumers_.erase(consumers_.begin() + (consumer - consumers_.data()));
     }
     if (!m.nowait) {

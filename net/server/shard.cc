@@ -297,6 +297,7 @@ void Shard::run() {
     for (;;) {
         context_->now_ms = monotonic_ms();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
+        broker_->advance_time(context_->now_ms);
         drain_mailboxes();
         run_timers();
         // Output of this turn: each connection's frames in one send.
@@ -312,7 +313,16 @@ void Shard::run() {
         u32 timeout = 0;
         if (idle) {
             grid_.set_sleeping(id_.value, true);
-            if (!grid_.has_incoming(id_.value)) timeout = tick_interval_ms;
+            if (!grid_.has_incoming(id_.value)) {
+                timeout = tick_interval_ms;
+                u64 deadline = broker_->next_deadline_ms();
+                u64 now = context_->now_ms;
+                if (deadline <= now) {
+                    timeout = 0;
+                } else if (deadline - now < timeout) {
+                    timeout = static_cast<u32>(deadline - now);
+                }
+            }
         }
         ring_.submit_and_run(timeout);
         grid_.set_sleeping(id_.value, false);
