@@ -18,6 +18,10 @@ inline constexpr u32 recv_buffer_count = 256;  // power of two, as io_uring requ
 // Cross-shard rings: entries per ordered pair of shards; overflow waits in the sender's outbox.
 inline constexpr u32 shard_ring_capacity = 4096;
 inline constexpr u32 shard_mailbox_batch_max = 4096;  // entries drained per ring per loop turn
+// Messages waiting to enter the rings to other shards. Past the high mark the shard stops
+// reading from connections that publish, until the backlog falls below the low mark.
+inline constexpr u32 shard_backlog_high = 65536;
+inline constexpr u32 shard_backlog_low = 16384;
 
 // A consumer may have this many deliveries travelling from its queue's shard to its socket
 // before the queue waits for the connection to report them written. This is the flow control
@@ -36,5 +40,6 @@ static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);
 static_assert(recv_buffer_size >= frame_size_min, "a minimum-size frame fits one buffer");
 static_assert((shard_ring_capacity & (shard_ring_capacity - 1)) == 0);
 static_assert(frame_size_max >= frame_size_min);
+static_assert(shard_backlog_low < shard_backlog_high);
 
 }  // namespace lepus::limits

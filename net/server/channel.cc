@@ -224,6 +224,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
         return;
     }
     u32 routed = 0;
+    connection_.note_published();
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
     } else {

@@ -87,6 +87,8 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
         ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
         if (self.state_ != State::closed) self.handle_received(std::move(chunk), static_cast<u32>(result));
+    } else if (result == -ECANCELED && self.recv_paused_) {
+        return;  // paused for back-pressure; resume_reading() arms it again
     } else if (self.state_ != State::closed) {
         if (result == 0) {
             if (self.state_ == State::open) {
@@ -105,7 +107,27 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         // -ENOBUFS: every provided buffer was taken in one burst; they were refilled as each
         // completion was handled, so receiving again is safe.
     }
-    if (!(flags & IORING_CQE_F_MORE) && self.state_ != State::closed) self.arm_recv();
+    if (!(flags & IORING_CQE_F_MORE) && self.state_ != State::closed && !self.recv_paused_) {
+        self.arm_recv();
+    }
+}
+
+void Connection::pause_reading() {
+    if (recv_paused_ || state_ == State::closed) return;
+    recv_paused_ = true;
+    if (recv_completion_.in_flight) {
+        io_uring_sqe* sqe = context_.ring.prepare_untracked();
+        io_uring_prep_cancel(sqe, &recv_completion_, 0);
+    }
+    context_.paused.push_back(this);
+}
+
+void Connection::resume_reading() {
+    if (!recv_paused_) return;
+    recv_paused_ = false;
+    // Time spent paused is the broker's doing, not a silent peer's.
+    last_received_ms_ = context_.now_ms;
+    if (state_ != State::closed && !recv_completion_.in_flight) arm_recv();
 }
 
 bool Connection::take_protocol_header(const char*& data, usize& size) {
@@ -154,6 +176,10 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
         if (left > 0 && state_ != State::closed && !close_after_send_) carry_bytes(data, left);
     }
     for (auto& [number, ch] : channels_) ch->flush_confirms();
+    if (published_) {
+        published_ = false;
+        if (context_.throttled) pause_reading();
+    }
 }
 
 void Connection::carry_bytes(const char*& data, usize& size) {
@@ -511,6 +537,11 @@ void Connection::terminate(const char* reason) {
     release_channels();
     state_ = State::closed;
     carry_.reset();
+    if (recv_paused_) {
+        auto& paused = context_.paused;
+        paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
+        recv_paused_ = false;
+    }
     context_.terminated_slots.push_back(key_.slot);
     // Shutting the socket down completes the in-flight receive and send; done() then lets the
     // shard free the slot and close the descriptor.
@@ -592,7 +623,7 @@ void Connection::tick() {
         }
         return;
     }
-    if (heartbeat_s_ == 0) return;
+    if (heartbeat_s_ == 0 || recv_paused_) return;
     u64 interval_ms = u64{heartbeat_s_} * 1000;
     if (now - last_received_ms_ > 2 * interval_ms) {
         LEPUS_LOG(warning, "closing connection %s: missed heartbeats from client, timeout: %us",

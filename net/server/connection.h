@@ -64,6 +64,10 @@ public:
     void connection_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
     void note_exclusive_queue() { has_exclusive_queues_ = true; }
     void note_credit_owed() { credit_owed_ = true; }
+    // A channel handed a message to the broker in this batch (for back-pressure).
+    void note_published() { published_ = true; }
+    // Starts reading again after the shard's backlog has drained.
+    void resume_reading();
     const std::string& peer_name() const { return peer_name_; }
     State state() const { return state_; }
 
@@ -71,6 +75,7 @@ private:
     static void on_recv(io::Completion& completion, i32 result, u32 flags);
     static void on_send(io::Completion& completion, i32 result, u32 flags);
     void arm_recv();
+    void pause_reading();
     void handle_received(ChunkRef chunk, u32 size);
     // Returns bytes consumed from data; stops at a partial frame or when closed.
     usize parse_frames(const char* data, usize size, const ChunkRef& chunk);
@@ -103,6 +108,7 @@ private:
     u32 carry_needed_ = 0;    // the frame's whole size, once its header is in (0 before)
     std::string header_bytes_;  // the protocol header while it arrives
     bool recv_paused_ = false;
+    bool published_ = false;
 
     OutQueue out_;
     OutQueue sending_;

@@ -95,9 +95,7 @@ std::string Shard::init() {
                " (needs Linux 5.19+)";
     }
     broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
-    context_ = std::make_unique<ShardContext>(
-        ShardContext{id_, ring_, buffers_, *broker_, *this, options_, 0, false, {}, {},
-                     0x9e3779b97f4a7c15ull});
+    context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
                               static_cast<u64>(getpid());
     std::string error;
@@ -176,12 +174,23 @@ void Shard::send(ShardId to, core::ShardMessage message) {
 }
 
 void Shard::flush_outbox() {
+    usize backlog = 0;
     for (u32 to = 0; to < grid_.shard_count(); to++) {
         auto& pending = pending_[to];
         if (pending.empty()) continue;
         auto& ring = grid_.ring(id_.value, to);
         while (!pending.empty() && ring.try_push(pending.front())) pending.pop_front();
         grid_.wake_if_sleeping(to);
+        backlog += pending.size();
+    }
+    // Back-pressure with hysteresis: publishers pause while other shards cannot keep up.
+    if (!context_->throttled && backlog > limits::shard_backlog_high) {
+        context_->throttled = true;
+        LEPUS_LOG(debug, "backlog of %zu messages to other shards: pausing publishers", backlog);
+    } else if (context_->throttled && backlog < limits::shard_backlog_low) {
+        context_->throttled = false;
+        for (Connection* connection : context_->paused) connection->resume_reading();
+        context_->paused.clear();
     }
 }
 

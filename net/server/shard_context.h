@@ -15,6 +15,10 @@ namespace lepus::server {
 class Connection;
 
 struct ShardContext {
+    ShardContext(ShardId s, io::Ring& r, io::BufferRing& b, core::Broker& k, core::Outbox& o,
+                 const Options& opts)
+        : shard(s), ring(r), buffers(b), broker(k), outbox(o), options(opts) {}
+
     ShardId shard;
     io::Ring& ring;
     io::BufferRing& buffers;
@@ -25,6 +29,9 @@ struct ShardContext {
     bool shutting_down = false;
     std::vector<Connection*> flush_list;  // connections whose output waits for this turn's send
     std::vector<u32> terminated_slots;    // connections closing; freed once their I/O drained
+    // Back-pressure: while set, connections that publish stop reading (see Shard).
+    bool throttled = false;
+    std::vector<Connection*> paused;      // connections waiting for the throttle to lift
     u64 random_state = 0x9e3779b97f4a7c15ull;
 
     // xorshift64*: names for server-named queues and consumer tags; not a secret.
