@@ -207,10 +207,9 @@ void Channel::publish_complete() {
 void Channel::route_publish(const std::string& exchange_name, bool mandatory,
                             std::string_view headers, const MessageRef& message) {
     core::Broker& broker = connection_.context().broker;
-    const core::VHost* vhost = broker.catalog().find_vhost(connection_.vhost());
-    LEPUS_ASSERT(vhost != nullptr);
-    auto it = vhost->exchanges.find(exchange_name);
-    if (it == vhost->exchanges.end()) {
+    const core::VHost& vhost = connection_.vhost_entry();
+    auto it = vhost.exchanges.find(exchange_name);
+    if (it == vhost.exchanges.end()) {
         channel_error(404, core::no_exchange_text(exchange_name, connection_.vhost()),
                       BasicPublish::class_id, BasicPublish::method_id);
         return;
@@ -228,7 +227,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
     } else {
-        routed = broker.publish(*vhost, exchange, message, headers);
+        routed = broker.publish(vhost, exchange, message, headers);
     }
     if (routed == 0 && mandatory) {
         BasicReturn r;

@@ -475,7 +475,8 @@ void Connection::handle_tune_ok(const ConnectionTuneOk& m) {
 }
 
 void Connection::handle_open(const ConnectionOpen& m) {
-    if (context_.broker.catalog().find_vhost(m.virtual_host) == nullptr) {
+    vhost_entry_ = context_.broker.catalog().find_vhost(m.virtual_host);
+    if (vhost_entry_ == nullptr) {
         LEPUS_LOG(warning, "%s: vhost '%.*s' not found", peer_name_.c_str(),
                   static_cast<int>(m.virtual_host.size()), m.virtual_host.data());
         connection_error(530, "NOT_ALLOWED - vhost " + std::string(m.virtual_host) + " not found",

@@ -58,6 +58,9 @@ public:
     void request_flush();
     u32 frame_max() const { return frame_max_; }
     const std::string& vhost() const { return vhost_; }
+    // The vhost this connection opened; catalog entries never move, and vhosts are never
+    // removed while the broker runs.
+    const core::VHost& vhost_entry() const { return *vhost_entry_; }
     const std::string& user() const { return user_; }
     bool consumer_cancel_notify() const { return consumer_cancel_notify_; }
     u64 next_consumer_id() { return ++consumer_ids_; }
@@ -126,6 +129,7 @@ private:
     u64 opened_ms_ = 0;
     u64 closing_since_ms_ = 0;
     std::string vhost_;
+    const core::VHost* vhost_entry_ = nullptr;
     std::string user_;
     std::string client_name_;
     bool consumer_cancel_notify_ = false;

@@ -98,7 +98,8 @@ class AmqpToolsTest(BrokerTestCase):
         try:
             deadline = time.monotonic() + 10
             while self.consumer_count(name) == 0:
-                self.assertIsNone(consumer.poll(), consumer.communicate())
+                if consumer.poll() is not None:
+                    self.fail(f'amqp-consume exited early: {consumer.communicate()}')
                 self.assertLess(time.monotonic(), deadline, 'amqp-consume never consumed')
                 time.sleep(0.05)
             self.run_tool('amqp-publish', '-e', 'amq.direct', '-r', 'tools', '-b', 'one')

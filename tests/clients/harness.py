@@ -33,7 +33,7 @@ START_TIMEOUT_S = 10
 STOP_TIMEOUT_S = 10
 # A test still running after this long is hung: its stacks are printed and lepusd is killed,
 # which makes the blocked client calls fail instead of waiting for ctest's timeout.
-TEST_TIMEOUT_S = 20
+TEST_TIMEOUT_S = 60
 SHARDS = 2
 
 _binary = None
@@ -87,6 +87,8 @@ class Broker:
         self.vhost = "/"
         self.process = None
         self.stopped = False
+        self.died_during = None  # the test during which lepusd exited unasked
+        self.killed_by_watchdog = False
         self.work_dir = None
         self.stderr_path = None
         self._config_text = config_text
@@ -139,6 +141,8 @@ class Broker:
             return
         self.stopped = True
         if self.process.poll() is not None:
+            if self.died_during is not None:  # already reported, with the stderr
+                raise AssertionError(f"lepusd exited during {self.died_during}")
             self._fail(f"lepusd died during the tests with code {self.process.returncode}")
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -189,6 +193,9 @@ class BrokerTestCase(unittest.TestCase):
 
     def setUp(self):
         self._connections = []
+        if self.broker is not None and self.broker.died_during is not None:
+            self.fail(f"lepusd is not running: it exited with code "
+                      f"{self.broker.process.returncode} during {self.broker.died_during}")
         watchdog = threading.Timer(TEST_TIMEOUT_S, self._on_hang)
         watchdog.daemon = True
         watchdog.start()
@@ -203,6 +210,7 @@ class BrokerTestCase(unittest.TestCase):
             os._exit(1)
         sys.stderr.write("killing lepusd so that the blocked calls fail\n")
         sys.stderr.flush()
+        self.broker.killed_by_watchdog = True
         process.kill()
 
     def tearDown(self):
@@ -212,10 +220,13 @@ class BrokerTestCase(unittest.TestCase):
                     connection.close()
                 except Exception:  # a test may have broken it on purpose
                     pass
-        if self.broker is not None and self.broker.process is not None \
-                and self.broker.process.poll() is not None:
-            self.broker._fail(f"lepusd exited with code {self.broker.process.returncode} "
-                              f"during {self.id()}")
+        broker = self.broker
+        if broker is not None and broker.process is not None and not broker.stopped \
+                and broker.process.poll() is not None and broker.died_during is None:
+            broker.died_during = self.id()
+            why = "was killed: the test hung" if broker.killed_by_watchdog else \
+                f"exited with code {broker.process.returncode}"
+            broker._fail(f"lepusd {why} during {self.id()}")
 
     def connect(self, **kwargs):
         """A connection closed at the end of the test."""
@@ -268,7 +279,6 @@ def drain(connection, until, timeout_s=10.0):
 
 def main():
     """unittest.main, taking an optional lepusd path as the first argument."""
-    global _binary
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-") and os.path.isfile(sys.argv[1]):
         os.environ["LEPUSD"] = os.path.abspath(sys.argv.pop(1))
     program = unittest.main(exit=False, verbosity=2)
