@@ -350,8 +350,7 @@ bool load_config_file(const std::string& path, Options& out, std::string& error)
             return false;
         }
         if (line.size() > config_line_max_bytes) {
-            error = where + "line longer than " + std::to_string(config_line_max_bytes) +
-                    " bytes";
+            error = where + "line longer than " + std::to_string(config_line_max_bytes) + " bytes";
             return false;
         }
         std::string_view text = line;
@@ -372,7 +371,8 @@ bool load_config_file(const std::string& path, Options& out, std::string& error)
         }
         usize& first_line = set_on_line[static_cast<usize>(setting - settings.data())];
         if (first_line != 0) {
-            error = where + in_quotes(key) + " is already set on line " + std::to_string(first_line);
+            error =
+                where + in_quotes(key) + " is already set on line " + std::to_string(first_line);
             return false;
         }
         first_line = line_number;
@@ -406,8 +406,7 @@ std::string help_text() {
     text += "  --heartbeat SECONDS    heartbeat interval offered to clients; 0 disables\n";
     text += "                         (default " + std::to_string(defaults.heartbeat_s) + ")\n";
     text += "  --frame-max BYTES      largest frame offered to clients, " +
-            std::to_string(frame_max_min_bytes) + "-" + std::to_string(frame_max_max_bytes) +
-            "\n";
+            std::to_string(frame_max_min_bytes) + "-" + std::to_string(frame_max_max_bytes) + "\n";
     text += "                         (default " + std::to_string(defaults.frame_max) + ")\n";
     text += "  --channel-max N        most channels per connection, 1-65535\n";
     text += "                         (default " + std::to_string(defaults.channel_max) + ")\n";

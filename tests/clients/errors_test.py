@@ -4,7 +4,6 @@ people may rely on them. Soft errors close the channel and leave the connection 
 errors close the connection. Every assertion here holds against RabbitMQ 3.10.
 """
 
-import pika
 from pika.exceptions import (ChannelClosedByBroker, ConnectionClosedByBroker,
                              ProbableAccessDeniedError, ProbableAuthenticationError)
 

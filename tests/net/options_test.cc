@@ -89,9 +89,8 @@ TEST(Options, DefaultsWithoutArguments) {
 
 TEST(Options, EveryFlagWithSeparateValue) {
     const Parsed parsed =
-        parse({"--listen", "127.0.0.2:5673", "--data-dir", "/tmp/d", "--shards", "3",
-               "--heartbeat", "5", "--frame-max", "4096", "--channel-max", "16", "--log-level",
-               "debug"});
+        parse({"--listen", "127.0.0.2:5673", "--data-dir", "/tmp/d", "--shards", "3", "--heartbeat",
+               "5", "--frame-max", "4096", "--channel-max", "16", "--log-level", "debug"});
     ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
     const Options& o = parsed.options;
     EXPECT_EQ(o.listen_host, "127.0.0.2");
@@ -147,9 +146,9 @@ TEST(Options, HelpPrintsUsageAndExits) {
     const std::string printed = testing::internal::GetCapturedStdout();
     EXPECT_EQ(parsed.outcome, ParseOutcome::exit_ok);
     EXPECT_EQ(printed, help_text());
-    for (const char* flag : {"--listen", "--data-dir", "--shards", "--config", "--heartbeat",
-                             "--frame-max", "--channel-max", "--log-level", "--help",
-                             "--version"}) {
+    for (const char* flag :
+         {"--listen", "--data-dir", "--shards", "--config", "--heartbeat", "--frame-max",
+          "--channel-max", "--log-level", "--help", "--version"}) {
         EXPECT_NE(printed.find(flag), std::string::npos) << flag;
     }
 }
@@ -219,9 +218,8 @@ TEST(Options, EmptyConfigFileKeepsDefaults) {
 TEST(Options, FlagsWinOverTheFileWhateverTheOrder) {
     const ConfigFile file("shards = 4\nheartbeat = 30\nlisten = 127.0.0.1:6000\n");
     for (const bool config_first : {true, false}) {
-        const Parsed parsed =
-            config_first ? parse({"--config", file.path(), "--shards", "2"})
-                         : parse({"--shards", "2", "--config", file.path()});
+        const Parsed parsed = config_first ? parse({"--config", file.path(), "--shards", "2"})
+                                           : parse({"--shards", "2", "--config", file.path()});
         ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
         EXPECT_EQ(parsed.options.shards, 2u);        // the flag
         EXPECT_EQ(parsed.options.heartbeat_s, 30u);  // the file
@@ -324,8 +322,7 @@ TEST(Options, ConfigFileErrorsNameFileAndLine) {
         {"vhosts =\n", "1: vhosts: an empty vhost name in the list"},
         {"vhosts = /,,a\n", "1: vhosts: an empty vhost name in the list"},
         {"vhosts = a, a\n", "1: vhosts: vhost 'a' is listed twice"},
-        {"vhosts = " + std::string(256, 'v') + "\n",
-         "1: vhosts: vhost name longer than 255 bytes"},
+        {"vhosts = " + std::string(256, 'v') + "\n", "1: vhosts: vhost name longer than 255 bytes"},
         {"shards = 1\n" + std::string(5000, '#') + "\n", "2: line longer than 4096 bytes"},
     };
     for (const Case& c : cases) {
