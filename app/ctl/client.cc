@@ -91,20 +91,8 @@ Status Client::handshake() {
                               server_.mechanisms + "')");
     }
 
-    std::string properties = client_properties();
-    std::string response;
-    response.push_back('\0');
-    response += settings_.user;
-    response.push_back('\0');
-    response += settings_.password;
-    amqp::ConnectionStartOk start_ok;
-    start_ok.client_properties = properties;
-    start_ok.mechanism = "PLAIN";
-    start_ok.response = response;
-    start_ok.locale = "en_US";
-    status = send_method(start_ok, 0);
+    status = send_start_ok();
     if (!status.ok()) return status;
-
     amqp::Method method;
     status = read_method(method, amqp::ConnectionTune::name);
     if (status.outcome == Outcome::failed &&
@@ -143,6 +131,22 @@ Status Client::handshake() {
     if (!status.ok()) return status;
     amqp::ConnectionOpenOk open_ok;
     return expect(open_ok);
+}
+
+// PLAIN: the response is "\0user\0password".
+Status Client::send_start_ok() {
+    std::string properties = client_properties();
+    std::string response;
+    response.push_back('\0');
+    response += settings_.user;
+    response.push_back('\0');
+    response += settings_.password;
+    amqp::ConnectionStartOk start_ok;
+    start_ok.client_properties = properties;
+    start_ok.mechanism = "PLAIN";
+    start_ok.response = response;
+    start_ok.locale = "en_US";
+    return send_method(start_ok, 0);
 }
 
 Status Client::send_method(const amqp::Method& method, u16 on_channel) {

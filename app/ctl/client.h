@@ -107,6 +107,7 @@ private:
     enum class State : u8 { idle, open, closed };
 
     Status handshake();
+    Status send_start_ok();
     Status read_frame(amqp::Frame& out, std::string_view awaiting);
     void abandon();
 

@@ -133,7 +133,9 @@ Status run_delete_exchange(Client& client, const CommandLine& line) {
 
 Status run_bind_queue(Client& client, const CommandLine& line, bool bind) {
     std::string arguments = wire::field_table_content(line.arguments);
-    std::string_view routing_key = line.operands.size() > 2 ? line.operands[2] : "";
+    // Both arms are views: a string and "" would make the ternary build a temporary string.
+    std::string_view routing_key =
+        line.operands.size() > 2 ? std::string_view(line.operands[2]) : std::string_view();
     std::string binding =
         "queue " + quoted(line.operands[0]) + (bind ? " bound to" : " unbound from") +
         " exchange " + quoted(line.operands[1]) + " with routing key " + quoted(routing_key) + "\n";

@@ -79,31 +79,30 @@ struct CommandSpec {
 };
 
 constexpr std::array<CommandSpec, 11> command_specs = {{
-    {"status", CommandKind::status, 0, 0, 0, "",
-     "connect, print the server's properties and limits, disconnect"},
+    {"status", CommandKind::status, 0, 0, 0, "", "print the server's properties and limits"},
     {"declare-queue", CommandKind::declare_queue, 1, 1,
      bit_durable | bit_exclusive | bit_auto_delete | bit_arg, "NAME",
-     "declare a queue; print its name, messages and consumers"},
+     "declare a queue; print its messages and consumers"},
     {"delete-queue", CommandKind::delete_queue, 1, 1, bit_if_unused | bit_if_empty, "NAME",
-     "delete a queue; print how many messages went with it"},
+     "delete a queue; print the messages deleted"},
     {"purge-queue", CommandKind::purge_queue, 1, 1, 0, "NAME",
      "remove a queue's ready messages; print how many"},
     {"queue-info", CommandKind::queue_info, 1, 1, 0, "NAME",
-     "print a queue's messages and consumers (a passive declare)"},
+     "print a queue's messages and consumers (passive)"},
     {"declare-exchange", CommandKind::declare_exchange, 2, 2,
      bit_durable | bit_auto_delete | bit_internal | bit_arg, "NAME TYPE",
-     "declare an exchange of TYPE (direct, fanout, topic, headers, ...)"},
+     "declare an exchange (direct, fanout, topic, ...)"},
     {"delete-exchange", CommandKind::delete_exchange, 1, 1, bit_if_unused, "NAME",
      "delete an exchange"},
     {"bind-queue", CommandKind::bind_queue, 2, 3, bit_arg, "QUEUE EXCHANGE [ROUTING_KEY]",
      "bind a queue to an exchange"},
     {"unbind-queue", CommandKind::unbind_queue, 2, 3, bit_arg, "QUEUE EXCHANGE [ROUTING_KEY]",
-     "remove a binding (same key and arguments as the bind)"},
+     "remove a binding (same key and arguments)"},
     {"publish", CommandKind::publish, 2, 3,
      bit_persistent | bit_header | bit_confirm | bit_mandatory, "EXCHANGE ROUTING_KEY [BODY | -]",
-     "publish one message; - reads the body from stdin"},
+     "publish a message; BODY - reads stdin"},
     {"get", CommandKind::get, 1, 1, bit_count | bit_requeue, "QUEUE",
-     "fetch messages with basic.get and print them; ack them unless --requeue"},
+     "fetch and print messages; ack unless --requeue"},
 }};
 
 const OptionSpec* find_option(std::string_view name) {
@@ -305,6 +304,78 @@ bool check_operand_sizes(const CommandLine& line, std::string& error) {
     return true;
 }
 
+// argv sorted into the command, its operands and the options, in one pass. Options may come
+// before or after the command; whether they apply to it is checked once it is known.
+struct Scan {
+    const CommandSpec* command = nullptr;
+    std::vector<ParsedOption> options;
+    bool help = false;
+};
+
+// One option at argv[i], "--name", "--name=value" or "--name value" (which consumes argv[i+1]).
+bool scan_option(int argc, const char* const* argv, int& i, Scan& scan, std::string& error) {
+    std::string_view arg = argv[i];
+    if (arg == "-h") arg = "--help";
+    if (arg.substr(0, 2) != "--") {
+        error = "unknown option '" + std::string(arg) + "'";
+        return false;
+    }
+    std::string_view name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (usize equals = name.find('='); equals != std::string_view::npos) {
+        inline_value = std::string(name.substr(equals + 1));
+        name = name.substr(0, equals);
+    }
+    const OptionSpec* spec = find_option(name);
+    if (spec == nullptr) {
+        error = "unknown option '--" + std::string(name) + "'";
+        return false;
+    }
+    if (spec->bit == bit_help) {
+        scan.help = true;
+        return true;
+    }
+    ParsedOption parsed{spec, {}};
+    if (spec->takes == Takes::value) {
+        if (inline_value) {
+            parsed.value = *inline_value;
+        } else if (i + 1 < argc) {
+            parsed.value = argv[++i];
+        } else {
+            error = "option '--" + std::string(name) + "' needs a value";
+            return false;
+        }
+    } else if (inline_value) {
+        error = "option '--" + std::string(name) + "' takes no value";
+        return false;
+    }
+    scan.options.push_back(std::move(parsed));
+    return true;
+}
+
+bool scan_arguments(int argc, const char* const* argv, Scan& scan,
+                    std::vector<std::string>& operands, std::string& error) {
+    bool options_ended = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        // "-" alone is an operand (the body from stdin); "--" makes the rest operands.
+        if (!options_ended && arg == "--") {
+            options_ended = true;
+        } else if (!options_ended && arg.size() > 1 && arg[0] == '-') {
+            if (!scan_option(argc, argv, i, scan, error)) return false;
+        } else if (scan.command == nullptr) {
+            scan.command = find_command(arg);
+            if (scan.command == nullptr) {
+                error = "unknown command '" + std::string(arg) + "'";
+                return false;
+            }
+        } else {
+            operands.emplace_back(arg);
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 wire::FieldValue typed_field_value(const std::string& text) {
@@ -336,7 +407,7 @@ std::string general_help() {
     for (const CommandSpec& spec : command_specs) {
         std::string line = "  " + std::string(spec.name);
         if (!spec.synopsis.empty()) line += " " + std::string(spec.synopsis);
-        line.resize(line.size() < 50 ? 50 : line.size() + 1, ' ');
+        line.resize(line.size() < 46 ? 46 : line.size() + 1, ' ');
         text += line + std::string(spec.summary) + "\n";
     }
     text += "\nConnection options:\n";
@@ -350,66 +421,10 @@ std::string general_help() {
 
 ParseOutcome parse_command_line(int argc, const char* const* argv, CommandLine& out,
                                 std::string& help_text, std::string& error) {
-    const CommandSpec* command = nullptr;
-    std::vector<ParsedOption> options;
-    bool help = false;
-    bool options_ended = false;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        bool is_option = !options_ended && arg.size() > 1 && arg[0] == '-';
-        if (!is_option) {
-            if (command == nullptr) {
-                command = find_command(arg);
-                if (command == nullptr) {
-                    error = "unknown command '" + std::string(arg) + "'";
-                    return ParseOutcome::error;
-                }
-            } else {
-                out.operands.emplace_back(arg);
-            }
-            continue;
-        }
-        if (arg == "--") {
-            options_ended = true;
-            continue;
-        }
-        if (arg == "-h") arg = "--help";
-        if (arg.substr(0, 2) != "--") {
-            error = "unknown option '" + std::string(arg) + "'";
-            return ParseOutcome::error;
-        }
-        std::string_view name = arg.substr(2);
-        std::optional<std::string> inline_value;
-        if (usize equals = name.find('='); equals != std::string_view::npos) {
-            inline_value = std::string(name.substr(equals + 1));
-            name = name.substr(0, equals);
-        }
-        const OptionSpec* spec = find_option(name);
-        if (spec == nullptr) {
-            error = "unknown option '--" + std::string(name) + "'";
-            return ParseOutcome::error;
-        }
-        if (spec->bit == bit_help) {
-            help = true;
-            continue;
-        }
-        ParsedOption parsed{spec, {}};
-        if (spec->takes == Takes::value) {
-            if (inline_value) {
-                parsed.value = *inline_value;
-            } else if (i + 1 < argc) {
-                parsed.value = argv[++i];
-            } else {
-                error = "option '--" + std::string(name) + "' needs a value";
-                return ParseOutcome::error;
-            }
-        } else if (inline_value) {
-            error = "option '--" + std::string(name) + "' takes no value";
-            return ParseOutcome::error;
-        }
-        options.push_back(std::move(parsed));
-    }
-    if (help) {
+    Scan scan;
+    if (!scan_arguments(argc, argv, scan, out.operands, error)) return ParseOutcome::error;
+    const CommandSpec* command = scan.command;
+    if (scan.help) {
         help_text = command != nullptr ? command_help(*command) : general_help();
         return ParseOutcome::exit_ok;
     }
@@ -418,7 +433,7 @@ ParseOutcome parse_command_line(int argc, const char* const* argv, CommandLine& 
         return ParseOutcome::error;
     }
     out.command = command->kind;
-    for (const ParsedOption& option : options) {
+    for (const ParsedOption& option : scan.options) {
         if ((option.spec->bit & (command->options | bit_connection)) == 0) {
             error = "option '--" + std::string(option.spec->name) + "' does not apply to " +
                     std::string(command->name);

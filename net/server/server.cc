@@ -101,7 +101,10 @@ int run_server(const Options& options) {
         return 1;
     }
     std::string cpu_list;
-    for (int cpu : cpus) cpu_list += (cpu_list.empty() ? "" : ",") + std::to_string(cpu);
+    for (int cpu : cpus) {
+        if (!cpu_list.empty()) cpu_list.push_back(',');
+        cpu_list.append(std::to_string(cpu));
+    }
     LEPUS_LOG(info, "Lepus %s listening on %s:%u with %u shards (CPUs %s), data directory %s",
               std::string(lepus_version).c_str(), options.listen_host.c_str(),
               options.listen_port, shard_count, cpu_list.c_str(), data_dir.c_str());
