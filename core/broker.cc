@@ -4,6 +4,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
+#include "core/dead_letter.h"
 
 namespace lepus::core {
 
@@ -12,23 +13,31 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
     : self_(self), shard_count_(shard_count), outbox_(outbox) {
     LEPUS_ASSERT(self.value < shard_count);
     for (const std::string& vhost : vhosts) catalog_.add_vhost(vhost);
-    if (self == ShardId(0)) metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
+    if (self == ShardId(0))
+        metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
 }
 
 u32 Broker::publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
                     std::string_view headers) {
     catalog_.route(vhost, exchange, message->routing_key(), headers, routed_);
-    for (const QueueInfo* info : routed_) {
+    auto routed = static_cast<u32>(routed_.size());
+    enqueue_routed(routed_, message);
+    publish_dead_letters();  // a length limit may have dropped messages
+    return routed;
+}
+
+void Broker::enqueue_routed(const std::vector<const QueueInfo*>& targets,
+                            const MessageRef& message) {
+    for (const QueueInfo* info : targets) {
         if (info->home == self_) {
             if (Queue* queue = find_queue(info->id)) {
                 queue->enqueue(message);
-                mark_dirty(*queue);
+                changed(*queue);
             }
         } else {
             outbox_.send(info->home, Enqueue{info->id, message});
         }
     }
-    return static_cast<u32>(routed_.size());
 }
 
 bool Broker::handles(const ShardMessage& message) {
@@ -61,7 +70,9 @@ void Broker::handle(ShardMessage message) {
 
 Queue* Broker::find_queue(QueueId id) {
     auto it = queues_.find(id);
-    return it == queues_.end() ? nullptr : it->second.get();
+    if (it == queues_.end()) return nullptr;
+    it->second->set_time(now_ms_);
+    return it->second.get();
 }
 
 const Queue* Broker::find_local_queue(QueueId id) const {
@@ -74,8 +85,34 @@ void Broker::mark_dirty(Queue& queue) {
     if (dirty_.empty() || dirty_.back() != id) dirty_.push_back(id);
 }
 
+void Broker::changed(Queue& queue) {
+    mark_dirty(queue);
+    if (!queue.dead_letters().empty()) dead_lettering_.push_back(queue.info().id);
+    reschedule(queue);
+}
+
+void Broker::reschedule(Queue& queue) {
+    u64 deadline = queue.next_deadline_ms();
+    if (deadline == queue.scheduled_deadline_ms) return;
+    QueueId id = queue.info().id;
+    if (queue.scheduled_deadline_ms != Queue::never) {
+        deadlines_.erase({queue.scheduled_deadline_ms, id});
+    }
+    if (deadline != Queue::never) deadlines_.insert({deadline, id});
+    queue.scheduled_deadline_ms = deadline;
+}
+
+void Broker::erase_queue(QueueId id) {
+    auto it = queues_.find(id);
+    LEPUS_ASSERT(it != queues_.end());
+    u64 scheduled = it->second->scheduled_deadline_ms;
+    if (scheduled != Queue::never) deadlines_.erase({scheduled, id});
+    queues_.erase(it);
+}
+
 void Broker::dispatch_pending() {
-    // Dispatch can only add more dirty queues through later messages, never during this loop.
+    publish_dead_letters();
+    // Dead letters published here may make more queues dirty; the loop reaches them too.
     for (usize i = 0; i < dirty_.size(); i++) {
         Queue* queue = find_queue(dirty_[i]);
         if (queue == nullptr) continue;
@@ -83,19 +120,88 @@ void Broker::dispatch_pending() {
             ShardId to = d.consumer.channel.connection.shard;
             outbox_.send(to, std::move(d));
         });
+        reschedule(*queue);
+        if (!queue->dead_letters().empty()) {  // expired at the head on the way
+            dead_lettering_.push_back(queue->info().id);
+            publish_dead_letters();
+        }
     }
     dirty_.clear();
 }
 
-void Broker::advance_time(u64 now_ms) { now_ms_ = now_ms; }
+void Broker::publish_dead_letters() {
+    for (usize i = 0; i < dead_lettering_.size(); i++) {
+        Queue* queue = find_queue(dead_lettering_[i]);
+        if (queue == nullptr || queue->dead_letters().empty()) continue;
+        // Republishing may enqueue to this very queue, which may dead-letter again: take the
+        // letters out first.
+        letters_.clear();
+        std::swap(letters_, queue->dead_letters());
+        for (const Queue::DeadLetter& letter : letters_) publish_dead_letter(*queue, letter);
+        letters_.clear();
+    }
+    dead_lettering_.clear();
+}
 
-u64 Broker::next_deadline_ms() const { return UINT64_MAX; }
+void Broker::publish_dead_letter(const Queue& queue, const Queue::DeadLetter& letter) {
+    const QueueArguments& arguments = queue.arguments();
+    LEPUS_ASSERT(arguments.dead_letter_exchange.has_value());
+    const VHost* vhost = catalog_.find_vhost(queue.vhost());
+    LEPUS_ASSERT(vhost != nullptr);
+    auto it = vhost->exchanges.find(*arguments.dead_letter_exchange);
+    if (it == vhost->exchanges.end()) return;  // RabbitMQ drops it when the DLX is missing
+    Death death;
+    death.reason = letter.reason;
+    death.queue = queue.info().name;
+    death.dead_letter_exchange = *arguments.dead_letter_exchange;
+    death.dead_letter_routing_key = &arguments.dead_letter_routing_key;
+    death.time_s = system_time_ms_ / 1000;
+    wire::FieldArray deaths;
+    MessageRef message = make_dead_letter(*letter.message, death, deaths);
+    catalog_.route(*vhost, it->second, message->routing_key(), message->headers(), routed_);
+    dead_letter_targets_.clear();
+    for (const QueueInfo* target : routed_) {
+        if (is_dead_letter_cycle(letter.reason, deaths, target->name)) {
+            LEPUS_LOG(debug, "dead letter from '%s' dropped: it would cycle back to '%s'",
+                      queue.info().name.c_str(), target->name.c_str());
+            continue;
+        }
+        dead_letter_targets_.push_back(target);
+    }
+    enqueue_routed(dead_letter_targets_, message);
+}
+
+void Broker::advance_time(u64 now_ms) {
+    LEPUS_ASSERT(now_ms >= now_ms_);
+    now_ms_ = now_ms;
+    due_.clear();
+    for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now_ms; ++it) {
+        due_.push_back(it->second);
+    }
+    for (QueueId id : due_) {
+        Queue* queue = find_queue(id);
+        LEPUS_ASSERT(queue != nullptr);  // a removed queue leaves the deadline set
+        queue->expire_messages();
+        if (queue->expiry_due()) request_expiry(*queue);
+        changed(*queue);
+    }
+    publish_dead_letters();
+}
+
+void Broker::advance_time(u64 now_ms, u64 system_time_ms) {
+    system_time_ms_ = system_time_ms;
+    advance_time(now_ms);
+}
+
+u64 Broker::next_deadline_ms() const {
+    return deadlines_.empty() ? UINT64_MAX : deadlines_.begin()->first;
+}
 
 void Broker::on(Enqueue& m) {
     Queue* queue = find_queue(m.queue);
     if (queue == nullptr) return;  // deleted while the message travelled
     queue->enqueue(std::move(m.message));
-    mark_dirty(*queue);
+    changed(*queue);
 }
 
 void Broker::on(Settle& m) {
@@ -105,7 +211,7 @@ void Broker::on(Settle& m) {
     if (!queue->settle(m.sequence, m.kind) && m.kind == SettleKind::undelivered && m.message) {
         queue->return_undelivered(m.sequence, std::move(m.message), m.redelivered);
     }
-    mark_dirty(*queue);
+    changed(*queue);
 }
 
 void Broker::on(Credit& m) {
@@ -119,18 +225,7 @@ void Broker::on(CancelRequest& m) {
     Queue* queue = find_queue(m.queue);
     if (queue == nullptr) return;
     if (queue->remove_consumer(m.consumer)) check_auto_delete(*queue);
-    mark_dirty(*queue);
-}
-
-void Broker::check_auto_delete(Queue& queue) {
-    if (!queue.info().auto_delete || queue.consumer_count() != 0 || !queue.has_had_consumers())
-        return;
-    auto request = std::make_unique<MetaRequest>();
-    request->vhost = queue.vhost();
-    request->requester.connection.shard = self_;
-    request->reply_wanted = ReplyWanted::no;
-    request->op = QueueAutoDeleteOp{queue.info().name, queue.info().id};
-    outbox_.send(ShardId(0), std::move(request));
+    changed(*queue);
 }
 
 void Broker::on(std::unique_ptr<ConsumeRequest>& m) {
@@ -144,7 +239,7 @@ void Broker::on(std::unique_ptr<ConsumeRequest>& m) {
         reply->text = "NOT_FOUND - queue was deleted";
     } else {
         reply->code = queue->add_consumer(*m, reply->text);
-        if (reply->code == 0) mark_dirty(*queue);
+        if (reply->code == 0) changed(*queue);
     }
     outbox_.send(m->consumer.channel.connection.shard, std::move(reply));
 }
@@ -166,6 +261,7 @@ void Broker::on(std::unique_ptr<GetRequest>& m) {
             reply->redelivered = got.redelivered;
         }
         reply->message_count = queue->ready_count();
+        changed(*queue);
     }
     outbox_.send(m->channel.connection.shard, std::move(reply));
 }
@@ -182,16 +278,54 @@ void Broker::on(std::unique_ptr<QueueCommandDone>& m) {
 
 void Broker::on(std::unique_ptr<CatalogUpdate>& m) { catalog_.apply(*m); }
 
+void Broker::check_auto_delete(Queue& queue) {
+    if (!queue.info().auto_delete || queue.consumer_count() != 0 || !queue.has_had_consumers())
+        return;
+    auto request = std::make_unique<MetaRequest>();
+    request->vhost = queue.vhost();
+    request->requester.connection.shard = self_;
+    request->reply_wanted = ReplyWanted::no;
+    request->op = QueueAutoDeleteOp{queue.info().name, queue.info().id};
+    outbox_.send(ShardId(0), std::move(request));
+}
+
+void Broker::request_expiry(Queue& queue) {
+    queue.note_expiry_requested();
+    auto request = std::make_unique<MetaRequest>();
+    request->vhost = queue.vhost();
+    request->requester.connection.shard = self_;
+    request->reply_wanted = ReplyWanted::no;
+    request->op = QueueExpireOp{queue.info().name, queue.info().id};
+    outbox_.send(ShardId(0), std::move(request));
+}
+
+void Broker::remove_queue(Queue& queue, QueueCommandDone& done) {
+    publish_dead_letters();  // letters collected before the delete still go out
+    done.message_count = queue.ready_count();
+    queue.remove_all_consumers([this](const Queue::Consumer& c) {
+        outbox_.send(c.key.channel.connection.shard, ConsumerCancelled{c.key});
+    });
+    erase_queue(queue.info().id);
+}
+
 void Broker::on(std::unique_ptr<QueueCommand>& m) {
     auto done = std::make_unique<QueueCommandDone>();
     done->continuation = m->continuation;
     Queue* queue = find_queue(m->info.id);
     const std::string& name = m->info.name;
+    auto in_use = [&] {
+        done->code = 406;
+        done->text =
+            "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost + "' in use";
+    };
     switch (m->kind) {
-        case QueueCommandKind::create:
+        case QueueCommandKind::create: {
             LEPUS_ASSERT(queue == nullptr);
-            queues_.emplace(m->info.id, std::make_unique<Queue>(m->vhost, m->info));
+            auto created = std::make_unique<Queue>(m->vhost, m->info, now_ms_);
+            reschedule(*created);  // x-expires runs from creation
+            queues_.emplace(m->info.id, std::move(created));
             break;
+        }
         case QueueCommandKind::stat:
         case QueueCommandKind::purge:
             if (queue == nullptr) {
@@ -199,16 +333,20 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
                 done->text = no_queue_text(name, m->vhost);
                 break;
             }
-            done->message_count =
-                m->kind == QueueCommandKind::purge ? queue->purge() : queue->ready_count();
+            if (m->kind == QueueCommandKind::purge) {
+                done->message_count = queue->purge();
+            } else {
+                queue->touch();  // a redeclaration renews x-expires, as in RabbitMQ
+                queue->expire_messages();
+                done->message_count = queue->ready_count();
+            }
             done->consumer_count = queue->consumer_count();
+            changed(*queue);
             break;
         case QueueCommandKind::remove:
             if (queue == nullptr) break;  // already gone: deleting is idempotent
             if (m->if_unused && queue->consumer_count() > 0) {
-                done->code = 406;
-                done->text = "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost +
-                             "' in use";
+                in_use();
                 break;
             }
             if (m->if_empty && queue->ready_count() + queue->unsettled_count() > 0) {
@@ -217,11 +355,15 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
                              "' not empty";
                 break;
             }
-            done->message_count = queue->ready_count();
-            queue->remove_all_consumers([this](const Queue::Consumer& c) {
-                outbox_.send(c.key.channel.connection.shard, ConsumerCancelled{c.key});
-            });
-            queues_.erase(m->info.id);
+            remove_queue(*queue, *done);
+            break;
+        case QueueCommandKind::expire:
+            if (queue == nullptr) break;
+            if (!queue->expiry_due()) {  // used again since the request was sent
+                in_use();
+                break;
+            }
+            remove_queue(*queue, *done);
             break;
     }
     outbox_.send(ShardId(0), std::move(done));

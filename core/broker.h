@@ -4,6 +4,7 @@
 // Inputs are method calls from this shard's channels and messages from other shards; outputs
 // are messages in the Outbox (including messages to this shard's own channels).
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,8 +39,11 @@ public:
     void dispatch_pending();
 
     // The clock, passed in by the shard once per loop turn (monotonic milliseconds). Work that
-    // falls due (message and queue expiry) runs here.
+    // falls due (message and queue expiry) runs here. system_time_ms is the wall clock (ms
+    // since the epoch), used only for the time in x-death headers; the one-argument form
+    // leaves it as it was.
     void advance_time(u64 now_ms);
+    void advance_time(u64 now_ms, u64 system_time_ms);
     // When advance_time next has work, or UINT64_MAX: the shard sleeps no longer than that.
     u64 next_deadline_ms() const;
 
@@ -59,10 +63,25 @@ private:
     void on(std::unique_ptr<QueueCommand>& m);
     void on(std::unique_ptr<QueueCommandDone>& m);
 
+    // A local queue with its clock set to now, or nullptr.
     Queue* find_queue(QueueId id);
     void mark_dirty(Queue& queue);
+    // After anything changed a queue: it may dispatch, may have dead letters, and its next
+    // deadline may have moved.
+    void changed(Queue& queue);
+    void reschedule(Queue& queue);
+    void erase_queue(QueueId id);
+    // Hands a routed message to each target queue: locally, or as Enqueue to its home shard.
+    void enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message);
+    // Republishes the dead letters of every queue that has some, through this shard's catalog.
+    // Local targets may produce more; the cycle rule bounds that.
+    void publish_dead_letters();
+    void publish_dead_letter(const Queue& queue, const Queue::DeadLetter& letter);
     // After a consumer went: an auto-delete queue without consumers asks shard 0 to delete it.
     void check_auto_delete(Queue& queue);
+    // x-expires: asks shard 0 to delete a queue that has been unused for long enough.
+    void request_expiry(Queue& queue);
+    void remove_queue(Queue& queue, QueueCommandDone& done);
 
     ShardId self_;
     u32 shard_count_;
@@ -70,9 +89,17 @@ private:
     Catalog catalog_;
     std::unique_ptr<Metadata> metadata_;  // on shard 0 only
     std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
-    std::vector<QueueId> dirty_;  // queues that may be able to dispatch
-    std::vector<const QueueInfo*> routed_;  // scratch for publish()
+    std::vector<QueueId> dirty_;                         // queues that may be able to dispatch
+    std::vector<const QueueInfo*> routed_;               // scratch for publish()
+    std::vector<const QueueInfo*> dead_letter_targets_;  // scratch for dead lettering
+    std::vector<QueueId> dead_lettering_;                // queues with dead letters to republish
+    std::vector<Queue::DeadLetter> letters_;             // scratch: the letters being republished
+    // Queues with a deadline (message or queue expiry), earliest first; each queue records
+    // the deadline it is filed under.
+    std::set<std::pair<u64, QueueId>> deadlines_;
+    std::vector<QueueId> due_;  // scratch for advance_time
     u64 now_ms_ = 0;
+    u64 system_time_ms_ = 0;
 };
 
 }  // namespace lepus::core

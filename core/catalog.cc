@@ -3,11 +3,23 @@
 #include <algorithm>
 
 #include "core/base/assert.h"
+#include "core/wire/field_table.h"
 
 namespace lepus::core {
 
 using routing::Destination;
 using routing::ExchangeType;
+
+Exchange::Exchange(ExchangeInfo i) : info(std::move(i)), bindings(info.type) {
+    if (info.arguments.empty()) return;
+    wire::FieldTable arguments;
+    if (!wire::decode_field_table(info.arguments, arguments)) return;
+    // Validated on shard 0: a string. RabbitMQ ignores one of another type when routing too.
+    const wire::FieldValue* alternate = wire::find_field(arguments, "alternate-exchange");
+    if (alternate != nullptr && alternate->type == 'S') {
+        alternate_exchange = std::string(*alternate->as_string());
+    }
+}
 
 void Catalog::add_vhost(const std::string& name) {
     VHost& vhost = vhosts_[name];
@@ -117,6 +129,15 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
         if (it != vhost.queues.end()) out.push_back(&it->second);
         return true;
     }
+    // Exchange-to-exchange bindings and alternate exchanges may form cycles; each exchange
+    // routes once.
+    auto visit = [this](const Exchange* next) {
+        if (std::find(exchanges_seen_.begin(), exchanges_seen_.end(), next) !=
+            exchanges_seen_.end())
+            return;
+        exchanges_seen_.push_back(next);
+        exchange_stack_.push_back(next);
+    };
     exchange_stack_.clear();
     exchanges_seen_.clear();
     exchange_stack_.push_back(&exchange);
@@ -126,6 +147,10 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
         exchange_stack_.pop_back();
         destinations_.clear();
         source->bindings.route(routing_key, headers, destinations_);
+        if (destinations_.empty() && source->alternate_exchange) {
+            auto alternate = vhost.exchanges.find(*source->alternate_exchange);
+            if (alternate != vhost.exchanges.end()) visit(&alternate->second);
+        }
         for (const Destination* d : destinations_) {
             if (d->kind == Destination::Kind::queue) {
                 auto it = vhost.queues.find(d->name);
@@ -135,14 +160,7 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
                 continue;
             }
             auto it = vhost.exchanges.find(d->name);
-            if (it == vhost.exchanges.end()) continue;
-            const Exchange* next = &it->second;
-            // Exchange-to-exchange bindings may form cycles; each exchange routes once.
-            if (std::find(exchanges_seen_.begin(), exchanges_seen_.end(), next) !=
-                exchanges_seen_.end())
-                continue;
-            exchanges_seen_.push_back(next);
-            exchange_stack_.push_back(next);
+            if (it != vhost.exchanges.end()) visit(&it->second);
         }
     }
     return true;

@@ -4,6 +4,7 @@
 // the same CatalogUpdates in the same order; shard 0's copy is the truth because shard 0 is
 // the only one that decides updates. Publishes are routed here, on the shard that received
 // them, without asking anyone.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,8 +19,10 @@ struct Exchange {
     ExchangeInfo info;
     routing::Bindings bindings;  // bindings with this exchange as their source
     bool ever_bound = false;     // auto-delete applies only once something was bound
+    // The "alternate-exchange" argument: where messages go that no binding matches.
+    std::optional<std::string> alternate_exchange;
 
-    explicit Exchange(ExchangeInfo i) : info(std::move(i)), bindings(info.type) {}
+    explicit Exchange(ExchangeInfo i);
 };
 
 struct VHost {
@@ -41,8 +44,9 @@ public:
     void apply(const CatalogUpdate& update);
 
     // The queues a message published to `exchange` reaches, each once, following
-    // exchange-to-exchange bindings. `out` is cleared first. Returns false when the exchange
-    // does not exist.
+    // exchange-to-exchange bindings, and for an exchange whose bindings match nothing, its
+    // alternate exchange (as RabbitMQ: at every exchange on the way, each exchange at most
+    // once). `out` is cleared first. Returns false when the exchange does not exist.
     bool route(const VHost& vhost, const Exchange& exchange, std::string_view routing_key,
                std::string_view headers, std::vector<const QueueInfo*>& out);
 

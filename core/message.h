@@ -8,6 +8,8 @@
 // - It holds one chunk reference per slice, so the bytes live as long as the message.
 // - Per-delivery state (redelivered, delivery tag) lives with the queue and the channel,
 //   never in the message.
+// - The two properties the broker acts on (headers, expiration) are located once, at
+//   construction, and kept as views into the header bytes.
 #include <atomic>
 #include <string>
 #include <string_view>
@@ -36,12 +38,7 @@ public:
     };
 
     // header is the content-header frame's payload (class id, weight, body size, properties).
-    Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority)
-        : routing_(std::move(routing)),
-          header_(std::move(header)),
-          body_size_(body_size),
-          delivery_mode_(delivery_mode),
-          priority_(priority) {}
+    Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority);
 
     void append_body(ChunkSlice slice) { body_.push_back(std::move(slice)); }
 
@@ -51,7 +48,18 @@ public:
     const std::vector<ChunkSlice>& body() const { return body_; }
     u64 body_size() const { return body_size_; }
     bool persistent() const { return delivery_mode_ == 2; }
+    u8 delivery_mode() const { return delivery_mode_; }
     u8 priority() const { return priority_; }
+    // The headers table's content bytes (empty when there is none).
+    std::string_view headers() const { return headers_; }
+    bool has_expiration() const { return has_expiration_; }
+    // The expiration property as published, and as milliseconds when it parses (the channel
+    // refuses a publish whose expiration does not; a queue treats one as no expiry).
+    std::string_view expiration() const { return expiration_; }
+    bool expiration_ms(u64& ms) const {
+        ms = expiration_ms_;
+        return expiration_valid_;
+    }
     // Copies the body into one string; for tests and diagnostics, never the data path.
     std::string body_copy() const;
 
@@ -68,8 +76,13 @@ private:
     ChunkSlice header_;
     std::vector<ChunkSlice> body_;
     u64 body_size_;
+    std::string_view headers_;     // into header_
+    std::string_view expiration_;  // into header_
+    u64 expiration_ms_ = 0;
     u8 delivery_mode_;
     u8 priority_;
+    bool has_expiration_ = false;
+    bool expiration_valid_ = false;
 };
 
 // An owning handle: one reference to a message.

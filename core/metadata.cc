@@ -4,6 +4,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
+#include "core/queue_arguments.h"
 #include "core/wire/field_table.h"
 
 namespace lepus::core {
@@ -137,17 +138,18 @@ void Metadata::send_queue_command(const QueueInfo& queue, const std::string& vho
 bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
     const std::string& name = op.info.name;
     const Exchange* existing = catalog_.find_exchange(request.vhost, name);
+    if (name.empty()) {
+        // RabbitMQ refuses the default exchange before looking at passive.
+        reply(request, access_refused,
+              "ACCESS_REFUSED - operation not permitted on the default exchange");
+        return true;
+    }
     if (op.passive) {
         if (existing == nullptr) {
             reply(request, not_found, no_exchange_text(name, request.vhost));
         } else {
             reply_ok(request);
         }
-        return true;
-    }
-    if (name.empty()) {
-        reply(request, access_refused,
-              "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     if (existing != nullptr) {
@@ -177,6 +179,11 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
     if (starts_with_amq(name)) {
         reply(request, access_refused,
               "ACCESS_REFUSED - exchange name '" + name + "' contains reserved prefix 'amq.*'");
+        return true;
+    }
+    std::string invalid;
+    if (u16 code = check_exchange_arguments(op.info.arguments, name, request.vhost, invalid)) {
+        reply(request, code, std::move(invalid));
         return true;
     }
     commit(ExchangeAdded{request.vhost, op.info});
@@ -255,15 +262,24 @@ bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
 
 bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
     const std::string& name = op.info.name;
+    // RabbitMQ checks a client-chosen name before looking the queue up, so even an existing
+    // amq.gen- queue cannot be redeclared by name (only passively).
+    if (!op.passive && !op.server_named && starts_with_amq(name)) {
+        reply(request, access_refused,
+              "ACCESS_REFUSED - queue name '" + name + "' contains reserved prefix 'amq.*'");
+        return true;
+    }
     const QueueInfo* existing = catalog_.find_queue(request.vhost, name);
     if (existing == nullptr) {
         if (op.passive) {
             reply(request, not_found, no_queue_text(name, request.vhost));
             return true;
         }
-        if (starts_with_amq(name) && !op.server_named) {
-            reply(request, access_refused,
-                  "ACCESS_REFUSED - queue name '" + name + "' contains reserved prefix 'amq.*'");
+        QueueArguments arguments;
+        std::string invalid;
+        if (u16 code = parse_queue_arguments(op.info.arguments, name, request.vhost, arguments,
+                                             invalid)) {
+            reply(request, code, std::move(invalid));
             return true;
         }
         QueueInfo info = op.info;
@@ -407,6 +423,14 @@ bool Metadata::start(MetaRequest& request, const QueueAutoDeleteOp& op) {
     return false;
 }
 
+bool Metadata::start(MetaRequest& request, const QueueExpireOp& op) {
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if (queue == nullptr || queue->id != op.id) return true;
+    // The home shard checks again: a consumer or basic.get since it asked keeps the queue.
+    send_queue_command(*queue, request.vhost, QueueCommandKind::expire);
+    return false;
+}
+
 void Metadata::finish(const QueueCommandDone& done) {
     MetaRequest& request = *current_;
     if (auto* declare = std::get_if<QueueDeclareOp>(&request.op)) {
@@ -436,7 +460,15 @@ void Metadata::finish(const QueueCommandDone& done) {
     const std::string* name = nullptr;
     if (auto* del = std::get_if<QueueDeleteOp>(&request.op)) name = &del->queue;
     if (auto* autodel = std::get_if<QueueAutoDeleteOp>(&request.op)) name = &autodel->queue;
+    if (auto* expire = std::get_if<QueueExpireOp>(&request.op)) name = &expire->queue;
     LEPUS_ASSERT(name != nullptr);
+    bool home_initiated = std::holds_alternative<QueueAutoDeleteOp>(request.op) ||
+                          std::holds_alternative<QueueExpireOp>(request.op);
+    if (done.code != 0 && home_initiated) {
+        // The queue was used again while the request travelled: it stays, nobody to tell.
+        LEPUS_LOG(debug, "queue '%s' kept: %s", name->c_str(), done.text.c_str());
+        return;
+    }
     if (done.code != 0) {
         reply(request, done.code, done.text);
         return;

@@ -33,6 +33,7 @@ private:
     bool start(MetaRequest& request, const QueueDeleteOp& op);
     bool start(MetaRequest& request, const ConnectionClosedOp& op);
     bool start(MetaRequest& request, const QueueAutoDeleteOp& op);
+    bool start(MetaRequest& request, const QueueExpireOp& op);
     void finish(const QueueCommandDone& done);
 
     // Applies locally, then tells every other shard.

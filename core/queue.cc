@@ -7,15 +7,50 @@
 
 namespace lepus::core {
 
+Queue::Queue(std::string vhost, QueueInfo info, u64 now_ms)
+    : vhost_(std::move(vhost)), info_(std::move(info)), now_ms_(now_ms), last_used_ms_(now_ms) {
+    std::string text;
+    u16 code = parse_queue_arguments(info_.arguments, info_.name, vhost_, arguments_, text);
+    LEPUS_ASSERT_MSG(code == 0, "queue arguments are validated on shard 0 before creation");
+    bands_.resize(arguments_.priority_band_count());
+}
+
+u32 Queue::band_of(const Message& message) const {
+    if (!arguments_.max_priority) return 0;
+    return std::min<u32>(message.priority(), *arguments_.max_priority);
+}
+
+u64 Queue::expires_at(const Message& message) const {
+    u64 ttl = arguments_.message_ttl_ms.value_or(never);
+    u64 per_message = 0;
+    if (message.expiration_ms(per_message)) ttl = std::min(ttl, per_message);
+    if (ttl == never) return never;
+    // Both are at most expiry_ms_max, far from overflowing a monotonic millisecond clock.
+    return now_ms_ + ttl;
+}
+
 void Queue::enqueue(MessageRef message) {
-    ready_.push_back(Ready{next_sequence_++, std::move(message), false});
+    u64 deadline = expires_at(*message);
+    bool consumer_ready = some_consumer_has_room();
+    if (deadline == now_ms_ && !consumer_ready) {
+        // TTL 0: RabbitMQ keeps such a message only if it can be handed over at once.
+        dead_letter(std::move(message), DeathReason::expired);
+        return;
+    }
+    u32 band = band_of(*message);
+    bool until_dispatch = deadline == now_ms_;
+    push_ready(band, Ready{next_sequence_++, std::move(message), deadline, false, until_dispatch});
+    if (!over_length_limits()) return;
+    if (consumer_ready) {
+        length_check_pending_ = true;  // after the dispatch that may take it past the limit
+    } else {
+        enforce_length_limits();
+    }
 }
 
 u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
-    bool exclusive_taken =
-        std::any_of(consumers_.begin(), consumers_.end(), [](const Consumer& c) {
-            return c.exclusive;
-        });
+    bool exclusive_taken = std::any_of(consumers_.begin(), consumers_.end(),
+                                       [](const Consumer& c) { return c.exclusive; });
     if (exclusive_taken || (request.exclusive && !consumers_.empty())) {
         text = "ACCESS_REFUSED - queue '" + info_.name + "' in vhost '" + vhost_ +
                "' in exclusive use";
@@ -29,6 +64,7 @@ u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
     c.prefetch = request.prefetch;
     consumers_.push_back(std::move(c));
     had_consumers_ = true;
+    touch();
     return 0;
 }
 
@@ -46,6 +82,7 @@ bool Queue::remove_consumer(const ConsumerKey& key) {
     usize index = static_cast<usize>(it - consumers_.begin());
     consumers_.erase(it);
     if (next_consumer_ > index) next_consumer_--;
+    if (consumers_.empty()) touch();  // x-expires counts from the last consumer's going
     return true;
 }
 
@@ -55,11 +92,74 @@ bool Queue::has_room(const Consumer& c) const {
     return c.unsettled < c.prefetch;
 }
 
-void Queue::put_back(u64 sequence, MessageRef message, bool redelivered) {
+usize Queue::eligible_consumer_count() const {
+    if (consumers_.empty()) return 0;
+    return arguments_.single_active_consumer ? 1 : consumers_.size();
+}
+
+bool Queue::some_consumer_has_room() const {
+    usize eligible = eligible_consumer_count();
+    for (usize i = 0; i < eligible; i++) {
+        if (has_room(consumers_[i])) return true;
+    }
+    return false;
+}
+
+Queue::Band* Queue::head_band() {
+    for (usize i = bands_.size(); i-- > 0;) {
+        if (!bands_[i].empty()) return &bands_[i];
+    }
+    return nullptr;
+}
+
+void Queue::push_ready(u32 band, Ready entry) {
+    ready_count_++;
+    if (entry.until_dispatch) until_dispatch_count_++;
+    ready_bytes_ += entry.message->body_size();
+    bands_[band].push_back(std::move(entry));
+}
+
+Queue::Ready Queue::pop_front(Band& band) {
+    LEPUS_ASSERT(!band.empty() && ready_count_ > 0);
+    Ready entry = std::move(band.front());
+    band.pop_front();
+    ready_count_--;
+    if (entry.until_dispatch) {
+        LEPUS_ASSERT(until_dispatch_count_ > 0);
+        until_dispatch_count_--;
+        entry.until_dispatch = false;  // delivered now, or requeued later with its deadline
+    }
+    ready_bytes_ -= entry.message->body_size();
+    return entry;
+}
+
+bool Queue::take_head(Ready& out) {
+    while (Band* band = head_band()) {
+        bool is_expired = expired(band->front());
+        Ready entry = pop_front(*band);
+        if (is_expired) {
+            dead_letter(std::move(entry.message), DeathReason::expired);
+            continue;
+        }
+        out = std::move(entry);
+        return true;
+    }
+    return false;
+}
+
+void Queue::put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered) {
+    Band& band = bands_[band_of(*message)];
+    ready_count_++;
+    ready_bytes_ += message->body_size();
     // Requeues are usually of the oldest messages, so search from the front.
-    auto it = std::lower_bound(ready_.begin(), ready_.end(), sequence,
+    auto it = std::lower_bound(band.begin(), band.end(), sequence,
                                [](const Ready& r, u64 s) { return r.sequence < s; });
-    ready_.insert(it, Ready{sequence, std::move(message), redelivered});
+    band.insert(it, Ready{sequence, std::move(message), expires_at_ms, redelivered, false});
+}
+
+void Queue::return_undelivered(u64 sequence, MessageRef message, bool redelivered) {
+    u64 deadline = expires_at(*message);
+    put_back(sequence, std::move(message), deadline, redelivered);
 }
 
 bool Queue::settle(u64 sequence, SettleKind kind) {
@@ -73,10 +173,15 @@ bool Queue::settle(u64 sequence, SettleKind kind) {
     }
     switch (kind) {
         case SettleKind::ack:
-        case SettleKind::drop: break;
-        case SettleKind::requeue: put_back(sequence, std::move(entry.message), true); break;
+            break;
+        case SettleKind::drop:
+            dead_letter(std::move(entry.message), DeathReason::rejected);
+            break;
+        case SettleKind::requeue:
+            put_back(sequence, std::move(entry.message), entry.expires_at_ms, true);
+            break;
         case SettleKind::undelivered:
-            put_back(sequence, std::move(entry.message), entry.redelivered);
+            put_back(sequence, std::move(entry.message), entry.expires_at_ms, entry.redelivered);
             break;
     }
     return true;
@@ -89,25 +194,119 @@ void Queue::credit(const ConsumerKey& key, u32 count) {
 }
 
 bool Queue::get(bool no_ack, Got& out) {
-    if (ready_.empty()) return false;
-    Ready entry = std::move(ready_.front());
-    ready_.pop_front();
+    touch();
+    if (length_check_pending_) enforce_length_limits();
+    Ready entry;
+    if (!take_head(entry)) return false;
     out.sequence = entry.sequence;
     out.redelivered = entry.redelivered;
     if (no_ack) {
         out.message = std::move(entry.message);
     } else {
         out.message = entry.message;
-        unsettled_.emplace(entry.sequence,
-                           Unsettled{std::move(entry.message), ConsumerKey{}, entry.redelivered});
+        unsettled_.emplace(entry.sequence, Unsettled{std::move(entry.message), ConsumerKey{},
+                                                     entry.expires_at_ms, entry.redelivered});
     }
     return true;
 }
 
 u32 Queue::purge() {
-    u32 count = static_cast<u32>(ready_.size());
-    ready_.clear();
+    u32 count = ready_count();
+    for (Band& band : bands_) band.clear();
+    ready_count_ = 0;
+    ready_bytes_ = 0;
+    until_dispatch_count_ = 0;
+    length_check_pending_ = false;
     return count;
+}
+
+void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
+    c.in_transit++;
+    d.consumer = c.key;
+    d.queue = info_.id;
+    d.home = info_.home;
+    d.sequence = entry.sequence;
+    d.redelivered = entry.redelivered;
+    d.no_ack = c.no_ack;
+    if (c.no_ack) {
+        d.message = std::move(entry.message);
+        return;
+    }
+    c.unsettled++;
+    d.message = entry.message;
+    unsettled_.emplace(entry.sequence, Unsettled{std::move(entry.message), c.key,
+                                                 entry.expires_at_ms, entry.redelivered});
+}
+
+void Queue::drop_expired_heads() {
+    for (Band& band : bands_) {
+        while (!band.empty() && expired(band.front())) {
+            dead_letter(pop_front(band).message, DeathReason::expired);
+        }
+    }
+}
+
+void Queue::drop_undispatched() {
+    for (Band& band : bands_) {
+        for (auto it = band.begin(); it != band.end();) {
+            if (!it->until_dispatch) {
+                ++it;
+                continue;
+            }
+            ready_count_--;
+            ready_bytes_ -= it->message->body_size();
+            MessageRef message = std::move(it->message);
+            it = band.erase(it);
+            dead_letter(std::move(message), DeathReason::expired);
+        }
+    }
+    until_dispatch_count_ = 0;
+}
+
+bool Queue::over_length_limits() const {
+    if (ready_count_ == 0) return false;
+    if (arguments_.max_length && ready_count_ > *arguments_.max_length) return true;
+    return arguments_.max_length_bytes && ready_bytes_ > *arguments_.max_length_bytes;
+}
+
+void Queue::enforce_length_limits() {
+    length_check_pending_ = false;
+    while (over_length_limits()) {
+        Band* band = head_band();
+        dead_letter(pop_front(*band).message, DeathReason::maxlen);
+    }
+}
+
+void Queue::dead_letter(MessageRef message, DeathReason reason) {
+    if (!arguments_.dead_letter_exchange) return;  // discarded
+    dead_letters_.push_back(DeadLetter{std::move(message), reason});
+}
+
+void Queue::expire_messages() { drop_expired_heads(); }
+
+void Queue::touch() {
+    last_used_ms_ = now_ms_;
+    expiry_requested_ = false;
+}
+
+bool Queue::expiry_due() const {
+    if (!arguments_.expires_ms || !consumers_.empty()) return false;
+    return now_ms_ >= last_used_ms_ + *arguments_.expires_ms;
+}
+
+u64 Queue::next_deadline_ms() const {
+    u64 deadline = never;
+    for (const Band& band : bands_) {
+        // A TTL-0 head is settled by the dispatch that follows its arrival, not by a timer.
+        if (band.empty() || band.front().expires_at_ms == never || band.front().until_dispatch)
+            continue;
+        // A message may be delivered through its last millisecond; it expires after it.
+        deadline = std::min(deadline, band.front().expires_at_ms + 1);
+    }
+    if (arguments_.expires_ms && consumers_.empty() && !expiry_requested_) {
+        deadline = std::min(deadline, last_used_ms_ + *arguments_.expires_ms);
+    }
+    return deadline;
 }
 
 }  // namespace lepus::core

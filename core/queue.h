@@ -7,12 +7,33 @@
 // deliveries < prefetch, for consumers that ack) and (b) fewer than consumer_transit_max of its
 // deliveries are still travelling to its socket; the consumer's shard returns Credit as it
 // writes them. So a slow consumer holds back its queue instead of filling memory.
+//
+// The x-* arguments (QueueArguments), as RabbitMQ 3.10 applies them:
+// - Order: ready messages live in one band per priority (x-max-priority; one band otherwise),
+//   highest band first, sequence order within a band. A requeue returns to its old place.
+// - Message TTL: a message's deadline is its arrival here plus the smaller of x-message-ttl and
+//   its expiration property; a requeue keeps it. Expiry happens at the head of each band, as in
+//   RabbitMQ, and nothing expired is ever delivered or fetched. A message with TTL 0 is kept
+//   only if a consumer can take it at once, that is, by the next dispatch.
+// - Length limits (x-max-length, x-max-length-bytes of ready bodies; drop-head): the head is
+//   dropped until the queue fits. When a consumer has room the check waits until after the next
+//   dispatch, since RabbitMQ hands such a message straight to the consumer, past the limit.
+// - Dead letters: with x-dead-letter-exchange, messages rejected without requeue, expired or
+//   dropped for length are collected in dead_letters() for the Broker to republish; without
+//   it they are discarded.
+// - x-single-active-consumer: only the first registered consumer receives messages; when it
+//   goes, the next in registration order takes over.
+// - x-expires: the queue is due for deletion once it has had no consumer and no basic.get or
+//   redeclare (touch) for that long; the Broker asks shard 0 to delete it.
+// Time is the Broker's monotonic clock, set with set_time before each operation.
 #include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/dead_letter.h"
 #include "core/message.h"
+#include "core/queue_arguments.h"
 #include "core/shard_message.h"
 
 namespace lepus::core {
@@ -28,15 +49,26 @@ public:
         u32 unsettled = 0;
         u32 in_transit = 0;
     };
+    struct DeadLetter {
+        MessageRef message;
+        DeathReason reason = DeathReason::rejected;
+    };
+    static constexpr u64 never = UINT64_MAX;
 
-    Queue(std::string vhost, QueueInfo info) : vhost_(std::move(vhost)), info_(std::move(info)) {}
+    // The arguments in `info` were validated by shard 0; they parse here by the same code.
+    Queue(std::string vhost, QueueInfo info, u64 now_ms = 0);
 
     const QueueInfo& info() const { return info_; }
     const std::string& vhost() const { return vhost_; }
-    u32 ready_count() const { return static_cast<u32>(ready_.size()); }
+    const QueueArguments& arguments() const { return arguments_; }
+    u32 ready_count() const { return static_cast<u32>(ready_count_); }
+    u64 ready_bytes() const { return ready_bytes_; }
     u32 unsettled_count() const { return static_cast<u32>(unsettled_.size()); }
     u32 consumer_count() const { return static_cast<u32>(consumers_.size()); }
     bool has_had_consumers() const { return had_consumers_; }
+
+    void set_time(u64 now_ms) { now_ms_ = now_ms; }
+    u64 now_ms() const { return now_ms_; }
 
     void enqueue(MessageRef message);
 
@@ -53,10 +85,9 @@ public:
 
     // False when the sequence is not awaiting settlement (a duplicate, or a no-ack delivery).
     bool settle(u64 sequence, SettleKind kind);
-    // A no-ack delivery whose channel went before it reached the client.
-    void return_undelivered(u64 sequence, MessageRef message, bool redelivered) {
-        put_back(sequence, std::move(message), redelivered);
-    }
+    // A no-ack delivery whose channel went before it reached the client. The queue no longer
+    // knows its deadline, so its TTL counts again from now.
+    void return_undelivered(u64 sequence, MessageRef message, bool redelivered);
     void credit(const ConsumerKey& key, u32 count);
 
     // basic.get: the next ready message, moved to unsettled unless no_ack.
@@ -74,65 +105,103 @@ public:
     template <typename Emit>
     void dispatch(Emit&& emit);
 
+    // Drops the expired messages at the head of each band (dead-lettering them).
+    void expire_messages();
+    // Redeclaration and queue.declare's counts use the queue: x-expires starts again.
+    void touch();
+    // True when x-expires says the queue should go now.
+    bool expiry_due() const;
+    // The Broker has asked shard 0 to delete the queue; no deadline for that until touched.
+    void note_expiry_requested() { expiry_requested_ = true; }
+    // When expire_messages or expiry_due next has work, or `never`.
+    u64 next_deadline_ms() const;
+
+    // Messages to dead-letter, oldest first; the Broker republishes and clears them.
+    std::vector<DeadLetter>& dead_letters() { return dead_letters_; }
+
+    // The deadline under which the Broker's timer set holds this queue (`never`: none).
+    u64 scheduled_deadline_ms = never;
+
 private:
     struct Ready {
-        u64 sequence;
+        u64 sequence = 0;
         MessageRef message;
-        bool redelivered;
+        u64 expires_at_ms = never;  // the last millisecond it may be delivered in
+        bool redelivered = false;
+        // TTL 0 with a consumer that had room: the next dispatch delivers it or it expires,
+        // whatever the clock says by then.
+        bool until_dispatch = false;
     };
     struct Unsettled {
         MessageRef message;
         ConsumerKey consumer;  // empty id for basic.get
-        bool redelivered;
+        u64 expires_at_ms = never;
+        bool redelivered = false;
     };
+    using Band = std::deque<Ready>;
 
     Consumer* find_consumer(const ConsumerKey& key);
     bool has_room(const Consumer& c) const;
-    // Puts a message back in sequence order: requeued messages return to their old place.
-    void put_back(u64 sequence, MessageRef message, bool redelivered);
+    // Consumers that may receive: all of them, or the first with x-single-active-consumer.
+    usize eligible_consumer_count() const;
+    bool some_consumer_has_room() const;
+    u32 band_of(const Message& message) const;
+    Band* head_band();
+    bool expired(const Ready& r) const { return !r.until_dispatch && r.expires_at_ms < now_ms_; }
+    // Pops the next deliverable message, dropping expired ones on the way.
+    bool take_head(Ready& out);
+    void push_ready(u32 band, Ready entry);
+    void put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered);
+    Ready pop_front(Band& band);
+    void drop_expired_heads();
+    // After a dispatch: TTL-0 messages no consumer took expire.
+    void drop_undispatched();
+    void enforce_length_limits();
+    bool over_length_limits() const;
+    void dead_letter(MessageRef message, DeathReason reason);
+    u64 expires_at(const Message& message) const;
+    void deliver_to(Consumer& c, Ready entry, Deliver& d);
 
     std::string vhost_;
     QueueInfo info_;
-    std::deque<Ready> ready_;
+    QueueArguments arguments_;
+    std::vector<Band> bands_;  // index = priority; the highest is the head
+    usize ready_count_ = 0;
+    u64 ready_bytes_ = 0;
     std::unordered_map<u64, Unsettled> unsettled_;
     std::vector<Consumer> consumers_;
     usize next_consumer_ = 0;
     u64 next_sequence_ = 1;
     bool had_consumers_ = false;
+    bool length_check_pending_ = false;
+    usize until_dispatch_count_ = 0;  // ready entries with until_dispatch set
+    u64 now_ms_ = 0;
+    u64 last_used_ms_ = 0;
+    bool expiry_requested_ = false;
+    std::vector<DeadLetter> dead_letters_;
 };
 
 template <typename Emit>
 void Queue::dispatch(Emit&& emit) {
-    if (consumers_.empty()) return;
+    drop_expired_heads();
+    usize eligible = eligible_consumer_count();
     usize blocked_in_a_row = 0;
-    while (!ready_.empty() && blocked_in_a_row < consumers_.size()) {
-        if (next_consumer_ >= consumers_.size()) next_consumer_ = 0;
+    while (ready_count_ > 0 && blocked_in_a_row < eligible) {
+        if (next_consumer_ >= eligible) next_consumer_ = 0;
         Consumer& c = consumers_[next_consumer_++];
         if (!has_room(c)) {
             blocked_in_a_row++;
             continue;
         }
         blocked_in_a_row = 0;
-        Ready entry = std::move(ready_.front());
-        ready_.pop_front();
-        c.in_transit++;
+        Ready entry;
+        if (!take_head(entry)) break;
         Deliver d;
-        d.consumer = c.key;
-        d.queue = info_.id;
-        d.home = info_.home;
-        d.sequence = entry.sequence;
-        d.redelivered = entry.redelivered;
-        d.no_ack = c.no_ack;
-        if (c.no_ack) {
-            d.message = std::move(entry.message);
-        } else {
-            c.unsettled++;
-            d.message = entry.message;
-            unsettled_.emplace(entry.sequence,
-                               Unsettled{std::move(entry.message), c.key, entry.redelivered});
-        }
+        deliver_to(c, std::move(entry), d);
         emit(std::move(d));
     }
+    if (until_dispatch_count_ > 0) drop_undispatched();
+    if (length_check_pending_) enforce_length_limits();
 }
 
 }  // namespace lepus::core

@@ -111,9 +111,14 @@ struct QueueAutoDeleteOp {
     std::string queue;
     QueueId id;
 };
+// From a queue's home shard: the queue has been unused for its x-expires time.
+struct QueueExpireOp {
+    std::string queue;
+    QueueId id;
+};
 using MetaOp = std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp,
                             QueueBindOp, QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp,
-                            QueueAutoDeleteOp>;
+                            QueueAutoDeleteOp, QueueExpireOp>;
 
 enum class ReplyWanted : u8 { no, yes };
 
@@ -165,7 +170,8 @@ using CatalogUpdate =
     std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved>;
 
 // ---- queue lifecycle, shard 0 <-> a queue's home shard ----
-enum class QueueCommandKind : u8 { create, stat, purge, remove };
+// expire: remove, unless the queue was used since its home shard asked (x-expires).
+enum class QueueCommandKind : u8 { create, stat, purge, remove, expire };
 struct QueueCommand {
     QueueCommandKind kind = QueueCommandKind::stat;
     u64 continuation = 0;  // shard 0's pending operation

@@ -6,6 +6,7 @@
 #include "core/base/assert.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
+#include "core/queue_arguments.h"
 #include "net/server/bounce.h"
 #include "net/server/connection.h"
 #include "net/server/direct_reply.h"
@@ -163,6 +164,15 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
     ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
     if (p.has(BasicProperty::reply_to) && p.reply_to == direct_reply_queue) {
         if (!rewrite_reply_to(header, slice)) return;
+    }
+    if (p.has(BasicProperty::expiration)) {
+        u64 ttl_ms = 0;
+        if (!core::parse_expiration(p.expiration, ttl_ms)) {
+            expect_ = Expect::method;
+            channel_error(406, core::invalid_expiration_text(p.expiration),
+                          BasicPublish::class_id, BasicPublish::method_id);
+            return;
+        }
     }
     publish_.body_size = header.body_size;
     publish_.body_received = 0;

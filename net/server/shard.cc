@@ -22,11 +22,13 @@ constexpr u32 ring_entries = 4096;
 constexpr u32 tick_interval_ms = 250;
 constexpr u16 buffer_group = 1;
 
-u64 monotonic_ms() {
+u64 clock_ms(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<u64>(ts.tv_sec) * 1000 + static_cast<u64>(ts.tv_nsec) / 1000000;
 }
+
+u64 monotonic_ms() { return clock_ms(CLOCK_MONOTONIC); }
 
 // A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
 int open_listener(const std::string& host, u16 port, std::string& error) {
@@ -306,7 +308,8 @@ void Shard::run() {
     for (;;) {
         context_->now_ms = monotonic_ms();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
-        broker_->advance_time(context_->now_ms);
+        // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
+        broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
         drain_mailboxes();
         run_timers();
         // Output of this turn: each connection's frames in one send.

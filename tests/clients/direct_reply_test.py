@@ -15,30 +15,41 @@ from harness import BrokerTestCase, drain
 class DirectReplyTest(BrokerTestCase):
 
     def start_server(self, queue):
-        """An RPC server on its own connection that answers 'reply:' + body."""
-        connection = self.connect()
-        channel = connection.channel()
+        """An RPC server that answers 'reply:' + body. Its connection lives and dies in its
+        own thread: pika connections must not be shared between threads."""
         self.delete_queues_after(queue)
-        channel.queue_declare(queue)
+        ready = threading.Event()
+        stop = threading.Event()
+        failures = []
 
         def on_request(ch, method, properties, body):
             ch.basic_publish('', properties.reply_to, b'reply:' + body,
                              pika.BasicProperties(correlation_id=properties.correlation_id))
             ch.basic_ack(method.delivery_tag)
 
-        channel.basic_consume(queue, on_request)
-        stop = threading.Event()
-
         def serve():
-            while not stop.is_set():
-                connection.process_data_events(time_limit=0.1)
+            try:
+                connection = self.broker.connect()
+                channel = connection.channel()
+                channel.queue_declare(queue)
+                channel.basic_consume(queue, on_request)
+                ready.set()
+                while not stop.is_set():
+                    connection.process_data_events(time_limit=0.1)
+                connection.close()
+            except Exception as error:  # reported by the test thread
+                failures.append(error)
+                ready.set()
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
+        self.assertTrue(ready.wait(10), 'the RPC server did not start')
+        self.assertEqual(failures, [])
 
         def shutdown():
             stop.set()
             thread.join(5)
+            self.assertEqual(failures, [])
         self.addCleanup(shutdown)
 
     def test_replies_reach_the_requesting_channel(self):
