@@ -38,12 +38,12 @@ public:
         return 406;
     }
     u16 unacceptable_type(std::string_view key, const FieldValue& value) {
-        return invalid_arg(key,
-                           "{unacceptable_type," + std::string(field_type_name(value.type)) + "}");
+        return invalid_arg(
+            key, "{unacceptable_type," + std::string(wire::field_type_name(value.type)) + "}");
     }
     u16 not_integer(std::string_view key, const FieldValue& value) {
-        return invalid_arg(
-            key, "\"expected integer, got " + std::string(field_type_name(value.type)) + "\"");
+        return invalid_arg(key, "\"expected integer, got " +
+                                    std::string(wire::field_type_name(value.type)) + "\"");
     }
     u16 with_value(std::string_view key, const char* what, i64 value) {
         return invalid_arg(key, "{" + std::string(what) + "," + std::to_string(value) + "}");
@@ -173,47 +173,6 @@ u16 check_declare_args(Refusal& refusal, const FieldTable& table, QueueArguments
 
 }  // namespace
 
-std::string_view field_type_name(char type) {
-    switch (type) {
-        case 't':
-            return "bool";
-        case 'b':
-            return "byte";
-        case 'B':
-            return "unsignedbyte";
-        case 's':
-            return "short";
-        case 'u':
-            return "unsignedshort";
-        case 'I':
-            return "signedint";
-        case 'i':
-            return "unsignedint";
-        case 'l':
-            return "long";
-        case 'f':
-            return "float";
-        case 'd':
-            return "double";
-        case 'D':
-            return "decimal";
-        case 'S':
-            return "longstr";
-        case 'x':
-            return "binary";
-        case 'A':
-            return "array";
-        case 'T':
-            return "timestamp";
-        case 'F':
-            return "table";
-        case 'V':
-            return "void";
-        default:
-            return "unknown";
-    }
-}
-
 u16 parse_queue_arguments(std::string_view arguments, std::string_view queue,
                           std::string_view vhost, QueueArguments& out, std::string& text) {
     out = QueueArguments{};
@@ -225,7 +184,7 @@ u16 parse_queue_arguments(std::string_view arguments, std::string_view queue,
     if (const FieldValue* dlx = wire::find_field(table, "x-dead-letter-exchange")) {
         if (dlx->type != 'S') {
             text = "PRECONDITION_FAILED - invalid type '" +
-                   std::string(field_type_name(dlx->type)) +
+                   std::string(wire::field_type_name(dlx->type)) +
                    "' for arg 'x-dead-letter-exchange' in queue '" + std::string(queue) +
                    "' in vhost '" + std::string(vhost) + "'";
             return 406;
@@ -251,7 +210,7 @@ u16 check_exchange_arguments(std::string_view arguments, std::string_view exchan
     const FieldValue* alternate = wire::find_field(table, "alternate-exchange");
     if (alternate != nullptr && alternate->type != 'S') {
         text = "PRECONDITION_FAILED - invalid type '" +
-               std::string(field_type_name(alternate->type)) +
+               std::string(wire::field_type_name(alternate->type)) +
                "' for arg 'alternate-exchange' in exchange '" + std::string(exchange) +
                "' in vhost '" + std::string(vhost) + "'";
         return 406;

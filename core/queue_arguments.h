@@ -52,7 +52,4 @@ u16 check_exchange_arguments(std::string_view arguments, std::string_view exchan
 bool parse_expiration(std::string_view expiration, u64& ms);
 std::string invalid_expiration_text(std::string_view expiration);
 
-// RabbitMQ's name for a field type code ('I' -> "signedint", 'S' -> "longstr", ...).
-std::string_view field_type_name(char type);
-
 }  // namespace lepus::core

@@ -16,48 +16,6 @@ bool key_less(std::string_view a, std::string_view b) { return a < b; }
 
 bool is_x_key(std::string_view key) { return key.starts_with("x-"); }
 
-// The atom RabbitMQ's parser gives each type code; it appears in bind-time error texts.
-std::string_view rabbit_type_name(char type) {
-    switch (type) {
-        case 't':
-            return "bool";
-        case 'b':
-            return "byte";
-        case 'B':
-            return "unsignedbyte";
-        case 's':
-            return "short";
-        case 'u':
-            return "unsignedshort";
-        case 'I':
-            return "signedint";
-        case 'i':
-            return "unsignedint";
-        case 'l':
-            return "long";
-        case 'f':
-            return "float";
-        case 'd':
-            return "double";
-        case 'D':
-            return "decimal";
-        case 'S':
-            return "longstr";
-        case 'x':
-            return "binary";
-        case 'A':
-            return "array";
-        case 'T':
-            return "timestamp";
-        case 'F':
-            return "table";
-        case 'V':
-            return "void";
-        default:
-            return "unknown";
-    }
-}
-
 // A binary as Erlang's ~tp prints it: <<"text">> when printable, else <<1,2,3>>.
 void append_erlang_binary(std::string& out, std::string_view bytes) {
     bool printable = std::all_of(bytes.begin(), bytes.end(), [](char c) {
@@ -145,8 +103,9 @@ std::optional<HeadersMatcher> HeadersMatcher::parse(const wire::FieldTable& argu
     if (const wire::FieldValue* x_match = wire::find_field(arguments, "x-match")) {
         std::string message;
         if (x_match->type != 'S') {
-            message = "Invalid x-match field type " + std::string(rabbit_type_name(x_match->type)) +
-                      " (value " + erlang_value(*x_match) + "); expected longstr";
+            message = "Invalid x-match field type " +
+                      std::string(wire::field_type_name(x_match->type)) + " (value " +
+                      erlang_value(*x_match) + "); expected longstr";
         } else {
             std::string_view mode = *x_match->as_string();
             if (mode == "all") {

@@ -361,4 +361,28 @@ std::string to_string(const FieldTable& table) {
     return out;
 }
 
+std::string_view field_type_name(char type) {
+    switch (type) {
+        case 't': return "bool";
+        case 'b': return "byte";
+        case 'B': return "unsignedbyte";
+        case 's': return "short";
+        case 'u': return "unsignedshort";
+        case 'I': return "signedint";
+        case 'i': return "unsignedint";
+        case 'l': return "long";
+        case 'f': return "float";
+        case 'd': return "double";
+        case 'D': return "decimal";
+        case 'S': return "longstr";
+        case 'x': return "binary";
+        case 'A': return "array";
+        case 'T': return "timestamp";
+        case 'F': return "table";
+        case 'V': return "void";
+        default: return "unknown";
+    }
+}
+
+
 }  // namespace lepus::wire

@@ -96,6 +96,9 @@ const FieldValue* find_field(const FieldTable& table, std::string_view key);
 
 // Human-readable forms for logs, e.g. {"x-max-length": I:10, "alt": S:"q"}.
 std::string to_string(const FieldValue& value);
+// The name RabbitMQ gives a type code ("long", "longstr", "signedint", ...), as it appears in
+// its error texts; "unknown" for a code that is not a field type.
+std::string_view field_type_name(char type);
 std::string to_string(const FieldTable& table);
 
 }  // namespace lepus::wire
