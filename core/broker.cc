@@ -345,14 +345,15 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             break;
         case QueueCommandKind::remove:
             if (queue == nullptr) break;  // already gone: deleting is idempotent
-            if (m->if_unused && queue->consumer_count() > 0) {
-                in_use();
-                break;
-            }
-            if (m->if_empty && queue->ready_count() + queue->unsettled_count() > 0) {
+            // As RabbitMQ: if-empty is checked first, and counts ready messages only.
+            if (m->if_empty && queue->ready_count() > 0) {
                 done->code = 406;
                 done->text = "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost +
                              "' not empty";
+                break;
+            }
+            if (m->if_unused && queue->consumer_count() > 0) {
+                in_use();
                 break;
             }
             remove_queue(*queue, *done);

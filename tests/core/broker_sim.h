@@ -76,8 +76,8 @@ public:
     void run() {
         constexpr u64 step_max = 10'000'000;
         for (u64 step = 0; step < step_max; step++) {
-            bool progressed = config_.interleaving == Interleaving::in_order ? step_in_order()
-                                                                             : step_random();
+            bool progressed =
+                config_.interleaving == Interleaving::in_order ? step_in_order() : step_random();
             if (!progressed) return;
         }
         FAIL() << "the shards did not go quiet";

@@ -58,7 +58,9 @@ std::vector<Deliver> dispatch(Queue& queue) {
 }
 
 void enqueue_bodies(Queue& queue, u32 count, u32 first = 0) {
-    for (u32 i = first; i < first + count; i++) queue.enqueue(make_message("m" + std::to_string(i)));
+    for (u32 i = first; i < first + count; i++) {
+        queue.enqueue(make_message("m" + std::to_string(i)));
+    }
 }
 
 std::vector<u64> consumer_ids(const std::vector<Deliver>& delivered) {
@@ -109,8 +111,12 @@ struct PrefetchCase {
 TEST(QueueTest, PrefetchBoundsUnsettledDeliveriesPerConsumer) {
     const PrefetchCase cases[] = {
         {0, 1, 10, 10},  // 0 is unlimited
-        {0, 2, 10, 10},  {1, 1, 10, 1}, {1, 2, 10, 2},
-        {2, 3, 10, 6},   {5, 2, 10, 10}, {5, 2, 3, 3},
+        {0, 2, 10, 10},  // unlimited for every consumer
+        {1, 1, 10, 1},   // one unsettled at a time
+        {1, 2, 10, 2},   // one each
+        {2, 3, 10, 6},   // two each
+        {5, 2, 10, 10},  // room for everything
+        {5, 2, 3, 3},    // fewer messages than room
     };
     for (const PrefetchCase& c : cases) {
         SCOPED_TRACE("prefetch " + std::to_string(c.prefetch) + ", consumers " +
@@ -411,13 +417,13 @@ struct RemovalCase {
 
 TEST(QueueTest, RemoveConsumerKeepsTheRoundRobinTurn) {
     const RemovalCase cases[] = {
-        {0, 1, {2, 3, 2}},  // next was 1, the removed one: its successor goes next
-        {0, 3, {1, 2, 1}},
+        {0, 1, {2, 3, 2}},  // next is 1, the removed one: its successor goes next
+        {0, 3, {1, 2, 1}},  // next is 1, removed is last
         {1, 1, {2, 3, 2}},  // next is 2, removed sits before it
         {1, 2, {3, 1, 3}},  // next is the removed one
         {1, 3, {2, 1, 2}},  // removed sits after the next
         {2, 3, {1, 2, 1}},  // next is the last one, removed: wrap to the first
-        {2, 1, {3, 2, 3}},
+        {2, 1, {3, 2, 3}},  // next is 3, removed sits two before it
     };
     for (const RemovalCase& c : cases) {
         SCOPED_TRACE("delivered " + std::to_string(c.delivered_before) + ", removed " +
@@ -465,8 +471,8 @@ TEST(QueueTest, RemoveAllConsumersReportsEach) {
 
 TEST(QueueTest, SettleOfUnknownSequenceIsFalse) {
     Queue queue("/", queue_info());
-    for (SettleKind kind : {SettleKind::ack, SettleKind::drop, SettleKind::requeue,
-                            SettleKind::undelivered}) {
+    for (SettleKind kind :
+         {SettleKind::ack, SettleKind::drop, SettleKind::requeue, SettleKind::undelivered}) {
         EXPECT_FALSE(queue.settle(42, kind));
     }
     enqueue_bodies(queue, 1);
