@@ -25,23 +25,72 @@ bool starts_with_amq(const std::string& name) { return name.rfind("amq.", 0) == 
 std::string inequivalent(const char* arg, const char* kind, const std::string& name,
                          const std::string& vhost, const std::string& received,
                          const std::string& current) {
-    return "PRECONDITION_FAILED - inequivalent arg '" + std::string(arg) + "' for " + kind +
-           " '" + name + "' in vhost '" + vhost + "': received '" + received +
-           "' but current is '" + current + "'";
+    return "PRECONDITION_FAILED - inequivalent arg '" + std::string(arg) + "' for " + kind + " '" +
+           name + "' in vhost '" + vhost + "': received '" + received + "' but current is '" +
+           current + "'";
 }
 
-// Compares declare arguments as RabbitMQ's equivalence check does: semantically, ignoring order.
-// Returns the first key that differs, or an empty string.
-std::string first_different_argument(const std::string& a, const std::string& b) {
-    wire::FieldTable ta;
-    wire::FieldTable tb;
-    if (!wire::decode_field_table(a, ta) || !wire::decode_field_table(b, tb)) return "arguments";
-    for (const auto& [key, value] : ta) {
-        const wire::FieldValue* other = wire::find_field(tb, key);
-        if (other == nullptr || !(*other == value)) return key;
+// The queue arguments RabbitMQ compares when a queue is declared again, in its order; any other
+// argument may differ between declarations.
+constexpr std::string_view equivalence_keys[] = {
+    "x-expires",
+    "x-message-ttl",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-max-priority",
+    "x-overflow",
+    "x-queue-mode",
+    "x-queue-version",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-queue-master-locator",
+};
+
+std::string argument_text(const wire::FieldValue& value) {
+    if (auto i = value.as_integer()) return std::to_string(*i);
+    if (auto str = value.as_string()) return std::string(*str);
+    if (auto b = value.as_bool()) return *b ? "true" : "false";
+    return wire::to_string(value);
+}
+
+// RabbitMQ's rendering of an argument in an equivalence error: the bare value when both sides
+// have one, the value with its type when only one side does.
+std::string describe_argument(const wire::FieldValue* value, bool both_present) {
+    if (value == nullptr) return "none";
+    if (both_present) return "'" + argument_text(*value) + "'";
+    return "the value '" + argument_text(*value) + "' of type '" +
+           std::string(wire::field_type_name(value->type)) + "'";
+}
+
+bool arguments_equivalent(const wire::FieldValue* a, const wire::FieldValue* b) {
+    if (a == nullptr || b == nullptr) return a == b;
+    // Integer types are interchangeable, as in RabbitMQ (a client may send 1000 as any width).
+    if (a->as_integer() && b->as_integer()) return *a->as_integer() == *b->as_integer();
+    return *a == *b;
+}
+
+// The text of the first known argument that differs between a declaration (`received`) and the
+// queue as it is (`current`), or an empty string when they are equivalent.
+std::string argument_inequivalence(const std::string& received, const std::string& current,
+                                   const std::string& queue, const std::string& vhost) {
+    wire::FieldTable r;
+    wire::FieldTable c;
+    if (!wire::decode_field_table(received, r) || !wire::decode_field_table(current, c)) {
+        return "PRECONDITION_FAILED - malformed arguments for queue '" + queue + "' in vhost '" +
+               vhost + "'";
     }
-    for (const auto& [key, value] : tb) {
-        if (wire::find_field(ta, key) == nullptr) return key;
+    for (std::string_view key : equivalence_keys) {
+        const wire::FieldValue* rv = wire::find_field(r, key);
+        const wire::FieldValue* cv = wire::find_field(c, key);
+        if (arguments_equivalent(rv, cv)) continue;
+        return "PRECONDITION_FAILED - inequivalent arg '" + std::string(key) + "' for queue '" +
+               queue + "' in vhost '" + vhost + "': received " +
+               describe_argument(rv, cv != nullptr) + " but current is " +
+               describe_argument(cv, rv != nullptr);
     }
     return {};
 }
@@ -187,8 +236,7 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
         return true;
     }
     commit(ExchangeAdded{request.vhost, op.info});
-    LEPUS_LOG(debug, "exchange '%s' declared in vhost '%s'", name.c_str(),
-              request.vhost.c_str());
+    LEPUS_LOG(debug, "exchange '%s' declared in vhost '%s'", name.c_str(), request.vhost.c_str());
     reply_ok(request);
     return true;
 }
@@ -239,8 +287,8 @@ bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
     bool bound = source->bindings.contains(dest, op.routing_key, op.arguments);
     if (op.unbind) {
         if (bound) {
-            commit(BindingChange{request.vhost, op.source, dest, op.routing_key, op.arguments,
-                                 false});
+            commit(
+                BindingChange{request.vhost, op.source, dest, op.routing_key, op.arguments, false});
             delete_unused_auto_delete_exchanges(request.vhost);
         }
         reply_ok(request);
@@ -277,8 +325,8 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
         }
         QueueArguments arguments;
         std::string invalid;
-        if (u16 code = parse_queue_arguments(op.info.arguments, name, request.vhost, arguments,
-                                             invalid)) {
+        if (u16 code =
+                parse_queue_arguments(op.info.arguments, name, request.vhost, arguments, invalid)) {
             reply(request, code, std::move(invalid));
             return true;
         }
@@ -301,17 +349,14 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
     if (!op.passive) {
         std::string text;
         if (existing->durable != op.info.durable) {
-            text = inequivalent("durable", "queue", name, request.vhost,
-                                bool_text(op.info.durable), bool_text(existing->durable));
+            text = inequivalent("durable", "queue", name, request.vhost, bool_text(op.info.durable),
+                                bool_text(existing->durable));
         } else if (existing->auto_delete != op.info.auto_delete) {
             text = inequivalent("auto_delete", "queue", name, request.vhost,
                                 bool_text(op.info.auto_delete), bool_text(existing->auto_delete));
         } else {
-            std::string key = first_different_argument(op.info.arguments, existing->arguments);
-            if (!key.empty()) {
-                text = "PRECONDITION_FAILED - inequivalent arg '" + key + "' for queue '" + name +
-                       "' in vhost '" + request.vhost + "'";
-            }
+            text =
+                argument_inequivalence(op.info.arguments, existing->arguments, name, request.vhost);
         }
         if (!text.empty()) {
             reply(request, precondition_failed, std::move(text));
@@ -361,8 +406,7 @@ bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
             reply(request, precondition_failed, "PRECONDITION_FAILED - " + error);
             return true;
         }
-        commit(
-            BindingChange{request.vhost, op.exchange, dest, op.routing_key, op.arguments, true});
+        commit(BindingChange{request.vhost, op.exchange, dest, op.routing_key, op.arguments, true});
     }
     reply_ok(request);
     return true;
@@ -392,8 +436,7 @@ bool Metadata::start(MetaRequest& request, const QueueDeleteOp& op) {
         reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }
-    send_queue_command(*queue, request.vhost, QueueCommandKind::remove, op.if_unused,
-                       op.if_empty);
+    send_queue_command(*queue, request.vhost, QueueCommandKind::remove, op.if_unused, op.if_empty);
     return false;
 }
 
@@ -493,8 +536,7 @@ void Metadata::delete_unused_auto_delete_exchanges(const std::string& vhost_name
         again = false;
         const VHost* vhost = catalog_.find_vhost(vhost_name);
         for (const auto& [name, exchange] : vhost->exchanges) {
-            if (exchange.info.auto_delete && exchange.bindings.empty() &&
-                exchange.ever_bound) {
+            if (exchange.info.auto_delete && exchange.bindings.empty() && exchange.ever_bound) {
                 commit(ExchangeRemoved{vhost_name, name});
                 again = true;
                 break;

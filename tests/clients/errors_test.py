@@ -68,6 +68,29 @@ class ErrorsTest(BrokerTestCase):
                  "vhost '/': received 'true' but current is 'false'",
             lambda ch: ch.queue_declare(name, auto_delete=True))
 
+    def test_redeclare_with_other_arguments(self):
+        """RabbitMQ compares the x-arguments it knows, and names both values."""
+        name = self.unique('arguments')
+        self.delete_queues_after(name)
+        self.channel().queue_declare(name, arguments={'x-message-ttl': 1000, 'x-custom': 'a'})
+        prefix = f"PRECONDITION_FAILED - inequivalent arg "
+        self.assert_channel_error(
+            406, prefix + f"'x-message-ttl' for queue '{name}' in vhost '/': received '2000' "
+                          "but current is '1000'",
+            lambda ch: ch.queue_declare(name, arguments={'x-message-ttl': 2000}))
+        self.assert_channel_error(
+            406, prefix + f"'x-message-ttl' for queue '{name}' in vhost '/': received none but "
+                          "current is the value '1000' of type 'signedint'",
+            lambda ch: ch.queue_declare(name))
+        self.assert_channel_error(
+            406, prefix + f"'x-max-length' for queue '{name}' in vhost '/': received the value "
+                          "'5' of type 'signedint' but current is none",
+            lambda ch: ch.queue_declare(name, arguments={'x-message-ttl': 1000,
+                                                         'x-max-length': 5}))
+        # Arguments RabbitMQ does not know may differ.
+        channel = self.channel()
+        channel.queue_declare(name, arguments={'x-message-ttl': 1000, 'x-custom': 'b'})
+
     def test_redeclare_with_same_flags_is_fine(self):
         name = self.unique('same')
         self.delete_queues_after(name)
