@@ -62,7 +62,17 @@ u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
     c.no_ack = request.no_ack;
     c.exclusive = request.exclusive;
     c.prefetch = request.prefetch;
-    consumers_.push_back(std::move(c));
+    c.priority = request.priority;
+    // Consumers stay sorted by priority, highest first, in arrival order within a priority.
+    // A single-active-consumer queue keeps arrival order: the first consumer is the active one.
+    auto at = consumers_.end();
+    if (!arguments_.single_active_consumer) {
+        at = std::find_if(consumers_.begin(), consumers_.end(),
+                          [&](const Consumer& other) { return other.priority < c.priority; });
+    }
+    usize index = static_cast<usize>(at - consumers_.begin());
+    if (index < next_consumer_) next_consumer_++;
+    consumers_.insert(at, std::move(c));
     had_consumers_ = true;
     touch();
     return 0;
@@ -95,6 +105,25 @@ bool Queue::has_room(const Consumer& c) const {
 usize Queue::eligible_consumer_count() const {
     if (consumers_.empty()) return 0;
     return arguments_.single_active_consumer ? 1 : consumers_.size();
+}
+
+Queue::Consumer* Queue::next_consumer_with_room() {
+    usize eligible = eligible_consumer_count();
+    for (usize group = 0; group < eligible;) {
+        usize end = group + 1;
+        while (end < eligible && consumers_[end].priority == consumers_[group].priority) end++;
+        usize size = end - group;
+        usize start = next_consumer_ >= group && next_consumer_ < end ? next_consumer_ - group : 0;
+        for (usize k = 0; k < size; k++) {
+            usize i = group + (start + k) % size;
+            if (has_room(consumers_[i])) {
+                next_consumer_ = i + 1 < end ? i + 1 : group;
+                return &consumers_[i];
+            }
+        }
+        group = end;
+    }
+    return nullptr;
 }
 
 bool Queue::some_consumer_has_room() const {

@@ -46,6 +46,7 @@ public:
         bool no_ack = false;
         bool exclusive = false;
         u16 prefetch = 0;  // 0: unlimited
+        i32 priority = 0;
         u32 unsettled = 0;
         u32 in_transit = 0;
     };
@@ -142,6 +143,9 @@ private:
 
     Consumer* find_consumer(const ConsumerKey& key);
     bool has_room(const Consumer& c) const;
+    // Round-robin within the highest-priority group of consumers that has one with room, as
+    // RabbitMQ's consumer priorities do; nullptr when every eligible consumer is full.
+    Consumer* next_consumer_with_room();
     // Consumers that may receive: all of them, or the first with x-single-active-consumer.
     usize eligible_consumer_count() const;
     bool some_consumer_has_room() const;
@@ -184,20 +188,13 @@ private:
 template <typename Emit>
 void Queue::dispatch(Emit&& emit) {
     drop_expired_heads();
-    usize eligible = eligible_consumer_count();
-    usize blocked_in_a_row = 0;
-    while (ready_count_ > 0 && blocked_in_a_row < eligible) {
-        if (next_consumer_ >= eligible) next_consumer_ = 0;
-        Consumer& c = consumers_[next_consumer_++];
-        if (!has_room(c)) {
-            blocked_in_a_row++;
-            continue;
-        }
-        blocked_in_a_row = 0;
+    while (ready_count_ > 0) {
+        Consumer* c = next_consumer_with_room();
+        if (c == nullptr) break;
         Ready entry;
         if (!take_head(entry)) break;
         Deliver d;
-        deliver_to(c, std::move(entry), d);
+        deliver_to(*c, std::move(entry), d);
         emit(std::move(d));
     }
     if (until_dispatch_count_ > 0) drop_undispatched();

@@ -232,7 +232,8 @@ struct ConsumeRequest {
     std::string tag;
     bool no_ack = false;
     bool exclusive = false;
-    u16 prefetch = 0;  // 0: unlimited
+    u16 prefetch = 0;   // 0: unlimited
+    i32 priority = 0;   // x-priority: higher-priority consumers are served first
 };
 struct ConsumeReply {
     ConsumerKey consumer;

@@ -142,6 +142,9 @@ private:
     void on_deliver(core::Deliver& deliver);
     void on_consumer_cancelled(const core::ConsumerCancelled& cancelled);
     void consume_direct_reply(const amqp::BasicConsume& m, std::string tag);
+    // The consumer's x-priority argument (0 without one); sends 406 and returns false when it
+    // is not an integer, as RabbitMQ does.
+    bool consumer_priority(std::string_view arguments, const std::string& queue, i32& priority);
     // Sends a reply published to amq.rabbitmq.reply-to.* to its channel; false if the name is
     // not one of ours.
     bool route_direct_reply(std::string_view routing_key, const MessageRef& message);

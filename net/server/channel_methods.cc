@@ -72,10 +72,9 @@ void Channel::on_method(const ExchangeDeclare& m) {
     if (!m.passive) {
         std::optional<routing::ExchangeType> type = routing::parse_exchange_type(m.type);
         if (!type) {
-            connection_error(503,
-                             "COMMAND_INVALID - unknown exchange type '" + std::string(m.type) +
-                                 "'",
-                             ExchangeDeclare::class_id, ExchangeDeclare::method_id);
+            connection_error(
+                503, "COMMAND_INVALID - unknown exchange type '" + std::string(m.type) + "'",
+                ExchangeDeclare::class_id, ExchangeDeclare::method_id);
             return;
         }
         op.info.type = *type;
@@ -97,8 +96,7 @@ void Channel::on_method(const ExchangeDelete& m) {
 void Channel::on_method(const ExchangeBind& m) {
     send_meta(core::ExchangeBindOp{std::string(m.destination), std::string(m.source),
                                    std::string(m.routing_key), std::string(m.arguments), false},
-              PendingOk::exchange_bind, m.nowait, ExchangeBind::class_id,
-              ExchangeBind::method_id);
+              PendingOk::exchange_bind, m.nowait, ExchangeBind::class_id, ExchangeBind::method_id);
 }
 
 void Channel::on_method(const ExchangeUnbind& m) {
@@ -124,8 +122,7 @@ bool Channel::resolve_queue_name(std::string_view requested, std::string& out, u
     return true;
 }
 
-const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_id,
-                                             u16 method_id) {
+const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_id, u16 method_id) {
     const core::QueueInfo* info =
         connection_.context().broker.catalog().find_queue(connection_.vhost(), name);
     if (info == nullptr) {
@@ -133,16 +130,15 @@ const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_
         return nullptr;
     }
     if (info->exclusive && !(info->owner == connection_.key())) {
-        channel_error(405, core::queue_locked_text(name, connection_.vhost()), class_id,
-                      method_id);
+        channel_error(405, core::queue_locked_text(name, connection_.vhost()), class_id, method_id);
         return nullptr;
     }
     return info;
 }
 
 void Channel::on_method(const QueueDeclare& m) {
-    if (m.passive && (m.queue == direct_reply_queue ||
-                      parse_direct_reply_name(m.queue).has_value())) {
+    if (m.passive &&
+        (m.queue == direct_reply_queue || parse_direct_reply_name(m.queue).has_value())) {
         // The pseudo-queue exists for every channel, as in RabbitMQ.
         QueueDeclareOk ok;
         ok.queue = m.queue;
@@ -178,8 +174,8 @@ void Channel::on_method(const QueueBind& m) {
     if (!resolve_queue_name(m.queue, op.queue, QueueBind::class_id, QueueBind::method_id)) return;
     op.exchange = std::string(m.exchange);
     // RabbitMQ's shortcut: an empty queue and routing key bind with the queue's name.
-    op.routing_key = m.queue.empty() && m.routing_key.empty() ? op.queue
-                                                              : std::string(m.routing_key);
+    op.routing_key =
+        m.queue.empty() && m.routing_key.empty() ? op.queue : std::string(m.routing_key);
     op.arguments = std::string(m.arguments);
     send_meta(std::move(op), PendingOk::queue_bind, m.nowait, QueueBind::class_id,
               QueueBind::method_id);
@@ -199,8 +195,7 @@ void Channel::on_method(const QueueUnbind& m) {
 
 void Channel::on_method(const QueuePurge& m) {
     core::QueuePurgeOp op;
-    if (!resolve_queue_name(m.queue, op.queue, QueuePurge::class_id, QueuePurge::method_id))
-        return;
+    if (!resolve_queue_name(m.queue, op.queue, QueuePurge::class_id, QueuePurge::method_id)) return;
     send_meta(std::move(op), PendingOk::queue_purge, m.nowait, QueuePurge::class_id,
               QueuePurge::method_id);
 }
@@ -215,8 +210,7 @@ void Channel::on_method(const QueueDelete& m) {
               QueueDelete::method_id);
 }
 
-void Channel::send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id,
-                        u16 method_id) {
+void Channel::send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id) {
     auto request = std::make_unique<core::MetaRequest>();
     request->vhost = connection_.vhost();
     request->requester = key();
@@ -245,10 +239,18 @@ void Channel::on_reply(core::MetaReply& reply) {
     }
     if (!pending_nowait_) {
         switch (pending_ok_) {
-            case PendingOk::exchange_declare: send_method(ExchangeDeclareOk{}); break;
-            case PendingOk::exchange_delete: send_method(ExchangeDeleteOk{}); break;
-            case PendingOk::exchange_bind: send_method(ExchangeBindOk{}); break;
-            case PendingOk::exchange_unbind: send_method(ExchangeUnbindOk{}); break;
+            case PendingOk::exchange_declare:
+                send_method(ExchangeDeclareOk{});
+                break;
+            case PendingOk::exchange_delete:
+                send_method(ExchangeDeleteOk{});
+                break;
+            case PendingOk::exchange_bind:
+                send_method(ExchangeBindOk{});
+                break;
+            case PendingOk::exchange_unbind:
+                send_method(ExchangeUnbindOk{});
+                break;
             case PendingOk::queue_declare: {
                 QueueDeclareOk ok;
                 ok.queue = reply.queue_name;
@@ -257,8 +259,12 @@ void Channel::on_reply(core::MetaReply& reply) {
                 send_method(ok);
                 break;
             }
-            case PendingOk::queue_bind: send_method(QueueBindOk{}); break;
-            case PendingOk::queue_unbind: send_method(QueueUnbindOk{}); break;
+            case PendingOk::queue_bind:
+                send_method(QueueBindOk{});
+                break;
+            case PendingOk::queue_unbind:
+                send_method(QueueUnbindOk{});
+                break;
             case PendingOk::queue_purge: {
                 QueuePurgeOk ok;
                 ok.message_count = reply.message_count;
@@ -280,10 +286,9 @@ void Channel::on_reply(core::MetaReply& reply) {
 
 void Channel::on_method(const BasicQos& m) {
     if (m.prefetch_size != 0) {
-        connection_error(540,
-                         "NOT_IMPLEMENTED - prefetch_size!=0 (" +
-                             std::to_string(m.prefetch_size) + ")",
-                         BasicQos::class_id, BasicQos::method_id);
+        connection_error(
+            540, "NOT_IMPLEMENTED - prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")",
+            BasicQos::class_id, BasicQos::method_id);
         return;
     }
     if (m.global) {
@@ -297,8 +302,7 @@ void Channel::on_method(const BasicQos& m) {
 
 void Channel::on_method(const BasicConsume& m) {
     std::string queue_name;
-    if (!resolve_queue_name(m.queue, queue_name, BasicConsume::class_id,
-                            BasicConsume::method_id))
+    if (!resolve_queue_name(m.queue, queue_name, BasicConsume::class_id, BasicConsume::method_id))
         return;
     std::string tag = m.consumer_tag.empty() ? generated_name("amq.ctag-", connection_.context())
                                              : std::string(m.consumer_tag);
@@ -314,8 +318,10 @@ void Channel::on_method(const BasicConsume& m) {
     const core::QueueInfo* info =
         lookup_queue(queue_name, BasicConsume::class_id, BasicConsume::method_id);
     if (info == nullptr) return;
-    Consumer consumer{connection_.next_consumer_id(), tag, info->id, info->home, m.no_ack,
-                      false, 0};
+    i32 priority = 0;
+    if (!consumer_priority(m.arguments, queue_name, priority)) return;
+    Consumer consumer{
+        connection_.next_consumer_id(), tag, info->id, info->home, m.no_ack, false, 0};
     auto request = std::make_unique<core::ConsumeRequest>();
     request->consumer = core::ConsumerKey{key(), consumer.id};
     request->queue = info->id;
@@ -323,6 +329,7 @@ void Channel::on_method(const BasicConsume& m) {
     request->no_ack = m.no_ack;
     request->exclusive = m.exclusive;
     request->prefetch = prefetch_per_consumer_;
+    request->priority = priority;
     consumers_.push_back(std::move(consumer));
     connection_.context().outbox.send(info->home, std::move(request));
     waiting_ = Waiting::consume;
@@ -330,6 +337,31 @@ void Channel::on_method(const BasicConsume& m) {
     pending_consumer_tag_ = tag;
     pending_class_ = BasicConsume::class_id;
     pending_method_ = BasicConsume::method_id;
+}
+
+bool Channel::consumer_priority(std::string_view arguments, const std::string& queue,
+                                i32& priority) {
+    wire::FieldTable table;
+    std::string problem;
+    if (!wire::decode_field_table(arguments, table)) {
+        problem = "malformed arguments";
+    } else if (const wire::FieldValue* value = wire::find_field(table, "x-priority")) {
+        std::optional<i64> number = value->as_integer();
+        if (!number) {
+            problem =
+                "\"expected integer, got " + std::string(wire::field_type_name(value->type)) + "\"";
+        } else if (*number < INT32_MIN || *number > INT32_MAX) {
+            problem = "{value_out_of_range," + std::to_string(*number) + "}";
+        } else {
+            priority = static_cast<i32>(*number);
+        }
+    }
+    if (problem.empty()) return true;
+    channel_error(406,
+                  "PRECONDITION_FAILED - invalid arg 'x-priority' for queue '" + queue +
+                      "' in vhost '" + connection_.vhost() + "': " + problem,
+                  BasicConsume::class_id, BasicConsume::method_id);
+    return false;
 }
 
 void Channel::on_reply(core::ConsumeReply& reply) {
@@ -411,8 +443,7 @@ void Channel::on_reply(core::GetReply& reply) {
         u64 tag = next_tag_++;
         bool no_ack = pending_nowait_;
         if (!no_ack) {
-            unacked_.push_back(
-                Unacked{tag, reply.queue, reply.home, reply.sequence, 0, false});
+            unacked_.push_back(Unacked{tag, reply.queue, reply.home, reply.sequence, 0, false});
             unacked_live_++;
         }
         BasicGetOk ok;
@@ -489,8 +520,8 @@ void Channel::on_method(const TxSelect&) {
 
 void Channel::on_method(const TxCommit&) {
     if (!tx_mode_) {
-        channel_error(406, "PRECONDITION_FAILED - channel is not transactional",
-                      TxCommit::class_id, TxCommit::method_id);
+        channel_error(406, "PRECONDITION_FAILED - channel is not transactional", TxCommit::class_id,
+                      TxCommit::method_id);
         return;
     }
     std::vector<TxPublish> publishes = std::move(tx_publishes_);

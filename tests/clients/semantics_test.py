@@ -401,6 +401,34 @@ class SemanticsTest(BrokerTestCase):
         settle(connection)
         self.assertEqual(sum(len(tags) for tags in received.values()), 3)
 
+    def test_consumer_priorities(self):
+        """x-priority: the higher-priority consumer takes messages while it has room."""
+        connection = self.connect()
+        channel = connection.channel()
+        name = self.queue(channel, 'consumer-priority')
+        channel.basic_qos(prefetch_count=2)
+        received = {'low': [], 'high': []}
+        channel.basic_consume(name, lambda ch, m, p, body: received['low'].append(body),
+                              arguments={'x-priority': 1})
+        channel.basic_consume(name, lambda ch, m, p, body: received['high'].append(body),
+                              arguments={'x-priority': 10})
+        for i in range(5):
+            channel.basic_publish('', name, f'm{i}'.encode())
+        drain(connection, lambda: len(received['low']) + len(received['high']) >= 4)
+        settle(connection)
+        self.assertEqual(received['high'], [b'm0', b'm1'])
+        self.assertEqual(received['low'], [b'm2', b'm3'])
+
+    def test_consumer_priority_must_be_an_integer(self):
+        channel = self.channel()
+        name = self.queue(channel, 'bad-priority')
+        with self.assertRaises(pika.exceptions.ChannelClosedByBroker) as caught:
+            channel.basic_consume(name, lambda *args: None, arguments={'x-priority': 'high'})
+        self.assertEqual(caught.exception.reply_code, 406)
+        self.assertEqual(caught.exception.reply_text,
+                         f"PRECONDITION_FAILED - invalid arg 'x-priority' for queue '{name}' in "
+                         "vhost '/': \"expected integer, got longstr\"")
+
     def test_prefetch_limits_deliveries_until_ack(self):
         connection = self.connect()
         channel = connection.channel()

@@ -486,3 +486,50 @@ TEST(QueueTest, SettleOfUnknownSequenceIsFalse) {
 
 }  // namespace
 }  // namespace lepus::core
+
+namespace lepus::core {
+namespace {
+
+u16 add_with_priority(Queue& queue, u64 id, i32 priority, u16 prefetch) {
+    ConsumeRequest request;
+    request.consumer = consumer(id);
+    request.queue = queue_id;
+    request.tag = "ctag-" + std::to_string(id);
+    request.prefetch = prefetch;
+    request.priority = priority;
+    std::string text;
+    return queue.add_consumer(request, text);
+}
+
+TEST(QueuePriorityTest, HigherPriorityConsumersAreServedWhileTheyHaveRoom) {
+    Queue queue("/", queue_info());
+    ASSERT_EQ(add_with_priority(queue, 1, 0, 0), 0);
+    ASSERT_EQ(add_with_priority(queue, 2, 10, 2), 0);
+    ASSERT_EQ(add_with_priority(queue, 3, 10, 2), 0);
+    enqueue_bodies(queue, 7);
+    // Consumers 2 and 3 (priority 10) share the first four round-robin until their prefetch
+    // is full; only then does consumer 1 (priority 0) get the rest.
+    EXPECT_EQ(consumer_ids(dispatch(queue)), (std::vector<u64>{2, 3, 2, 3, 1, 1, 1}));
+}
+
+TEST(QueuePriorityTest, RoomAtAHigherPriorityTakesTheNextMessage) {
+    Queue queue("/", queue_info());
+    ASSERT_EQ(add_with_priority(queue, 1, -5, 0), 0);
+    ASSERT_EQ(add_with_priority(queue, 2, 5, 1), 0);
+    enqueue_bodies(queue, 2);
+    std::vector<Deliver> first = dispatch(queue);
+    ASSERT_EQ(consumer_ids(first), (std::vector<u64>{2, 1}));
+    queue.settle(first[0].sequence, SettleKind::ack);
+    enqueue_bodies(queue, 1, 2);
+    EXPECT_EQ(consumer_ids(dispatch(queue)), (std::vector<u64>{2}));
+}
+
+TEST(QueuePriorityTest, EqualPrioritiesKeepPlainRoundRobin) {
+    Queue queue("/", queue_info());
+    for (u64 id = 1; id <= 3; id++) ASSERT_EQ(add_with_priority(queue, id, 3, 0), 0);
+    enqueue_bodies(queue, 6);
+    EXPECT_EQ(consumer_ids(dispatch(queue)), (std::vector<u64>{1, 2, 3, 1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace lepus::core
