@@ -20,6 +20,24 @@ class KombuTest(BrokerTestCase):
         self.addCleanup(connection.release)
         return connection
 
+    def test_login_mechanisms(self):
+        """py-amqp (kombu's transport) logs in with AMQPLAIN or PLAIN; a wrong password is
+        refused with RabbitMQ's text, naming the mechanism."""
+        import amqp
+        host = f'{self.broker.host}:{self.broker.port}'
+        for mechanism in ('AMQPLAIN', 'PLAIN'):
+            connection = amqp.Connection(host, userid='guest', password='guest',
+                                         login_method=mechanism, connect_timeout=10)
+            connection.connect()
+            self.assertTrue(connection.connected)
+            connection.close()
+            refused = amqp.Connection(host, userid='guest', password='wrong',
+                                      login_method=mechanism, connect_timeout=10)
+            with self.assertRaises(amqp.exceptions.AccessRefused) as caught:
+                refused.connect()
+            self.assertIn('ACCESS_REFUSED - Login was refused using authentication mechanism '
+                          f'{mechanism}.', str(caught.exception))
+
     def test_simple_queue_put_get(self):
         name = self.unique('kombu-simple')
         self.delete_queues_after(name)
