@@ -16,6 +16,16 @@ bool key_less(std::string_view a, std::string_view b) { return a < b; }
 
 bool is_x_key(std::string_view key) { return key.starts_with("x-"); }
 
+// RabbitMQ compares a binding value with a header value by type class: every integer width is
+// one class and both float widths another, so a binding's 'I' 1 matches a header's 'l' 1 while
+// a string "1" matches neither. Values are widened once, when bound and when a message's headers
+// are read, and then compared exactly.
+wire::FieldValue widen_to_type_class(const wire::FieldValue& value) {
+    if (std::optional<i64> integer = value.as_integer()) return wire::FieldValue::int64(*integer);
+    if (value.type == 'f') return wire::FieldValue::float64(std::get<float>(value.value));
+    return value;
+}
+
 // A binary as Erlang's ~tp prints it: <<"text">> when printable, else <<1,2,3>>.
 void append_erlang_binary(std::string& out, std::string_view bytes) {
     bool printable = std::all_of(bytes.begin(), bytes.end(), [](char c) {
@@ -90,6 +100,7 @@ bool MessageHeaders::assign(std::string_view content) {
         entries_.clear();
         return false;
     }
+    for (auto& entry : entries_) entry.second = widen_to_type_class(entry.second);
     // Stable, so that of two headers with the same key the first on the wire is compared
     // first, as RabbitMQ's lists:keysort leaves them.
     std::stable_sort(entries_.begin(), entries_.end(),
@@ -133,7 +144,7 @@ std::optional<HeadersMatcher> HeadersMatcher::parse(const wire::FieldTable& argu
         // Every x-match entry is skipped, even a second one, as RabbitMQ's matcher does.
         if (key == "x-match") continue;
         if (!with_x && is_x_key(key)) continue;
-        matcher.entries_.push_back({key, value});
+        matcher.entries_.push_back({key, widen_to_type_class(value)});
     }
     std::stable_sort(matcher.entries_.begin(), matcher.entries_.end(),
                      [](const Entry& a, const Entry& b) { return key_less(a.key, b.key); });

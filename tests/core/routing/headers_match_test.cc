@@ -105,10 +105,16 @@ TEST(HeadersMatchTest, Table) {
          {{"a", FieldValue::int64(7)}},
          true},
         {"void header, valued binding", {{"a", one}}, {{"a", FieldValue::void_value()}}, false},
-        // Type and value must both be equal.
+        // Values compare within RabbitMQ's type classes: integer widths are one class, float
+        // widths another; across classes nothing is equal.
         {"int vs string", {{"a", one}}, {{"a", str("1")}}, false},
         {"string vs int", {{"a", str("1")}}, {{"a", one}}, false},
-        {"int32 vs int64", {{"a", one}}, {{"a", FieldValue::int64(1)}}, false},
+        {"int32 vs int64", {{"a", one}}, {{"a", FieldValue::int64(1)}}, true},
+        {"uint8 vs int16", {{"a", FieldValue::uint8(9)}}, {{"a", FieldValue::int16(9)}}, true},
+        {"int32 vs int64 other value", {{"a", one}}, {{"a", FieldValue::int64(2)}}, false},
+        {"float vs double", {{"a", FieldValue::float32(0.5f)}}, {{"a", FieldValue::float64(0.5)}},
+         true},
+        {"int vs double", {{"a", one}}, {{"a", FieldValue::float64(1.0)}}, false},
         {"longstr vs bytes", {{"a", str("1")}}, {{"a", FieldValue::bytes("1")}}, false},
         {"bool", {{"a", FieldValue::boolean(true)}}, {{"a", FieldValue::boolean(true)}}, true},
         {"nested table",
