@@ -13,30 +13,10 @@ import pika
 from pika.exceptions import ChannelClosedByBroker
 
 import harness
-from harness import BrokerTestCase, drain
-
-
-def settle(connection, seconds=0.3):
-    """Lets stray deliveries arrive, so a test can assert that nothing more came."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        connection.process_data_events(time_limit=0.05)
+from harness import BrokerTestCase, drain, settle
 
 
 class ArgumentsTest(BrokerTestCase):
-
-    def queue(self, channel, stem, **kwargs):
-        """Declares a queue with a unique name, deleted at the end of the test."""
-        name = self.unique(stem)
-        self.delete_queues_after(name)
-        channel.queue_declare(name, **kwargs)
-        return name
-
-    def exchange(self, channel, stem, kind, **kwargs):
-        name = self.unique(stem)
-        self.delete_exchanges_after(name)
-        channel.exchange_declare(name, kind, **kwargs)
-        return name
 
     def dead_letter_pair(self, channel, stem, **work_arguments):
         """A fanout dead-letter exchange with a queue behind it, and a work queue using it."""

@@ -262,9 +262,30 @@ class BrokerTestCase(unittest.TestCase):
         delete()
         self.addCleanup(delete)
 
+    def queue(self, channel, stem, **kwargs):
+        """Declares a queue with a unique name, deleted at the end of the test."""
+        name = self.unique(stem)
+        self.delete_queues_after(name)
+        channel.queue_declare(name, **kwargs)
+        return name
+
+    def exchange(self, channel, stem, kind, **kwargs):
+        """Declares an exchange with a unique name, deleted at the end of the test."""
+        name = self.unique(stem)
+        self.delete_exchanges_after(name)
+        channel.exchange_declare(name, kind, **kwargs)
+        return name
+
     def skip_if_external(self, why):
         if self.broker.external:
             self.skipTest(f"needs its own lepusd: {why}")
+
+
+def settle(connection, seconds=0.3):
+    """Lets stray deliveries arrive, so a test can assert that nothing more came."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection.process_data_events(time_limit=0.05)
 
 
 def drain(connection, until, timeout_s=10.0):

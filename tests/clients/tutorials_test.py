@@ -12,14 +12,7 @@ import uuid
 import pika
 
 import harness
-from harness import BrokerTestCase, drain
-
-
-def settle(connection, seconds=0.3):
-    """Lets stray deliveries arrive, so a test can assert that nothing more came."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        connection.process_data_events(time_limit=0.05)
+from harness import BrokerTestCase, drain, settle
 
 
 class Subscriber:
