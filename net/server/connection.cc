@@ -382,6 +382,7 @@ void Connection::send_start() {
 bool Connection::authenticate(std::string_view mechanism, std::string_view response) {
     std::string_view user;
     std::string_view password;
+    wire::FieldTable table;  // AMQPLAIN's credentials; user and password point into it
     if (mechanism == "PLAIN") {
         // authzid NUL authcid NUL password
         usize first = response.find('\0');
@@ -390,7 +391,6 @@ bool Connection::authenticate(std::string_view mechanism, std::string_view respo
         user = response.substr(first + 1, second - first - 1);
         password = response.substr(second + 1);
     } else if (mechanism == "AMQPLAIN") {
-        wire::FieldTable table;
         if (!wire::decode_field_table(response, table)) return false;
         const wire::FieldValue* login = wire::find_field(table, "LOGIN");
         const wire::FieldValue* pass = wire::find_field(table, "PASSWORD");
