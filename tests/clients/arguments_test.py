@@ -46,21 +46,6 @@ class ArgumentsTest(BrokerTestCase):
                 return bodies
             bodies.append(body)
 
-    def message_count(self, name):
-        channel = self.channel()
-        count = channel.queue_declare(name, passive=True).method.message_count
-        channel.close()
-        return count
-
-    def assert_message_count(self, name, expected, timeout_s=5.0):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            count = self.message_count(name)
-            if count == expected or time.monotonic() > deadline:
-                self.assertEqual(count, expected)
-                return
-            time.sleep(0.05)
-
     def assert_declare_refused(self, arguments, text):
         channel = self.channel()
         name = self.unique('invalid')

@@ -276,6 +276,24 @@ class BrokerTestCase(unittest.TestCase):
         channel.exchange_declare(name, kind, **kwargs)
         return name
 
+    def message_count(self, name):
+        """The queue's ready messages, from a passive queue.declare on a channel of its own."""
+        channel = self.channel()
+        count = channel.queue_declare(name, passive=True).method.message_count
+        channel.close()
+        return count
+
+    def assert_message_count(self, name, expected, timeout_s=5.0):
+        """The count in queue.declare-ok trails publishes and requeues from other channels by
+        a moment on RabbitMQ, so it is polled."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            count = self.message_count(name)
+            if count == expected or time.monotonic() > deadline:
+                self.assertEqual(count, expected)
+                return
+            time.sleep(0.05)
+
     def skip_if_external(self, why):
         if self.broker.external:
             self.skipTest(f"needs its own lepusd: {why}")

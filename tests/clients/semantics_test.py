@@ -18,23 +18,6 @@ from harness import BrokerTestCase, drain, settle
 
 class SemanticsTest(BrokerTestCase):
 
-    def message_count(self, name):
-        channel = self.channel()
-        count = channel.queue_declare(name, passive=True).method.message_count
-        channel.close()
-        return count
-
-    def assert_message_count(self, name, expected, timeout_s=5.0):
-        """The count in queue.declare-ok trails publishes and requeues from other channels by
-        a moment on RabbitMQ, so it is polled."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            count = self.message_count(name)
-            if count == expected or time.monotonic() > deadline:
-                self.assertEqual(count, expected)
-                return
-            time.sleep(0.05)
-
     def get_eventually(self, channel, name, timeout_s=5.0):
         """basic.get, retried while the queue is empty: a message requeued by a channel or
         connection that closed reaches the queue a moment after the close."""

@@ -117,14 +117,7 @@ QueueInfo queue_info(const FieldTable& arguments, std::string name = "q") {
     return info;
 }
 
-ConsumerKey consumer(u64 id) {
-    ConsumerKey key;
-    key.channel.connection = ConnectionKey{ShardId(0), 3, 1};
-    key.channel.channel = 1;
-    key.channel.generation = 1;
-    key.id = id;
-    return key;
-}
+ConsumerKey consumer(u64 id) { return test_support::consumer_key(id); }
 
 void add_consumer(Queue& queue, u64 id, u16 prefetch = 0) {
     ConsumeRequest request;

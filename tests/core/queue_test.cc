@@ -24,14 +24,7 @@ QueueInfo queue_info(std::string name = "q") {
     return info;
 }
 
-ConsumerKey consumer(u64 id) {
-    ConsumerKey key;
-    key.channel.connection = ConnectionKey{ShardId(0), 3, 1};
-    key.channel.channel = 1;
-    key.channel.generation = 1;
-    key.id = id;
-    return key;
-}
+ConsumerKey consumer(u64 id) { return test_support::consumer_key(id); }
 
 enum class Ack : u8 { manual, none };
 enum class Exclusive : u8 { no, yes };

@@ -6,6 +6,7 @@
 
 #include "core/chunk.h"
 #include "core/message.h"
+#include "core/shard_message.h"
 #include "core/wire/wire_writer.h"
 
 namespace lepus::test_support {
@@ -39,6 +40,16 @@ inline MessageRef make_message(std::string_view body, std::string exchange = "",
                                 /*delivery_mode=*/1, /*priority=*/0);
     if (!body.empty()) message->append_body(slice_of(body));
     return MessageRef::adopt(message);
+}
+
+// A consumer on channel 1 of connection slot 3 on shard 0, told apart by `id`.
+inline core::ConsumerKey consumer_key(u64 id) {
+    core::ConsumerKey key;
+    key.channel.connection = core::ConnectionKey{ShardId(0), 3, 1};
+    key.channel.channel = 1;
+    key.channel.generation = 1;
+    key.id = id;
+    return key;
 }
 
 }  // namespace lepus::test_support
