@@ -5,6 +5,7 @@
 #include "core/base/assert.h"
 #include "core/base/log.h"
 #include "core/dead_letter.h"
+#include "core/journal_records.h"
 
 namespace lepus::core {
 
@@ -17,26 +18,58 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
         metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
 }
 
+Broker::~Broker() = default;
+
 u32 Broker::publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
-                    std::string_view headers) {
+                    std::string_view headers, PublishConfirm* confirm) {
     catalog_.route(vhost, exchange, message->routing_key(), headers, routed_);
     auto routed = static_cast<u32>(routed_.size());
-    enqueue_routed(routed_, message);
+    if (confirm != nullptr) {
+        confirm->awaiting_disk = 0;
+        for (const QueueInfo* info : routed_) {
+            if (persists(*info, *message)) confirm->awaiting_disk++;
+        }
+    }
+    enqueue_routed(routed_, message, confirm);
     publish_dead_letters();  // a length limit may have dropped messages
     return routed;
 }
 
+bool Broker::persists(const QueueInfo& queue, const Message& message) const {
+    return journal_ != nullptr && queue.durable && !queue.exclusive && message.persistent();
+}
+
 void Broker::enqueue_routed(const std::vector<const QueueInfo*>& targets,
-                            const MessageRef& message) {
+                            const MessageRef& message, const PublishConfirm* confirm) {
     for (const QueueInfo* info : targets) {
+        // Only copies that go to disk are confirmed by their home shard.
+        u64 confirm_sequence =
+            confirm != nullptr && persists(*info, *message) ? confirm->sequence : 0;
+        ChannelKey channel = confirm != nullptr ? confirm->channel : ChannelKey{};
         if (info->home == self_) {
             if (Queue* queue = find_queue(info->id)) {
-                queue->enqueue(message);
-                changed(*queue);
+                enqueue_local(*queue, message, confirm_sequence, channel);
+            } else if (confirm_sequence != 0) {
+                outbox_.send(channel.connection.shard, Persisted{channel, confirm_sequence});
             }
         } else {
-            outbox_.send(info->home, Enqueue{info->id, message});
+            outbox_.send(info->home, Enqueue{info->id, message, confirm_sequence, channel});
         }
+    }
+}
+
+void Broker::enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_sequence,
+                           const ChannelKey& confirm_channel) {
+    Stored stored;
+    u64 record_sequence = 0;
+    if (persists(queue.info(), *message)) stored = journal_message(queue, message, record_sequence);
+    queue.enqueue(message, stored);
+    changed(queue);
+    if (confirm_sequence == 0) return;
+    if (record_sequence != 0) {
+        awaiting_disk_.push_back(AwaitingDisk{record_sequence, confirm_channel, confirm_sequence});
+    } else {
+        outbox_.send(confirm_channel.connection.shard, Persisted{confirm_channel, confirm_sequence});
     }
 }
 
@@ -45,6 +78,7 @@ bool Broker::handles(const ShardMessage& message) {
         [](const auto& m) {
             using T = std::decay_t<decltype(m)>;
             return !(std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
+                     std::is_same_v<T, Persisted> ||
                      std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
                      std::is_same_v<T, std::unique_ptr<GetReply>> ||
                      std::is_same_v<T, std::unique_ptr<MetaReply>>);
@@ -57,6 +91,7 @@ void Broker::handle(ShardMessage message) {
         [this](auto& m) {
             using T = std::decay_t<decltype(m)>;
             if constexpr (std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
+                          std::is_same_v<T, Persisted> ||
                           std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
                           std::is_same_v<T, std::unique_ptr<GetReply>> ||
                           std::is_same_v<T, std::unique_ptr<MetaReply>>) {
@@ -199,9 +234,14 @@ u64 Broker::next_deadline_ms() const {
 
 void Broker::on(Enqueue& m) {
     Queue* queue = find_queue(m.queue);
-    if (queue == nullptr) return;  // deleted while the message travelled
-    queue->enqueue(std::move(m.message));
-    changed(*queue);
+    if (queue == nullptr) {  // deleted while the message travelled
+        if (m.confirm_sequence != 0) {
+            outbox_.send(m.confirm_channel.connection.shard,
+                         Persisted{m.confirm_channel, m.confirm_sequence});
+        }
+        return;
+    }
+    enqueue_local(*queue, m.message, m.confirm_sequence, m.confirm_channel);
 }
 
 void Broker::on(Settle& m) {
@@ -305,6 +345,7 @@ void Broker::remove_queue(Queue& queue, QueueCommandDone& done) {
     queue.remove_all_consumers([this](const Queue::Consumer& c) {
         outbox_.send(c.key.channel.connection.shard, ConsumerCancelled{c.key});
     });
+    drop_journaled(queue);
     erase_queue(queue.info().id);
 }
 
@@ -322,6 +363,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
         case QueueCommandKind::create: {
             LEPUS_ASSERT(queue == nullptr);
             auto created = std::make_unique<Queue>(m->vhost, m->info, now_ms_);
+            created->set_store(this);
             reschedule(*created);  // x-expires runs from creation
             queues_.emplace(m->info.id, std::move(created));
             break;

@@ -3,6 +3,8 @@
 // and, on shard 0, the metadata authority. Plain deterministic code: no syscalls, no threads.
 // Inputs are method calls from this shard's channels and messages from other shards; outputs
 // are messages in the Outbox (including messages to this shard's own channels).
+#include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,15 +13,31 @@
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/definitions.h"
+#include "core/journal_sink.h"
 #include "core/metadata.h"
 #include "core/queue.h"
 #include "core/shard_message.h"
 
 namespace lepus::core {
 
-class Broker {
+//
+// Durability (with a journal set): a persistent message entering a durable queue here is
+// written to this shard's journal (the body once per shard, see journal_records.h); its
+// leaving is written too, batched per loop turn by flush_journal. A publish in confirm mode
+// learns how many such copies it made (PublishConfirm::awaiting_disk); each queue's home shard
+// answers each with one Persisted once the write holding it is durable.
+class Broker : private QueueStore {
 public:
     Broker(ShardId self, u32 shard_count, Outbox& outbox, const std::vector<std::string>& vhosts);
+    ~Broker() override;
+
+    // A publish in confirm mode: who to tell, and (out) how many Persisted will come back.
+    struct PublishConfirm {
+        ChannelKey channel;
+        u64 sequence = 0;
+        u32 awaiting_disk = 0;
+    };
 
     ShardId shard() const { return self_; }
     u32 shard_count() const { return shard_count_; }
@@ -29,7 +47,7 @@ public:
     // Routes a message published on this shard and hands it to every queue it reaches.
     // Returns how many queues that is (0: unroutable).
     u32 publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
-                std::string_view headers);
+                std::string_view headers, PublishConfirm* confirm = nullptr);
 
     // True for the messages the broker handles (queues, catalog, metadata); the others are
     // for channels on this shard and belong to the connection layer.
@@ -46,6 +64,25 @@ public:
     void advance_time(u64 now_ms, u64 system_time_ms);
     // When advance_time next has work, or UINT64_MAX: the shard sleeps no longer than that.
     u64 next_deadline_ms() const;
+
+    // ---- durability ----
+    // This shard's message journal; nullptr (the default) keeps nothing on disk.
+    void set_journal(JournalSink* journal) { journal_ = journal; }
+    bool durable() const { return journal_ != nullptr; }
+    // Shard 0: the definitions journal, and the first queue id of this start.
+    void set_definitions_log(DefinitionsLog* log, JournalSink* journal, u64 queue_id_base);
+    // Start-up, before any traffic: the durable definitions recovered from disk. Every shard
+    // applies them to its catalog; each creates the queues whose home it is.
+    void restore_definitions(const std::vector<CatalogUpdate>& updates);
+    // Start-up, after restore_definitions: each valid record of this shard's journal, in
+    // order, then finish_recovery, which fills the queues. Returns the messages recovered.
+    void recover_record(u8 kind, u64 sequence, const RecordPlace& place,
+                        std::string_view payload);
+    u64 finish_recovery();
+    // Once per loop turn, before the journal's flush: writes what left queues this turn.
+    void flush_journal();
+    // After the journals made progress: releases the confirms and replies that waited.
+    void on_journal_progress();
 
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const;
@@ -72,7 +109,21 @@ private:
     void reschedule(Queue& queue);
     void erase_queue(QueueId id);
     // Hands a routed message to each target queue: locally, or as Enqueue to its home shard.
-    void enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message);
+    void enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message,
+                        const PublishConfirm* confirm = nullptr);
+    void enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_sequence,
+                       const ChannelKey& confirm_channel);
+    // True when a copy of `message` in the queue goes to the journal.
+    bool persists(const QueueInfo& queue, const Message& message) const;
+    // Writes the message (or, when this turn already wrote its body, an enqueue record) for
+    // `queue`; returns where it is, and the record's sequence in `record_sequence`.
+    Stored journal_message(const Queue& queue, const MessageRef& message, u64& record_sequence);
+    void message_gone(QueueId queue, const Stored& stored) override;
+    // The segment of record `later` must outlive `earlier`: the journal's rule for records that
+    // cancel others. Repeats of the last pair are skipped.
+    void depend(u64 later, u64 earlier);
+    void release_stored(u64 cancelling_segment, const Stored& stored);
+    void drop_journaled(Queue& queue);
     // Republishes the dead letters of every queue that has some, through this shard's catalog.
     // Local targets may produce more; the cycle rule bounds that.
     void publish_dead_letters();
@@ -100,6 +151,35 @@ private:
     std::vector<QueueId> due_;  // scratch for advance_time
     u64 now_ms_ = 0;
     u64 system_time_ms_ = 0;
+
+    JournalSink* journal_ = nullptr;
+    MessageRef last_journaled_;  // the last message written this turn, and where
+    Stored last_stored_;
+    std::string record_prefix_;
+    std::string record_scratch_;
+    std::vector<std::string_view> record_parts_;
+    struct Gone {
+        QueueId queue;
+        Stored stored;
+    };
+    std::vector<Gone> gone_;  // left their queues this turn, written by flush_journal
+    struct AwaitingDisk {
+        u64 record_sequence;
+        ChannelKey channel;
+        u64 confirm_sequence;
+    };
+    std::deque<AwaitingDisk> awaiting_disk_;  // in record order
+    std::pair<u64, u64> last_dependency_{0, 0};
+
+    // Recovery state, empty once finish_recovery has run.
+    struct RecoveredMessage {
+        MessageRef message;
+        u64 segment = 0;
+        RecordPlace body;
+    };
+    std::unordered_map<u64, RecoveredMessage> recovered_messages_;  // by message sequence
+    // Per queue: message sequence -> segment of the record that put it there.
+    std::unordered_map<QueueId, std::map<u64, u64>> recovered_queues_;
 };
 
 }  // namespace lepus::core

@@ -50,6 +50,8 @@ public:
     bool route(const VHost& vhost, const Exchange& exchange, std::string_view routing_key,
                std::string_view headers, std::vector<const QueueInfo*>& out);
 
+    const std::unordered_map<std::string, VHost>& vhosts() const { return vhosts_; }
+
     // True when some binding has `name` as its destination exchange or source.
     bool exchange_has_bindings(const VHost& vhost, std::string_view name) const;
 

@@ -141,12 +141,39 @@ void Metadata::run() {
     }
 }
 
+void Metadata::set_log(DefinitionsLog* log, JournalSink* journal) {
+    log_ = log;
+    journal_ = journal;
+}
+
 void Metadata::commit(CatalogUpdate update) {
+    if (log_ != nullptr) log_->write(catalog_, update);
     catalog_.apply(update);
     for (u32 shard = 0; shard < shard_count_; shard++) {
         if (ShardId(shard) == self_) continue;
-        outbox_.send(ShardId(shard), std::make_unique<CatalogUpdate>(update));
+        send(ShardId(shard), std::make_unique<CatalogUpdate>(update));
     }
+}
+
+void Metadata::send(ShardId to, ShardMessage message) {
+    if (log_ != nullptr) {
+        u64 written = log_->last_sequence();
+        if (!held_.empty() || written > journal_->durable_sequence()) {
+            held_.push_back(Held{written, to, std::move(message)});
+            return;
+        }
+    }
+    outbox_.send(to, std::move(message));
+}
+
+void Metadata::on_journal_progress() {
+    if (log_ == nullptr) return;
+    u64 durable = journal_->durable_sequence();
+    while (!held_.empty() && held_.front().sequence <= durable) {
+        outbox_.send(held_.front().to, std::move(held_.front().message));
+        held_.pop_front();
+    }
+    log_->maintain(catalog_);
 }
 
 void Metadata::reply(const MetaRequest& request, u16 code, std::string text) {
@@ -158,7 +185,7 @@ void Metadata::reply(const MetaRequest& request, u16 code, std::string text) {
     r->to = request.requester;
     r->code = code;
     r->text = std::move(text);
-    outbox_.send(request.requester.connection.shard, std::move(r));
+    send(request.requester.connection.shard, std::move(r));
 }
 
 void Metadata::reply_ok(const MetaRequest& request, std::string queue_name, u32 messages,
@@ -169,7 +196,7 @@ void Metadata::reply_ok(const MetaRequest& request, std::string queue_name, u32 
     r->queue_name = std::move(queue_name);
     r->message_count = messages;
     r->consumer_count = consumers;
-    outbox_.send(request.requester.connection.shard, std::move(r));
+    send(request.requester.connection.shard, std::move(r));
 }
 
 void Metadata::send_queue_command(const QueueInfo& queue, const std::string& vhost,
@@ -181,7 +208,7 @@ void Metadata::send_queue_command(const QueueInfo& queue, const std::string& vho
     command->info = queue;
     command->if_unused = if_unused;
     command->if_empty = if_empty;
-    outbox_.send(queue.home, std::move(command));
+    send(queue.home, std::move(command));
 }
 
 bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/catalog.h"
+#include "core/definitions.h"
 #include "core/shard_message.h"
 
 namespace lepus::core {
@@ -19,6 +20,15 @@ public:
 
     void handle(std::unique_ptr<MetaRequest> request);
     void handle(const QueueCommandDone& done);
+
+    // Durable definitions: changes are written to `log`, and everything Metadata sends after a
+    // write (the broadcast, the reply, later requests' messages, in order) is held until the
+    // journal has it on disk. A declare-ok for a durable queue therefore means it is on disk.
+    void set_log(DefinitionsLog* log, JournalSink* journal);
+    // Queue ids of this start begin at `base`, so ids never repeat across restarts.
+    void set_queue_id_base(u64 base) { next_queue_id_ = base; }
+    // After the journal made progress: releases held messages, maintains the log.
+    void on_journal_progress();
 
 private:
     // Runs requests until one has to wait for a queue's home shard.
@@ -38,6 +48,8 @@ private:
 
     // Applies locally, then tells every other shard.
     void commit(CatalogUpdate update);
+    // Every message Metadata sends goes through here, so the hold keeps their order.
+    void send(ShardId to, ShardMessage message);
     void reply(const MetaRequest& request, u16 code, std::string text);
     void reply_ok(const MetaRequest& request, std::string queue_name = {}, u32 messages = 0,
                   u32 consumers = 0);
@@ -58,6 +70,15 @@ private:
     u64 awaited_continuation_ = 0;
     u64 next_queue_id_ = 1;
     QueueInfo creating_;  // the queue a pending declare asked its home shard to create
+
+    DefinitionsLog* log_ = nullptr;
+    JournalSink* journal_ = nullptr;
+    struct Held {
+        u64 sequence;  // the journal write it waits for
+        ShardId to;
+        ShardMessage message;
+    };
+    std::deque<Held> held_;
 };
 
 // Reply texts as RabbitMQ words them.

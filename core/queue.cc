@@ -29,23 +29,31 @@ u64 Queue::expires_at(const Message& message) const {
     return now_ms_ + ttl;
 }
 
-void Queue::enqueue(MessageRef message) {
+void Queue::enqueue(MessageRef message, Stored stored) {
     u64 deadline = expires_at(*message);
     bool consumer_ready = some_consumer_has_room();
     if (deadline == now_ms_ && !consumer_ready) {
         // TTL 0: RabbitMQ keeps such a message only if it can be handed over at once.
-        dead_letter(std::move(message), DeathReason::expired);
+        dead_letter(std::move(message), DeathReason::expired, stored);
         return;
     }
     u32 band = band_of(*message);
     bool until_dispatch = deadline == now_ms_;
-    push_ready(band, Ready{next_sequence_++, std::move(message), deadline, false, until_dispatch});
+    push_ready(band, Ready{next_sequence_++, std::move(message), deadline, false, until_dispatch,
+                           stored});
     if (!over_length_limits()) return;
     if (consumer_ready) {
         length_check_pending_ = true;  // after the dispatch that may take it past the limit
     } else {
         enforce_length_limits();
     }
+}
+
+void Queue::recover(MessageRef message, Stored stored) {
+    u64 deadline = expires_at(*message);
+    u32 band = band_of(*message);
+    push_ready(band, Ready{next_sequence_++, std::move(message), deadline, true, false, stored});
+    if (over_length_limits()) enforce_length_limits();
 }
 
 u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
@@ -167,7 +175,7 @@ bool Queue::take_head(Ready& out) {
         bool is_expired = expired(band->front());
         Ready entry = pop_front(*band);
         if (is_expired) {
-            dead_letter(std::move(entry.message), DeathReason::expired);
+            dead_letter(std::move(entry.message), DeathReason::expired, entry.stored);
             continue;
         }
         out = std::move(entry);
@@ -176,19 +184,20 @@ bool Queue::take_head(Ready& out) {
     return false;
 }
 
-void Queue::put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered) {
+void Queue::put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered,
+                     const Stored& stored) {
     Band& band = bands_[band_of(*message)];
     ready_count_++;
     ready_bytes_ += message->body_size();
     // Requeues are usually of the oldest messages, so search from the front.
     auto it = std::lower_bound(band.begin(), band.end(), sequence,
                                [](const Ready& r, u64 s) { return r.sequence < s; });
-    band.insert(it, Ready{sequence, std::move(message), expires_at_ms, redelivered, false});
+    band.insert(it, Ready{sequence, std::move(message), expires_at_ms, redelivered, false, stored});
 }
 
 void Queue::return_undelivered(u64 sequence, MessageRef message, bool redelivered) {
     u64 deadline = expires_at(*message);
-    put_back(sequence, std::move(message), deadline, redelivered);
+    put_back(sequence, std::move(message), deadline, redelivered, Stored{});
 }
 
 bool Queue::settle(u64 sequence, SettleKind kind) {
@@ -202,15 +211,17 @@ bool Queue::settle(u64 sequence, SettleKind kind) {
     }
     switch (kind) {
         case SettleKind::ack:
+            gone(entry.stored);
             break;
         case SettleKind::drop:
-            dead_letter(std::move(entry.message), DeathReason::rejected);
+            dead_letter(std::move(entry.message), DeathReason::rejected, entry.stored);
             break;
         case SettleKind::requeue:
-            put_back(sequence, std::move(entry.message), entry.expires_at_ms, true);
+            put_back(sequence, std::move(entry.message), entry.expires_at_ms, true, entry.stored);
             break;
         case SettleKind::undelivered:
-            put_back(sequence, std::move(entry.message), entry.expires_at_ms, entry.redelivered);
+            put_back(sequence, std::move(entry.message), entry.expires_at_ms, entry.redelivered,
+                     entry.stored);
             break;
     }
     return true;
@@ -231,17 +242,22 @@ bool Queue::get(bool no_ack, Got& out) {
     out.redelivered = entry.redelivered;
     if (no_ack) {
         out.message = std::move(entry.message);
+        gone(entry.stored);
     } else {
         out.message = entry.message;
-        unsettled_.emplace(entry.sequence, Unsettled{std::move(entry.message), ConsumerKey{},
-                                                     entry.expires_at_ms, entry.redelivered});
+        unsettled_.emplace(entry.sequence,
+                           Unsettled{std::move(entry.message), ConsumerKey{},
+                                     entry.expires_at_ms, entry.redelivered, entry.stored});
     }
     return true;
 }
 
 u32 Queue::purge() {
     u32 count = ready_count();
-    for (Band& band : bands_) band.clear();
+    for (Band& band : bands_) {
+        for (const Ready& r : band) gone(r.stored);
+        band.clear();
+    }
     ready_count_ = 0;
     ready_bytes_ = 0;
     until_dispatch_count_ = 0;
@@ -259,18 +275,21 @@ void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
     d.no_ack = c.no_ack;
     if (c.no_ack) {
         d.message = std::move(entry.message);
+        gone(entry.stored);
         return;
     }
     c.unsettled++;
     d.message = entry.message;
     unsettled_.emplace(entry.sequence, Unsettled{std::move(entry.message), c.key,
-                                                 entry.expires_at_ms, entry.redelivered});
+                                                 entry.expires_at_ms, entry.redelivered,
+                                                 entry.stored});
 }
 
 void Queue::drop_expired_heads() {
     for (Band& band : bands_) {
         while (!band.empty() && expired(band.front())) {
-            dead_letter(pop_front(band).message, DeathReason::expired);
+            Ready entry = pop_front(band);
+            dead_letter(std::move(entry.message), DeathReason::expired, entry.stored);
         }
     }
 }
@@ -285,8 +304,9 @@ void Queue::drop_undispatched() {
             ready_count_--;
             ready_bytes_ -= it->message->body_size();
             MessageRef message = std::move(it->message);
+            Stored stored = it->stored;
             it = band.erase(it);
-            dead_letter(std::move(message), DeathReason::expired);
+            dead_letter(std::move(message), DeathReason::expired, stored);
         }
     }
     until_dispatch_count_ = 0;
@@ -302,11 +322,13 @@ void Queue::enforce_length_limits() {
     length_check_pending_ = false;
     while (over_length_limits()) {
         Band* band = head_band();
-        dead_letter(pop_front(*band).message, DeathReason::maxlen);
+        Ready entry = pop_front(*band);
+        dead_letter(std::move(entry.message), DeathReason::maxlen, entry.stored);
     }
 }
 
-void Queue::dead_letter(MessageRef message, DeathReason reason) {
+void Queue::dead_letter(MessageRef message, DeathReason reason, const Stored& stored) {
+    gone(stored);
     if (!arguments_.dead_letter_exchange) return;  // discarded
     dead_letters_.push_back(DeadLetter{std::move(message), reason});
 }

@@ -32,11 +32,29 @@
 #include <vector>
 
 #include "core/dead_letter.h"
+#include "core/journal_sink.h"
 #include "core/message.h"
 #include "core/queue_arguments.h"
 #include "core/shard_message.h"
 
 namespace lepus::core {
+
+// Where a queued message is in its shard's journal, for a durable queue holding a persistent
+// message; message_sequence 0 means it is not in the journal.
+struct Stored {
+    u64 message_sequence = 0;  // the message record's sequence: its identity in the journal
+    u64 segment = 0;           // the record that put it in this queue (message or enqueue)
+    RecordPlace body;          // the message record's payload
+    bool journaled() const { return message_sequence != 0; }
+};
+
+// Told when a stored message leaves its queue for good (acked, rejected, expired, dropped,
+// purged, delivered without ack), so the journal can record that it is gone.
+class QueueStore {
+public:
+    virtual ~QueueStore() = default;
+    virtual void message_gone(QueueId queue, const Stored& stored) = 0;
+};
 
 class Queue {
 public:
@@ -71,7 +89,14 @@ public:
     void set_time(u64 now_ms) { now_ms_ = now_ms; }
     u64 now_ms() const { return now_ms_; }
 
-    void enqueue(MessageRef message);
+    void enqueue(MessageRef message, Stored stored = {});
+    // Start-up: a message recovered from the journal joins the tail, marked redelivered, as it
+    // may have been delivered before the restart.
+    void recover(MessageRef message, Stored stored);
+    void set_store(QueueStore* store) { store_ = store; }
+    // Calls f(const Stored&) for every journaled message it holds, ready or unsettled.
+    template <typename F>
+    void for_each_stored(F&& f) const;
 
     // Adds a consumer; returns 0 or the reply code with `text` when refused.
     u16 add_consumer(const ConsumeRequest& request, std::string& text);
@@ -132,12 +157,14 @@ private:
         // TTL 0 with a consumer that had room: the next dispatch delivers it or it expires,
         // whatever the clock says by then.
         bool until_dispatch = false;
+        Stored stored;
     };
     struct Unsettled {
         MessageRef message;
         ConsumerKey consumer;  // empty id for basic.get
         u64 expires_at_ms = never;
         bool redelivered = false;
+        Stored stored;
     };
     using Band = std::deque<Ready>;
 
@@ -155,14 +182,19 @@ private:
     // Pops the next deliverable message, dropping expired ones on the way.
     bool take_head(Ready& out);
     void push_ready(u32 band, Ready entry);
-    void put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered);
+    void put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool redelivered,
+                  const Stored& stored);
+    // The message has left the queue for good.
+    void gone(const Stored& stored) {
+        if (stored.journaled() && store_ != nullptr) store_->message_gone(info_.id, stored);
+    }
     Ready pop_front(Band& band);
     void drop_expired_heads();
     // After a dispatch: TTL-0 messages no consumer took expire.
     void drop_undispatched();
     void enforce_length_limits();
     bool over_length_limits() const;
-    void dead_letter(MessageRef message, DeathReason reason);
+    void dead_letter(MessageRef message, DeathReason reason, const Stored& stored);
     u64 expires_at(const Message& message) const;
     void deliver_to(Consumer& c, Ready entry, Deliver& d);
 
@@ -183,7 +215,20 @@ private:
     u64 last_used_ms_ = 0;
     bool expiry_requested_ = false;
     std::vector<DeadLetter> dead_letters_;
+    QueueStore* store_ = nullptr;
 };
+
+template <typename F>
+void Queue::for_each_stored(F&& f) const {
+    for (const Band& band : bands_) {
+        for (const Ready& r : band) {
+            if (r.stored.journaled()) f(r.stored);
+        }
+    }
+    for (const auto& [sequence, u] : unsettled_) {
+        if (u.stored.journaled()) f(u.stored);
+    }
+}
 
 template <typename Emit>
 void Queue::dispatch(Emit&& emit) {

@@ -192,6 +192,16 @@ struct QueueCommandDone {
 struct Enqueue {
     QueueId queue;
     MessageRef message;
+    // Publisher confirms: when confirm_sequence is not 0, the home shard answers with exactly
+    // one Persisted, once the message is on disk there (or at once when it will not be).
+    u64 confirm_sequence = 0;
+    ChannelKey confirm_channel;
+};
+
+// Home -> publishing channel: the publish with this confirm sequence is safe on one queue.
+struct Persisted {
+    ChannelKey channel;
+    u64 sequence = 0;
 };
 
 struct Deliver {  // home -> consumer's shard
@@ -268,7 +278,7 @@ struct GetReply {
 };
 
 using ShardMessage =
-    std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled,
+    std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted,
                  std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
                  std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
                  std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,

@@ -234,10 +234,12 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     }
     u32 routed = 0;
     connection_.note_published();
+    core::Broker::PublishConfirm confirm{key(), published_ + 1, 0};
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
     } else {
-        routed = broker.publish(vhost, exchange, message, headers);
+        routed = broker.publish(vhost, exchange, message, headers,
+                                confirm_mode_ ? &confirm : nullptr);
     }
     if (routed == 0 && mandatory) {
         BasicReturn r;
@@ -248,7 +250,21 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
         send_method(r);
         write_content(message);
     }
-    if (confirm_mode_) published_++;
+    if (confirm_mode_) {
+        published_++;
+        if (confirm.awaiting_disk > 0 || !awaiting_disk_.empty()) {
+            if (awaiting_disk_.empty()) awaiting_base_ = published_;
+            awaiting_disk_.push_back(confirm.awaiting_disk);
+        }
+    }
+}
+
+void Channel::on_persisted(const core::Persisted& persisted) {
+    LEPUS_ASSERT(persisted.sequence >= awaiting_base_ &&
+                 persisted.sequence - awaiting_base_ < awaiting_disk_.size());
+    u32& awaiting = awaiting_disk_[persisted.sequence - awaiting_base_];
+    LEPUS_ASSERT(awaiting > 0);
+    awaiting--;
 }
 
 void Channel::write_content(const MessageRef& owner) {
@@ -289,10 +305,17 @@ void Channel::write_content(const MessageRef& owner) {
 
 void Channel::flush_confirms() {
     if (!confirm_mode_ || confirmed_ == published_ || state_ != State::open) return;
+    while (!awaiting_disk_.empty() && awaiting_disk_.front() == 0) {
+        awaiting_disk_.pop_front();
+        awaiting_base_++;
+    }
+    // Confirms go out in order: up to the first publish still waiting for the disk.
+    u64 confirmable = awaiting_disk_.empty() ? published_ : awaiting_base_ - 1;
+    if (confirmable == confirmed_) return;
     BasicAck ack;
-    ack.delivery_tag = published_;
-    ack.multiple = published_ - confirmed_ > 1;
-    confirmed_ = published_;
+    ack.delivery_tag = confirmable;
+    ack.multiple = confirmable - confirmed_ > 1;
+    confirmed_ = confirmable;
     send_method(ack);
 }
 
@@ -546,6 +569,8 @@ void Channel::on_message(core::ShardMessage& message) {
         on_deliver(*d);
     } else if (auto* c = std::get_if<core::ConsumerCancelled>(&message)) {
         on_consumer_cancelled(*c);
+    } else if (auto* p = std::get_if<core::Persisted>(&message)) {
+        on_persisted(*p);
     } else if (auto* r = std::get_if<std::unique_ptr<core::MetaReply>>(&message)) {
         on_reply(**r);
     } else if (auto* cr = std::get_if<std::unique_ptr<core::ConsumeReply>>(&message)) {

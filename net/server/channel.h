@@ -141,6 +141,7 @@ private:
     void on_reply(core::GetReply& reply);
     void on_deliver(core::Deliver& deliver);
     void on_consumer_cancelled(const core::ConsumerCancelled& cancelled);
+    void on_persisted(const core::Persisted& persisted);
     void consume_direct_reply(const amqp::BasicConsume& m, std::string tag);
     // The consumer's x-priority argument (0 without one); sends 406 and returns false when it
     // is not an integer, as RabbitMQ does.
@@ -212,6 +213,10 @@ private:
     bool confirm_mode_ = false;
     u64 published_ = 0;
     u64 confirmed_ = 0;
+    // Publishes whose copies in durable queues are not all on disk yet: for each sequence from
+    // awaiting_base_ on, how many Persisted are still to come (0: confirmable, in order).
+    std::deque<u32> awaiting_disk_;
+    u64 awaiting_base_ = 0;
     bool tx_mode_ = false;
     std::vector<TxPublish> tx_publishes_;
     std::vector<TxSettle> tx_settles_;

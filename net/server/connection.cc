@@ -560,6 +560,10 @@ void Connection::request_flush() {
 }
 
 void Connection::flush() {
+    if (confirms_due_) {
+        confirms_due_ = false;
+        for (auto& [number, ch] : channels_) ch->flush_confirms();
+    }
     flush_requested_ = false;
     if (state_ == State::closed || send_completion_.in_flight) return;
     if (sending_.empty()) {
@@ -652,6 +656,8 @@ void Connection::on_message(core::ShardMessage message) {
             if constexpr (std::is_same_v<T, core::Deliver> ||
                           std::is_same_v<T, core::ConsumerCancelled>) {
                 return &m.consumer.channel;
+            } else if constexpr (std::is_same_v<T, core::Persisted>) {
+                return &m.channel;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
                 return &m->consumer.channel;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
@@ -670,6 +676,13 @@ void Connection::on_message(core::ShardMessage message) {
         return;
     }
     u16 number = key->channel;
+    if (std::holds_alternative<core::Persisted>(message)) {
+        // Many arrive per loop turn: their confirms go out together, at this turn's send.
+        ch->on_message(message);
+        confirms_due_ = true;
+        request_flush();
+        return;
+    }
     ch->on_message(message);
     auto it = channels_.find(number);
     if (it != channels_.end() && it->second->finished()) channels_.erase(it);

@@ -116,6 +116,7 @@ private:
     OutQueue out_;
     OutQueue sending_;
     bool flush_requested_ = false;
+    bool confirms_due_ = false;  // Persisted arrived: channels may have confirms to send
     // Sized on demand: an idle connection holds none. The kernel reads them at submission.
     std::vector<iovec> iov_;
     msghdr message_header_{};

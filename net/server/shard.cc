@@ -207,6 +207,8 @@ void Shard::deliver(core::ShardMessage message) {
             if constexpr (std::is_same_v<T, core::Deliver> ||
                           std::is_same_v<T, core::ConsumerCancelled>) {
                 return &m.consumer.channel.connection;
+            } else if constexpr (std::is_same_v<T, core::Persisted>) {
+                return &m.channel.connection;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
                 return &m->consumer.channel.connection;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {

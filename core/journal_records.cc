@@ -1,0 +1,244 @@
+#include "core/journal_records.h"
+
+#include "core/wire/wire_reader.h"
+#include "core/wire/wire_writer.h"
+
+namespace lepus::core {
+
+namespace {
+
+constexpr usize settle_header_size = 8 + 4;
+
+u64 read_u64_at(std::string_view bytes, usize at) {
+    wire::WireReader reader(bytes.substr(at, 8));
+    return reader.read_u64();
+}
+
+}  // namespace
+
+void encode_message_prefix(std::string& out, QueueId queue, u8 priority,
+                           std::string_view exchange, std::string_view routing_key,
+                           u32 header_size) {
+    out.clear();
+    wire::WireWriter w(out);
+    w.write_u64(queue.value);
+    w.write_u8(priority);
+    w.write_shortstr(exchange);
+    w.write_shortstr(routing_key);
+    w.write_u32(header_size);
+}
+
+bool decode_message(std::string_view payload, MessageRecord& out) {
+    wire::WireReader r(payload);
+    out.queue = QueueId(r.read_u64());
+    out.priority = r.read_u8();
+    out.exchange = r.read_shortstr();
+    out.routing_key = r.read_shortstr();
+    u32 header_size = r.read_u32();
+    out.header = r.read_bytes(header_size);
+    if (!r.ok()) return false;
+    out.body = payload.substr(r.position());
+    return true;
+}
+
+void encode_enqueue(std::string& out, QueueId queue, u64 message_sequence) {
+    out.clear();
+    wire::WireWriter w(out);
+    w.write_u64(queue.value);
+    w.write_u64(message_sequence);
+}
+
+bool decode_enqueue(std::string_view payload, QueueId& queue, u64& message_sequence) {
+    wire::WireReader r(payload);
+    queue = QueueId(r.read_u64());
+    message_sequence = r.read_u64();
+    return r.ok() && r.at_end();
+}
+
+void encode_settle_begin(std::string& out, QueueId queue) {
+    out.clear();
+    wire::WireWriter w(out);
+    w.write_u64(queue.value);
+    w.write_u32(0);
+}
+
+void encode_settle_add(std::string& out, u64 message_sequence) {
+    wire::WireWriter(out).write_u64(message_sequence);
+}
+
+void encode_settle_end(std::string& out) {
+    LEPUS_ASSERT(out.size() >= settle_header_size && (out.size() - settle_header_size) % 8 == 0);
+    wire::WireWriter(out).patch_u32(8, static_cast<u32>((out.size() - settle_header_size) / 8));
+}
+
+bool decode_settle_header(std::string_view payload, QueueId& queue, u32& count) {
+    wire::WireReader r(payload);
+    queue = QueueId(r.read_u64());
+    count = r.read_u32();
+    return r.ok() && r.remaining() == usize{count} * 8;
+}
+
+u64 settle_sequence_at(std::string_view payload, u32 index) {
+    return read_u64_at(payload, settle_header_size + usize{index} * 8);
+}
+
+void encode_queue_drop(std::string& out, QueueId queue) {
+    out.clear();
+    wire::WireWriter(out).write_u64(queue.value);
+}
+
+bool decode_queue_drop(std::string_view payload, QueueId& queue) {
+    wire::WireReader r(payload);
+    queue = QueueId(r.read_u64());
+    return r.ok() && r.at_end();
+}
+
+void encode_boot(std::string& out, u64 epoch) {
+    out.clear();
+    wire::WireWriter(out).write_u64(epoch);
+}
+
+bool decode_boot(std::string_view payload, u64& epoch) {
+    wire::WireReader r(payload);
+    epoch = r.read_u64();
+    return r.ok() && r.at_end();
+}
+
+// ---- definitions ----
+
+namespace {
+
+enum class DefinitionTag : u8 {
+    exchange_added = 1,
+    exchange_removed = 2,
+    binding_change = 3,
+    queue_added = 4,
+    queue_removed = 5,
+};
+
+void write_flags(wire::WireWriter& w, bool a, bool b, bool c) {
+    w.write_u8(static_cast<u8>((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0)));
+}
+
+void encode(wire::WireWriter& w, const ExchangeAdded& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::exchange_added));
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.info.name);
+    w.write_u8(static_cast<u8>(u.info.type));
+    write_flags(w, u.info.durable, u.info.auto_delete, u.info.internal);
+    w.write_longstr(u.info.arguments);
+}
+
+void encode(wire::WireWriter& w, const ExchangeRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::exchange_removed));
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.name);
+}
+
+void encode(wire::WireWriter& w, const BindingChange& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::binding_change));
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.source);
+    w.write_u8(static_cast<u8>(u.destination.kind));
+    w.write_shortstr(u.destination.name);
+    w.write_shortstr(u.routing_key);
+    w.write_longstr(u.arguments);
+    w.write_u8(u.added ? 1 : 0);
+}
+
+void encode(wire::WireWriter& w, const QueueAdded& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::queue_added));
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.info.name);
+    w.write_u64(u.info.id.value);
+    w.write_u32(u.info.home.value);
+    write_flags(w, u.info.durable, u.info.exclusive, u.info.auto_delete);
+    w.write_longstr(u.info.arguments);
+}
+
+void encode(wire::WireWriter& w, const QueueRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::queue_removed));
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.name);
+    w.write_u64(u.id.value);
+}
+
+}  // namespace
+
+void encode_definition(std::string& out, const CatalogUpdate& update) {
+    out.clear();
+    wire::WireWriter w(out);
+    std::visit([&](const auto& u) { encode(w, u); }, update);
+}
+
+std::optional<CatalogUpdate> decode_definition(std::string_view payload) {
+    wire::WireReader r(payload);
+    auto tag = static_cast<DefinitionTag>(r.read_u8());
+    std::optional<CatalogUpdate> result;
+    switch (tag) {
+        case DefinitionTag::exchange_added: {
+            ExchangeAdded u;
+            u.vhost = r.read_shortstr();
+            u.info.name = r.read_shortstr();
+            u8 type = r.read_u8();
+            if (type > static_cast<u8>(routing::ExchangeType::headers)) return std::nullopt;
+            u.info.type = static_cast<routing::ExchangeType>(type);
+            u8 flags = r.read_u8();
+            u.info.durable = flags & 1;
+            u.info.auto_delete = flags & 2;
+            u.info.internal = flags & 4;
+            u.info.arguments = r.read_longstr();
+            result = std::move(u);
+            break;
+        }
+        case DefinitionTag::exchange_removed: {
+            ExchangeRemoved u;
+            u.vhost = r.read_shortstr();
+            u.name = r.read_shortstr();
+            result = std::move(u);
+            break;
+        }
+        case DefinitionTag::binding_change: {
+            BindingChange u;
+            u.vhost = r.read_shortstr();
+            u.source = r.read_shortstr();
+            u8 kind = r.read_u8();
+            if (kind > 1) return std::nullopt;
+            u.destination.kind = static_cast<routing::Destination::Kind>(kind);
+            u.destination.name = r.read_shortstr();
+            u.routing_key = r.read_shortstr();
+            u.arguments = r.read_longstr();
+            u.added = r.read_u8() != 0;
+            result = std::move(u);
+            break;
+        }
+        case DefinitionTag::queue_added: {
+            QueueAdded u;
+            u.vhost = r.read_shortstr();
+            u.info.name = r.read_shortstr();
+            u.info.id = QueueId(r.read_u64());
+            u.info.home = ShardId(r.read_u32());
+            u8 flags = r.read_u8();
+            u.info.durable = flags & 1;
+            u.info.exclusive = flags & 2;
+            u.info.auto_delete = flags & 4;
+            u.info.arguments = r.read_longstr();
+            result = std::move(u);
+            break;
+        }
+        case DefinitionTag::queue_removed: {
+            QueueRemoved u;
+            u.vhost = r.read_shortstr();
+            u.name = r.read_shortstr();
+            u.id = QueueId(r.read_u64());
+            result = std::move(u);
+            break;
+        }
+        default:
+            return std::nullopt;
+    }
+    if (!r.ok() || !r.at_end()) return std::nullopt;
+    return result;
+}
+
+}  // namespace lepus::core
