@@ -9,8 +9,9 @@
 //   2 zero header (nothing written) and no later valid     end of data: the journal ends there
 //     record in the segment                                (or the next segment continues it)
 //   3 bad record (checksum, header, truncated), no later   torn tail: truncate; writing resumes
-//     valid record anywhere after it                       after the last valid record, in a
-//                                                          fresh block; report torn_tail
+//     valid record anywhere after it. At a block boundary  after the last valid record, in a
+//     only a header naming the expected sequence counts:   fresh block; report torn_tail
+//     other bytes there are row 2 or 6
 //   4 bad record or hole, then at a later block boundary   skip to it; count the sequence
 //     a valid record with a higher sequence                numbers lost; log
 //   5 a gap in segment numbers not explained by a          report in missing_segments; go on
@@ -159,7 +160,12 @@ void Journal::recover_segment(Scan& scan, u64 number, const Visitor& visit) {
             continue;
         }
         // The chain ends: nothing written (row 2), stale data (row 6) or damage (rows 3, 4).
-        bool damaged = check != RecordCheck::zero && check != RecordCheck::valid;
+        // Inside a write (not at a block boundary) only records and the zero tail can be, so
+        // anything else is damage. At a block boundary a recycled segment holds old bytes, so
+        // only a header naming the expected sequence shows a damaged continuation.
+        bool plausible = check == RecordCheck::bad_checksum || check == RecordCheck::truncated;
+        bool damaged = aligned ? plausible && view.sequence == scan.last_sequence + 1
+                               : check != RecordCheck::zero && check != RecordCheck::valid;
         if (damaged) {
             scan.damage_pending = true;
             LEPUS_LOG(warning, "journal: segment %lu offset %lu: %s record",

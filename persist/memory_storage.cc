@@ -107,14 +107,23 @@ u32 MemoryStorage::poll() {
         }
     }
     queue_ = std::move(waiting);
-    for (Operation& operation : ready) {
-        i32 result = finish(operation);
-        IoCompletion& completion = *operation.completion;
-        LEPUS_ASSERT(completion.in_flight);
-        completion.in_flight = false;
-        completion.callback(completion, result);
-    }
+    for (Operation& operation : ready) run(operation);
     return static_cast<u32>(ready.size());
+}
+
+void MemoryStorage::run(Operation& operation) {
+    i32 result = finish(operation);
+    IoCompletion& completion = *operation.completion;
+    LEPUS_ASSERT(completion.in_flight);
+    completion.in_flight = false;
+    completion.callback(completion, result);
+}
+
+void MemoryStorage::complete(usize index) {
+    LEPUS_ASSERT(index < queue_.size());
+    Operation operation = queue_[index];
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(index));
+    run(operation);
 }
 
 void MemoryStorage::wait() {

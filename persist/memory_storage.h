@@ -33,6 +33,9 @@ public:
     void submit() override {}
     u32 poll() override;
     void wait() override;
+    // Completes only the queued operation at `index` (submission order): out-of-order
+    // completions made to order.
+    void complete(usize index);
 
     // Fault injection and inspection.
     void set_completion_delay_polls(u32 polls) { completion_delay_polls_ = polls; }
@@ -61,6 +64,7 @@ private:
 
     void start(IoCompletion& completion);
     i32 finish(Operation& operation);
+    void run(Operation& operation);
 
     std::map<u64, std::string> segments_;
     std::vector<Operation> queue_;

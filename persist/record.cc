@@ -70,15 +70,15 @@ RecordCheck record_check(const char* data, usize available, RecordView& out) {
     if (std::memcmp(data + reserved_offset, zeros, reserved_size) != 0) {
         return RecordCheck::bad_header;
     }
-    // The padding need not be present at a segment's end only if the payload ends there too;
-    // writers always pad, so require the whole record.
-    if (record_size(payload_length) > available) return RecordCheck::truncated;
-    if (checksum(data, payload_length) != crc) return RecordCheck::bad_checksum;
-
+    // A plausible header: its fields are reported even if the record then fails, so a reader
+    // can tell a damaged continuation (the expected sequence) from stale bytes.
     out.kind = kind;
     out.sequence = sequence;
-    out.payload = std::string_view(data + record_header_size, payload_length);
     out.size = record_size(payload_length);
+    // Writers always pad, so the whole padded record must be there.
+    if (out.size > available) return RecordCheck::truncated;
+    if (checksum(data, payload_length) != crc) return RecordCheck::bad_checksum;
+    out.payload = std::string_view(data + record_header_size, payload_length);
     return RecordCheck::valid;
 }
 

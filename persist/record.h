@@ -66,7 +66,8 @@ enum class RecordCheck : u8 {
 };
 const char* record_check_name(RecordCheck check);
 
-// Checks the record at `data`, given `available` bytes up to the end of the segment.
+// Checks the record at `data`, given `available` bytes up to the end of the segment. On
+// truncated and bad_checksum, `out` holds the header's kind, sequence and size (not payload).
 RecordCheck record_check(const char* data, usize available, RecordView& out);
 
 }  // namespace lepus::persist
