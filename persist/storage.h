@@ -1,0 +1,51 @@
+#pragma once
+// The seam between the journal and the disk. UringStorage writes files with O_DIRECT through
+// io_uring; MemoryStorage keeps segments in memory and can drop, tear and fail writes, so every
+// recovery path is tested without a disk. A segment is a file of fixed size named by a number.
+#include <vector>
+
+#include "core/base/types.h"
+
+namespace lepus::persist {
+
+// One asynchronous I/O operation, owned by its issuer: starting I/O allocates nothing, and the
+// issuer's bound on its completions bounds the operations in flight.
+struct IoCompletion {
+    using Callback = void (*)(IoCompletion& completion, i32 result);  // bytes or -errno
+    Callback callback = nullptr;
+    void* owner = nullptr;
+    bool in_flight = false;
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    virtual u32 block_size() const = 0;  // 4096: the unit of O_DIRECT writes
+    virtual std::vector<u64> list_segments() = 0;  // segment numbers present, ascending
+    // Creates a segment of `size` bytes, zero-filled: really written, so that later
+    // O_DIRECT|DSYNC writes into it need no extent conversion. Durable on return (the
+    // directory entry too). 0 or -errno.
+    virtual i32 create_segment(u64 number, u64 size) = 0;
+    virtual i32 open_segment(u64 number) = 0;  // an existing segment, for recovery; 0 or -errno
+    virtual i32 remove_segment(u64 number) = 0;  // durable on return; 0 or -errno
+    // Gives segment `from` the number `to` (which must not exist), durably: a deleted segment
+    // is recycled as the next spare without zero-filling a new one. 0 or -errno.
+    virtual i32 rename_segment(u64 from, u64 to) = 0;
+    virtual u64 segment_size(u64 number) = 0;
+    // For recovery: blocks until done; bytes read or -errno. Offsets and lengths are
+    // block-aligned and `buffer` is block-aligned.
+    virtual i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) = 0;
+
+    // Asynchronous operations, aligned like read_sync. A write's completion runs only once its
+    // bytes are on stable storage. Completions may run in any order.
+    virtual void write(u64 number, u64 offset, const void* buffer, u32 length,
+                       IoCompletion& completion) = 0;
+    virtual void read(u64 number, u64 offset, void* buffer, u32 length,
+                      IoCompletion& completion) = 0;
+    virtual void submit() = 0;  // hands queued operations to the kernel (one syscall)
+    virtual u32 poll() = 0;     // runs the callbacks of finished operations, without blocking
+    virtual void wait() {}      // blocks until at least one operation finishes
+};
+
+}  // namespace lepus::persist
