@@ -111,6 +111,12 @@ u64 DefinitionsLog::write(const Catalog& catalog, const CatalogUpdate& update) {
     return append(RecordKind::definition, scratch_);
 }
 
+void DefinitionsLog::adopt_recovered(const std::vector<u64>& segments) {
+    LEPUS_ASSERT(retained_.empty());
+    retained_ = segments;
+    snapshot_requested_ = !segments.empty();
+}
+
 u64 DefinitionsLog::write_boot(u64 epoch) {
     boot_epoch_ = epoch;
     encode_boot(scratch_, epoch);
@@ -128,7 +134,8 @@ u64 DefinitionsLog::maintain(const Catalog& catalog) {
         snapshot_end_sequence_ = 0;
     }
     u64 due = std::max(snapshot_threshold_bytes, snapshot_ratio * snapshot_bytes_);
-    if (snapshot_end_sequence_ == 0 && bytes_since_snapshot_ > due) {
+    if (snapshot_end_sequence_ == 0 && (snapshot_requested_ || bytes_since_snapshot_ > due)) {
+        snapshot_requested_ = false;
         write_snapshot(catalog);
         written = last_sequence_;
     }

@@ -38,6 +38,10 @@ public:
     // Before `update` is applied to `catalog`: writes it when it touches durable things.
     // Returns the record's sequence, or 0 when nothing was written.
     u64 write(const Catalog& catalog, const CatalogUpdate& update);
+    // Start-up: the segments recovery read, retained once each by the caller. They are released
+    // once the first snapshot of this start is durable, which is written at the first
+    // maintain() (the catalog then holds the recovered definitions).
+    void adopt_recovered(const std::vector<u64>& segments);
     // The boot record of this start.
     u64 write_boot(u64 epoch);
     // After durable progress: snapshots when due, releases what a durable snapshot replaced.
@@ -60,6 +64,7 @@ private:
     u64 snapshot_end_sequence_ = 0;
     u64 snapshot_first_segment_ = 0;
     u64 boot_epoch_ = 0;
+    bool snapshot_requested_ = false;
 };
 
 struct RecoveredDefinitions {

@@ -147,6 +147,11 @@ bool set_handshake_timeout(std::string_view value, Options& out, std::string& wh
                      out.handshake_timeout_ms, why);
 }
 
+bool set_journal_segment_mb(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, journal_segment_mb_min, journal_segment_mb_max,
+                     out.journal_segment_mb, why);
+}
+
 bool set_log_level(std::string_view value, Options& out, std::string& why) {
     for (std::string_view level : {"error", "warning", "info", "debug"}) {
         if (value == level) {
@@ -222,6 +227,7 @@ constexpr std::array settings = {
     Setting{"--frame-max", "frame_max", set_frame_max},
     Setting{"--channel-max", "channel_max", set_channel_max},
     Setting{"--log-level", "log_level", set_log_level},
+    Setting{"--journal-segment-mb", "journal_segment_mb", set_journal_segment_mb},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "default_user", set_default_user},
     Setting{"", "default_password", set_default_password},
@@ -411,6 +417,10 @@ std::string help_text() {
     text += "  --channel-max N        most channels per connection, 1-65535\n";
     text += "                         (default " + std::to_string(defaults.channel_max) + ")\n";
     text += "  --log-level LEVEL      error, warning, info or debug (default info)\n";
+    text += "  --journal-segment-mb N size of each journal segment file, " +
+            std::to_string(journal_segment_mb_min) + "-" +
+            std::to_string(journal_segment_mb_max) + " (default " +
+            std::to_string(defaults.journal_segment_mb) + ")\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";

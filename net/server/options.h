@@ -37,6 +37,10 @@ inline constexpr usize short_string_max_bytes = 255;  // user names and vhost na
 inline constexpr usize vhosts_max = 1024;
 inline constexpr usize config_line_max_bytes = 4096;
 inline constexpr usize config_lines_max = 10'000;
+// Journal segments: each shard preallocates one ahead, so small values suit tests and small
+// disks, large ones fewer rotations.
+inline constexpr u32 journal_segment_mb_min = 1;
+inline constexpr u32 journal_segment_mb_max = 1024;
 
 struct Options {
     std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
@@ -54,6 +58,7 @@ struct Options {
     bool loopback_users_only = true;
     std::vector<std::string> vhosts = {"/"};
     std::string log_level = "info";  // error | warning | info | debug
+    u32 journal_segment_mb = 64;
 };
 
 enum class ParseOutcome : u8 {

@@ -1,7 +1,9 @@
 #include "net/server/server.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,8 @@
 #include <thread>
 
 #include "core/base/log.h"
+#include "core/definitions.h"
+#include "net/server/disk_journal.h"
 #include "net/server/shard.h"
 #include "tuning/core_plan.h"
 
@@ -34,6 +38,80 @@ std::string prepare_data_dir(const std::string& path) {
     if (ec) return "cannot create data directory '" + path + "': " + ec.message();
     if (access(path.c_str(), W_OK) != 0) {
         return "data directory '" + path + "' is not writable: " + std::strerror(errno);
+    }
+    return {};
+}
+
+// One broker per data directory: a second one would corrupt the journals. The lock is held
+// until the process exits.
+std::string lock_data_dir(const std::string& path) {
+    std::string lock_path = path + "/lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return "cannot open " + lock_path + ": " + std::strerror(errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return "data directory '" + path + "' is in use by another lepusd";
+    }
+    return {};
+}
+
+// Messages live in the journal of their queue's home shard. With fewer shards than the data
+// directory was written with, some journals would have no shard to read them.
+std::string check_shard_journals(const std::string& path, u32 shard_count) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.rfind("shard-", 0) != 0) continue;
+        u32 index = static_cast<u32>(std::strtoul(name.c_str() + 6, nullptr, 10));
+        if (index < shard_count) continue;
+        bool empty = std::filesystem::is_empty(entry.path(), ec);
+        if (!empty) {
+            return "data directory '" + path + "' holds a journal for shard " +
+                   std::to_string(index) + "; start with --shards " + std::to_string(index + 1) +
+                   " or more so its messages are recovered";
+        }
+    }
+    return {};
+}
+
+// Durable state at start-up: the definitions journal is read before any shard starts, so every
+// shard restores the same catalog.
+struct Recovered {
+    std::unique_ptr<DiskJournal> journal;
+    std::unique_ptr<core::DefinitionsLog> log;
+    core::RecoveredDefinitions definitions;
+    u64 epoch = 0;
+};
+
+std::string recover_definitions(const Options& options, const std::string& data_dir,
+                                u32 shard_count, int wake_fd, Recovered& out) {
+    out.journal = std::make_unique<DiskJournal>("definitions");
+    persist::JournalOptions journal_options;
+    journal_options.segment_size = 4u << 20;  // definitions are small; snapshots keep them so
+    std::string error = out.journal->open(data_dir + "/definitions", wake_fd, journal_options);
+    if (!error.empty()) return error;
+    core::DefinitionsReplay replay(options.vhosts);
+    // Every segment read stays until this start's first snapshot is durable: until then those
+    // records are the only copy of the definitions.
+    std::vector<u64> segments;
+    persist::Journal::RecoveryReport report = out.journal->recover(
+        [&](u8 kind, u64, const persist::Location& location, std::string_view payload) {
+            if (segments.empty() || segments.back() != location.segment) {
+                segments.push_back(location.segment);
+                out.journal->retain(location.segment);
+            }
+            replay.record(kind, payload);
+        });
+    if (report.error != 0) {
+        return "cannot read the definitions journal: " + std::string(std::strerror(-report.error));
+    }
+    out.definitions = replay.finish(shard_count);
+    out.epoch = out.definitions.epoch + 1;
+    out.log = std::make_unique<core::DefinitionsLog>(*out.journal);
+    out.log->adopt_recovered(segments);
+    out.log->write_boot(out.epoch);
+    if (!out.definitions.updates.empty()) {
+        LEPUS_LOG(info, "recovered %zu durable definitions", out.definitions.updates.size());
     }
     return {};
 }
@@ -60,10 +138,34 @@ int run_server(const Options& options) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
+    for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count)}) {
+        if (!check.empty()) {
+            LEPUS_LOG(error, "%s", check.c_str());
+            return 1;
+        }
+    }
+
     ShardGrid grid(shard_count);
+    Recovered recovered;
+    if (std::string error =
+            recover_definitions(options, data_dir, shard_count, grid.wake_fd(0), recovered);
+        !error.empty()) {
+        LEPUS_LOG(error, "start-up failed: %s", error.c_str());
+        return 1;
+    }
     std::vector<std::unique_ptr<Shard>> shards;
     for (u32 i = 0; i < shard_count; i++) {
         shards.push_back(std::make_unique<Shard>(ShardId(i), grid, options));
+        ShardDurability durability;
+        durability.data_dir = data_dir;
+        durability.journal_options.segment_size = u64{options.journal_segment_mb} << 20;
+        durability.definitions = &recovered.definitions.updates;
+        if (i == 0) {
+            durability.definitions_journal = recovered.journal.get();
+            durability.definitions_log = recovered.log.get();
+            durability.queue_id_base = (recovered.epoch << 32) + 1;
+        }
+        shards.back()->set_durability(std::move(durability));
     }
     StartGate gate;
     std::vector<std::thread> threads;

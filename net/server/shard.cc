@@ -97,6 +97,7 @@ std::string Shard::init() {
                " (needs Linux 5.19+)";
     }
     broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
+    if (std::string error = open_journal(); !error.empty()) return error;
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
                               static_cast<u64>(getpid());
@@ -106,6 +107,60 @@ std::string Shard::init() {
     arm_accept();
     arm_wakeup();
     return {};
+}
+
+std::string Shard::open_journal() {
+    if (durability_.definitions != nullptr) broker_->restore_definitions(*durability_.definitions);
+    if (durability_.data_dir.empty()) return {};
+    std::string directory = durability_.data_dir + "/shard-" + std::to_string(id_.value);
+    journal_ = std::make_unique<DiskJournal>("shard " + std::to_string(id_.value));
+    std::string error =
+        journal_->open(directory, grid_.wake_fd(id_.value), durability_.journal_options);
+    if (!error.empty()) return error;
+    broker_->set_journal(journal_.get());
+    persist::Journal::RecoveryReport report =
+        journal_->recover([this](u8 kind, u64 sequence, const persist::Location& location,
+                                 std::string_view payload) {
+            broker_->recover_record(
+                kind, sequence,
+                core::RecordPlace{location.segment, location.offset, location.length}, payload);
+        });
+    if (report.error != 0) {
+        return "cannot read the journal in " + directory + ": " + std::strerror(-report.error);
+    }
+    u64 messages = broker_->finish_recovery();
+    if (messages > 0) LEPUS_LOG(info, "recovered %llu messages", (unsigned long long)messages);
+    if (id_ == ShardId(0) && durability_.definitions_journal != nullptr) {
+        broker_->set_definitions_log(durability_.definitions_log, durability_.definitions_journal,
+                                     durability_.queue_id_base);
+    }
+    return {};
+}
+
+void Shard::poll_journals() {
+    bool progress = false;
+    if (journal_ && journal_->poll()) progress = true;
+    DiskJournal* definitions = durability_.definitions_journal;
+    if (id_ == ShardId(0) && definitions != nullptr && definitions->poll()) progress = true;
+    if (progress) broker_->on_journal_progress();
+}
+
+void Shard::flush_journals() {
+    if (journal_) {
+        broker_->flush_journal();
+        journal_->flush();
+    }
+    if (id_ == ShardId(0) && durability_.definitions_journal != nullptr) {
+        // Releases what an earlier turn's durable write holds (and may snapshot).
+        broker_->on_journal_progress();
+        durability_.definitions_journal->flush();
+    }
+}
+
+bool Shard::journals_busy() const {
+    if (journal_ && journal_->busy()) return true;
+    return id_ == ShardId(0) && durability_.definitions_journal != nullptr &&
+           durability_.definitions_journal->busy();
 }
 
 void Shard::arm_accept() {
@@ -309,6 +364,7 @@ void Shard::run() {
     LEPUS_LOG(debug, "shard running");
     for (;;) {
         context_->now_ms = monotonic_ms();
+        poll_journals();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
         // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
         broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
@@ -318,9 +374,12 @@ void Shard::run() {
         std::vector<Connection*>& flush_list = context_->flush_list;
         for (usize i = 0; i < flush_list.size(); i++) flush_list[i]->flush();
         flush_list.clear();
+        flush_journals();
         flush_outbox();
         if (!context_->terminated_slots.empty()) reap_connections();
-        if (stopping_ && live_connections_ == 0 && !accept_completion_.in_flight) break;
+        if (stopping_ && live_connections_ == 0 && !accept_completion_.in_flight &&
+            !journals_busy())
+            break;
 
         bool idle = local_.empty() && !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
@@ -341,6 +400,10 @@ void Shard::run() {
         ring_.submit_and_run(timeout);
         grid_.set_sleeping(id_.value, false);
     }
+    // Everything written reaches the disk before the shard goes: a clean stop loses nothing.
+    if (journal_) journal_->drain();
+    if (id_ == ShardId(0) && durability_.definitions_journal != nullptr)
+        durability_.definitions_journal->drain();
     LEPUS_LOG(debug, "shard stopped");
 }
 

@@ -18,11 +18,24 @@
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
 #include "net/server/connection.h"
+#include "net/server/disk_journal.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
 #include "net/server/shard_grid.h"
 
 namespace lepus::server {
+
+// What a shard starts from when the broker keeps data on disk. The server reads the
+// definitions journal before any shard starts, so every shard restores the same catalog, then
+// hands that journal to shard 0, the only writer of definitions.
+struct ShardDurability {
+    std::string data_dir;  // empty: nothing is kept on disk
+    persist::JournalOptions journal_options;
+    const std::vector<core::CatalogUpdate>* definitions = nullptr;
+    DiskJournal* definitions_journal = nullptr;    // shard 0
+    core::DefinitionsLog* definitions_log = nullptr;  // shard 0
+    u64 queue_id_base = 1;                            // shard 0
+};
 
 class Shard : public core::Outbox {
 public:
@@ -31,7 +44,10 @@ public:
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
 
-    // Sets up the ring, buffers and listener on the calling thread. Returns "" or the error.
+    // Before init: where data lives and what the server recovered.
+    void set_durability(ShardDurability durability) { durability_ = std::move(durability); }
+    // Sets up the ring, buffers and journal (recovering this shard's queues), then the
+    // listener, on the calling thread. Returns "" or the error.
     std::string init();
     // The loop; returns after request_stop() once every connection is closed.
     void run();
@@ -43,6 +59,12 @@ public:
 
 private:
     void flush_outbox();
+    std::string open_journal();
+    // Journal completions: confirms and replies that waited for the disk are released.
+    void poll_journals();
+    // This turn's records, written as one group per journal.
+    void flush_journals();
+    bool journals_busy() const;
     bool drain_mailboxes();
     void deliver(core::ShardMessage message);
     void arm_accept();
@@ -62,6 +84,8 @@ private:
     io::Ring ring_;
     io::BufferRing buffers_;
     std::unique_ptr<core::Broker> broker_;
+    ShardDurability durability_;
+    std::unique_ptr<DiskJournal> journal_;
     std::unique_ptr<ShardContext> context_;
     int listen_fd_ = -1;
     io::Completion accept_completion_;
