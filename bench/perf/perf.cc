@@ -239,7 +239,7 @@ int run(const Options& options) {
 
     Connection setup;
     if (!setup.open(options.uri, "lepus-perf setup")) return fail("set-up connection", setup.error());
-    if (!declare_topology(setup, options)) return fail("declaring queues", setup.error());
+    if (!declare_topology(setup, options)) return fail("declaring queues and exchange", setup.error());
 
     std::vector<std::unique_ptr<Connection>> connections;
     std::vector<std::unique_ptr<Producer>> producers;
