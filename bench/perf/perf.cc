@@ -319,16 +319,14 @@ int run(const Options& options) {
                 for (auto& producer : producers) {
                     producer_failed |= producer->state() == Producer::State::failed;
                 }
-                u64 grace_ns = (interrupted.load() || producer_failed)
-                                   ? 0
-                                   : static_cast<u64>(options.grace_s * 1e9);
+                // Interrupted: a short drain, so messages already on the wire are not
+                // reported as gaps. A failed producer: no wait at all.
+                u64 grace_ns = static_cast<u64>(options.grace_s * 1e9);
+                if (interrupted.load()) grace_ns = std::min<u64>(grace_ns, 200000000);
+                if (producer_failed) grace_ns = 0;
                 shared.grace_ns.store(grace_ns);
                 shared.stop_ns.store(now_ns());
                 shared.expected.store(expected);
-            }
-            if (interrupted.load()) {
-                shared.grace_ns.store(0);
-                shared.stop_ns.store(0);
             }
         }
         if (producers_done.load() && consumers_done.load()) break;
