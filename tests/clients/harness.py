@@ -107,11 +107,15 @@ class Broker:
         if amqp_url_override():
             return self
         binary = lepusd_binary()
-        self.work_dir = tempfile.mkdtemp(prefix="lepus-client-")
-        _brokers.append(self)
-        self.port = free_port()
+        if self.work_dir is None:  # a restart keeps its data directory and port
+            self.work_dir = tempfile.mkdtemp(prefix="lepus-client-")
+            _brokers.append(self)
+            self.port = free_port()
+        self.stopped = False
+        # Small journal segments: every test broker preallocates a few per shard.
         args = [binary, "--listen", f"{self.host}:{self.port}",
-                "--data-dir", os.path.join(self.work_dir, "data"), "--shards", str(SHARDS)]
+                "--data-dir", os.path.join(self.work_dir, "data"), "--shards", str(SHARDS),
+                "--journal-segment-mb", "4"]
         if self._config_text is not None:
             config_path = os.path.join(self.work_dir, "lepusd.conf")
             with open(config_path, "w") as f:
@@ -119,7 +123,7 @@ class Broker:
             args += ["--config", config_path]
         args += self._extra_args
         self.stderr_path = os.path.join(self.work_dir, "lepusd.stderr")
-        with open(self.stderr_path, "wb") as stderr:
+        with open(self.stderr_path, "ab") as stderr:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                             stdout=stderr, stderr=stderr,
                                             preexec_fn=_die_with_parent)
@@ -153,6 +157,28 @@ class Broker:
             self._fail(f"lepusd did not exit within {STOP_TIMEOUT_S} s of SIGTERM")
         if code != 0:
             self._fail(f"lepusd exited with code {code} after SIGTERM")
+
+    def kill(self):
+        """SIGKILL: a crash. The data directory stays for restart()."""
+        if self.process is None or self.stopped:
+            return
+        self.stopped = True
+        self.process.kill()
+        self.process.wait()
+        # io_uring tears a dead process's rings down asynchronously, and its listening sockets
+        # (held by pending multishot accepts) keep accepting until then: wait them out, or the
+        # next start would share its port with a dying listener.
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while port_accepts(self.host, self.port) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def restart(self, graceful=True):
+        """Stops (SIGTERM, or SIGKILL when not graceful) and starts on the same data."""
+        if graceful:
+            self.stop()
+        else:
+            self.kill()
+        return self.start()
 
     def stderr_text(self):
         if not self.stderr_path or not os.path.exists(self.stderr_path):
