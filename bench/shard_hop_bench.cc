@@ -32,7 +32,7 @@ namespace {
 enum class Kind : u8 { enqueue, deliver };
 
 ShardMessage make(Kind kind, const MessageRef& message, u64 sequence) {
-    if (kind == Kind::enqueue) return Enqueue{QueueId(7), message};
+    if (kind == Kind::enqueue) return Enqueue{QueueId(7), message, 0, {}};
     Deliver d;
     d.consumer = test_support::consumer_key(1);
     d.queue = QueueId(7);
