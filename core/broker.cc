@@ -285,6 +285,15 @@ void Broker::on(std::unique_ptr<ConsumeRequest>& m) {
 }
 
 void Broker::on(std::unique_ptr<GetRequest>& m) {
+    auto parked = parked_gets_.find(m->queue);
+    if (parked != parked_gets_.end()) {  // earlier gets wait for a paged head: keep the order
+        parked->second.push_back(std::move(m));
+        return;
+    }
+    if (!serve_get(m)) parked_gets_[m->queue].push_back(std::move(m));
+}
+
+bool Broker::serve_get(std::unique_ptr<GetRequest>& m) {
     auto reply = std::make_unique<GetReply>();
     reply->channel = m->channel;
     reply->queue = m->queue;
@@ -295,15 +304,26 @@ void Broker::on(std::unique_ptr<GetRequest>& m) {
         reply->text = "NOT_FOUND - queue was deleted";
     } else {
         Queue::Got got;
-        if (queue->get(m->no_ack, got)) {
+        Queue::GetResult result = queue->fetch(m->no_ack, got);
+        changed(*queue);
+        if (result == Queue::GetResult::waiting) return false;
+        if (result == Queue::GetResult::got) {
             reply->message = std::move(got.message);
             reply->sequence = got.sequence;
             reply->redelivered = got.redelivered;
         }
         reply->message_count = queue->ready_count();
-        changed(*queue);
     }
     outbox_.send(m->channel.connection.shard, std::move(reply));
+    return true;
+}
+
+void Broker::serve_parked_gets(QueueId queue) {
+    auto it = parked_gets_.find(queue);
+    if (it == parked_gets_.end()) return;
+    auto& waiting = it->second;
+    while (!waiting.empty() && serve_get(waiting.front())) waiting.pop_front();
+    if (waiting.empty()) parked_gets_.erase(it);
 }
 
 void Broker::on(std::unique_ptr<MetaRequest>& m) {
@@ -346,7 +366,9 @@ void Broker::remove_queue(Queue& queue, QueueCommandDone& done) {
         outbox_.send(c.key.channel.connection.shard, ConsumerCancelled{c.key});
     });
     drop_journaled(queue);
-    erase_queue(queue.info().id);
+    QueueId id = queue.info().id;
+    erase_queue(id);
+    serve_parked_gets(id);  // answered 404 now that the queue is gone
 }
 
 void Broker::on(std::unique_ptr<QueueCommand>& m) {
@@ -364,6 +386,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             LEPUS_ASSERT(queue == nullptr);
             auto created = std::make_unique<Queue>(m->vhost, m->info, now_ms_);
             created->set_store(this);
+            created->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
             reschedule(*created);  // x-expires runs from creation
             queues_.emplace(m->info.id, std::move(created));
             break;

@@ -27,7 +27,7 @@ namespace lepus::core {
 // leaving is written too, batched per loop turn by flush_journal. A publish in confirm mode
 // learns how many such copies it made (PublishConfirm::awaiting_disk); each queue's home shard
 // answers each with one Persisted once the write holding it is durable.
-class Broker : private QueueStore {
+class Broker : private QueueStore, private RecordReader {
 public:
     Broker(ShardId self, u32 shard_count, Outbox& outbox, const std::vector<std::string>& vhosts);
     ~Broker() override;
@@ -69,6 +69,11 @@ public:
     // This shard's message journal; nullptr (the default) keeps nothing on disk.
     void set_journal(JournalSink* journal) { journal_ = journal; }
     bool durable() const { return journal_ != nullptr; }
+    // Paging thresholds for the queues created from now on (see Queue); tests use small ones.
+    void set_paging(u64 resident_bytes_max, u32 read_ahead_max) {
+        paging_resident_bytes_max_ = resident_bytes_max;
+        paging_read_ahead_max_ = read_ahead_max;
+    }
     // Shard 0: the definitions journal, and the first queue id of this start.
     void set_definitions_log(DefinitionsLog* log, JournalSink* journal, u64 queue_id_base);
     // Start-up, before any traffic: the durable definitions recovered from disk. Every shard
@@ -95,6 +100,9 @@ private:
     void on(CancelRequest& m);
     void on(std::unique_ptr<ConsumeRequest>& m);
     void on(std::unique_ptr<GetRequest>& m);
+    // Answers a basic.get; false when the queue's head is being read back from the journal.
+    bool serve_get(std::unique_ptr<GetRequest>& m);
+    void serve_parked_gets(QueueId queue);
     void on(std::unique_ptr<MetaRequest>& m);
     void on(std::unique_ptr<CatalogUpdate>& m);
     void on(std::unique_ptr<QueueCommand>& m);
@@ -119,10 +127,14 @@ private:
     // `queue`; returns where it is, and the record's sequence in `record_sequence`.
     Stored journal_message(const Queue& queue, const MessageRef& message, u64& record_sequence);
     void message_gone(QueueId queue, const Stored& stored) override;
+    void read_message(QueueId queue, const Stored& stored) override;
+    void record_read(u64 token, std::string_view payload, bool ok) override;
+    void start_reads();
     // The segment of record `later` must outlive `earlier`: the journal's rule for records that
     // cancel others. Repeats of the last pair are skipped.
     void depend(u64 later, u64 earlier);
     void release_stored(u64 cancelling_segment, const Stored& stored);
+    static MessageRef rebuild_message(const MessageRecord& record);
     void drop_journaled(Queue& queue);
     // Republishes the dead letters of every queue that has some, through this shard's catalog.
     // Local targets may produce more; the cycle rule bounds that.
@@ -171,12 +183,29 @@ private:
     std::deque<AwaitingDisk> awaiting_disk_;  // in record order
     std::pair<u64, u64> last_dependency_{0, 0};
 
+    // Paged messages being read back: reads wait here until their record is durable and a
+    // read slot is free.
+    struct PendingRead {
+        QueueId queue;
+        Stored stored;
+    };
+    std::deque<PendingRead> reads_waiting_;
+    std::unordered_map<u64, PendingRead> reads_;  // by token, in flight
+    u64 next_read_token_ = 1;
+    // basic.get requests waiting for their queue's paged head, in arrival order.
+    std::unordered_map<QueueId, std::deque<std::unique_ptr<GetRequest>>> parked_gets_;
+
     // Recovery state, empty once finish_recovery has run.
     struct RecoveredMessage {
-        MessageRef message;
+        MessageRef message;  // empty past limits::recovery_resident_bytes_max
         u64 segment = 0;
         RecordPlace body;
+        u64 body_size = 0;
+        u8 priority = 0;
     };
+    u64 recovered_resident_bytes_ = 0;
+    u64 paging_resident_bytes_max_ = limits::queue_resident_bytes_max;
+    u32 paging_read_ahead_max_ = limits::queue_read_ahead_max;
     std::unordered_map<u64, RecoveredMessage> recovered_messages_;  // by message sequence
     // Per queue: message sequence -> segment of the record that put it there.
     std::unordered_map<QueueId, std::map<u64, u64>> recovered_queues_;

@@ -55,6 +55,49 @@ void Broker::message_gone(QueueId queue, const Stored& stored) {
     gone_.push_back(Gone{queue, stored});
 }
 
+// ---- paging: reading bodies back ----
+
+void Broker::read_message(QueueId queue, const Stored& stored) {
+    LEPUS_ASSERT(journal_ != nullptr && stored.journaled());
+    reads_waiting_.push_back(PendingRead{queue, stored});
+    start_reads();
+}
+
+void Broker::start_reads() {
+    u64 durable = journal_->durable_sequence();
+    while (!reads_waiting_.empty() && reads_.size() < limits::shard_reads_in_flight_max) {
+        const PendingRead& next = reads_waiting_.front();
+        // The body's record is the message record, whose sequence is the message's.
+        if (next.stored.message_sequence > durable) break;
+        u64 token = next_read_token_++;
+        reads_.emplace(token, next);
+        journal_->read(next.stored.body, token, *this);
+        reads_waiting_.pop_front();
+    }
+}
+
+void Broker::record_read(u64 token, std::string_view payload, bool ok) {
+    auto it = reads_.find(token);
+    LEPUS_ASSERT(it != reads_.end());
+    PendingRead read = it->second;
+    reads_.erase(it);
+    start_reads();
+    Queue* queue = find_queue(read.queue);
+    if (queue == nullptr) return;  // deleted meanwhile
+    MessageRecord record;
+    if (!ok || !decode_message(payload, record)) {
+        LEPUS_LOG(error,
+                  "journal: message %llu of queue '%s' could not be read back and is dropped",
+                  static_cast<unsigned long long>(read.stored.message_sequence),
+                  queue->info().name.c_str());
+        queue->drop_unreadable(read.stored.message_sequence);
+    } else if (!queue->fill(read.stored.message_sequence, rebuild_message(record))) {
+        return;  // it left the queue while being read
+    }
+    changed(*queue);
+    serve_parked_gets(read.queue);
+}
+
 void Broker::depend(u64 later, u64 earlier) {
     if (later == earlier || last_dependency_ == std::pair{later, earlier}) return;
     last_dependency_ = {later, earlier};
@@ -101,6 +144,7 @@ void Broker::drop_journaled(Queue& queue) {
 
 void Broker::on_journal_progress() {
     if (journal_ != nullptr) {
+        start_reads();
         u64 durable = journal_->durable_sequence();
         while (!awaiting_disk_.empty() && awaiting_disk_.front().record_sequence <= durable) {
             const AwaitingDisk& a = awaiting_disk_.front();
@@ -120,15 +164,15 @@ void Broker::restore_definitions(const std::vector<CatalogUpdate>& updates) {
         if (added == nullptr || added->info.home != self_) continue;
         auto queue = std::make_unique<Queue>(added->vhost, added->info, now_ms_);
         queue->set_store(this);
+        queue->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
         reschedule(*queue);
         queues_.emplace(added->info.id, std::move(queue));
     }
 }
 
-namespace {
-
-// A recovered message owns a copy of its bytes in one chunk: header, then body.
-MessageRef rebuild_message(const MessageRecord& record) {
+// A message read back from the journal owns a copy of its bytes in one chunk: header, then
+// body.
+MessageRef Broker::rebuild_message(const MessageRecord& record) {
     auto size = static_cast<u32>(record.header.size() + record.body.size());
     Chunk* chunk = Chunk::allocate(size == 0 ? 1 : size);
     ChunkRef ref = ChunkRef::adopt(chunk);
@@ -145,8 +189,6 @@ MessageRef rebuild_message(const MessageRecord& record) {
     return MessageRef::adopt(message);
 }
 
-}  // namespace
-
 void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,
                             std::string_view payload) {
     LEPUS_ASSERT(journal_ != nullptr);
@@ -158,8 +200,15 @@ void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,
         case RecordKind::message: {
             MessageRecord record;
             if (!decode_message(payload, record) || !local_durable(record.queue)) return;
-            recovered_messages_[sequence] = RecoveredMessage{rebuild_message(record),
-                                                             place.segment, place};
+            // Past the recovery budget only the index is kept: the body stays in the journal.
+            MessageRef message;
+            if (recovered_resident_bytes_ + record.body.size() <=
+                limits::recovery_resident_bytes_max) {
+                message = rebuild_message(record);
+                recovered_resident_bytes_ += record.body.size();
+            }
+            recovered_messages_[sequence] = RecoveredMessage{
+                std::move(message), place.segment, place, record.body.size(), record.priority};
             recovered_queues_[record.queue][sequence] = place.segment;
             journal_->retain(place.segment);
             journal_->retain(place.segment);
@@ -221,13 +270,15 @@ u64 Broker::finish_recovery() {
         LEPUS_ASSERT(queue != nullptr);
         for (const auto& [message_sequence, segment] : entries) {
             const RecoveredMessage& m = recovered_messages_.at(message_sequence);
-            queue->recover(m.message, Stored{message_sequence, segment, m.body});
+            queue->recover(m.message, Stored{message_sequence, segment, m.body}, m.priority,
+                           m.body_size);
             count++;
         }
         changed(*queue);
     }
     recovered_queues_.clear();
     recovered_messages_.clear();
+    recovered_resident_bytes_ = 0;
     last_dependency_ = {0, 0};
     return count;
 }

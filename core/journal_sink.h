@@ -29,10 +29,21 @@ struct RecordAppended {
     RecordPlace place;
 };
 
+// Receives the records read back with JournalSink::read, on the shard's thread, in a later
+// loop turn. `ok` is false when the read failed or the bytes did not verify.
+class RecordReader {
+public:
+    virtual ~RecordReader() = default;
+    virtual void record_read(u64 token, std::string_view payload, bool ok) = 0;
+};
+
 class JournalSink {
 public:
     virtual ~JournalSink() = default;
     virtual RecordAppended append(u8 kind, std::span<const std::string_view> parts) = 0;
+    // Reads back the payload of a durable record (sequence <= durable_sequence()); the
+    // answer goes to `reader` with `token`.
+    virtual void read(const RecordPlace& place, u64 token, RecordReader& reader) = 0;
     virtual u64 durable_sequence() const = 0;
     virtual void retain(u64 segment) = 0;
     virtual void release(u64 segment) = 0;

@@ -15,9 +15,9 @@ Queue::Queue(std::string vhost, QueueInfo info, u64 now_ms)
     bands_.resize(arguments_.priority_band_count());
 }
 
-u32 Queue::band_of(const Message& message) const {
+u32 Queue::band_of_priority(u8 priority) const {
     if (!arguments_.max_priority) return 0;
-    return std::min<u32>(message.priority(), *arguments_.max_priority);
+    return std::min<u32>(priority, *arguments_.max_priority);
 }
 
 u64 Queue::expires_at(const Message& message) const {
@@ -39,8 +39,10 @@ void Queue::enqueue(MessageRef message, Stored stored) {
     }
     u32 band = band_of(*message);
     bool until_dispatch = deadline == now_ms_;
+    u8 priority = message->priority();
+    u64 body_size = message->body_size();
     push_ready(band, Ready{next_sequence_++, std::move(message), deadline, false, until_dispatch,
-                           stored});
+                           false, priority, body_size, stored});
     if (!over_length_limits()) return;
     if (consumer_ready) {
         length_check_pending_ = true;  // after the dispatch that may take it past the limit
@@ -49,11 +51,65 @@ void Queue::enqueue(MessageRef message, Stored stored) {
     }
 }
 
-void Queue::recover(MessageRef message, Stored stored) {
-    u64 deadline = expires_at(*message);
-    u32 band = band_of(*message);
-    push_ready(band, Ready{next_sequence_++, std::move(message), deadline, true, false, stored});
+void Queue::recover(MessageRef message, Stored stored, u8 priority, u64 body_size) {
+    // An index-only entry has no expiration property at hand: only x-message-ttl applies.
+    u64 deadline = message ? expires_at(*message)
+                           : (arguments_.message_ttl_ms ? now_ms_ + *arguments_.message_ttl_ms
+                                                        : never);
+    push_ready(band_of_priority(priority), Ready{next_sequence_++, std::move(message), deadline,
+                                                 true, false, false, priority, body_size, stored});
     if (over_length_limits()) enforce_length_limits();
+}
+
+void Queue::page_if_over_budget(Ready& entry) {
+    if (!entry.message || !entry.stored.journaled() || !may_page() || entry.until_dispatch)
+        return;
+    if (resident_bytes_ + entry.body_size <= resident_bytes_max_) return;
+    entry.message = MessageRef();  // the journal has the body
+}
+
+void Queue::request_reads() {
+    for (Band& band : bands_) {
+        usize limit = std::min<usize>(band.size(), read_ahead_max_);
+        for (usize i = 0; i < limit; i++) {
+            Ready& entry = band[i];
+            if (entry.message || entry.read_requested) continue;
+            entry.read_requested = true;
+            store_->read_message(info_.id, entry.stored);
+        }
+    }
+}
+
+bool Queue::fill(u64 message_sequence, MessageRef message) {
+    for (Band& band : bands_) {
+        usize limit = std::min<usize>(band.size(), read_ahead_max_);
+        for (usize i = 0; i < limit; i++) {
+            Ready& entry = band[i];
+            if (entry.message || entry.stored.message_sequence != message_sequence) continue;
+            entry.message = std::move(message);
+            entry.read_requested = false;
+            LEPUS_ASSERT(paged_count_ > 0);
+            paged_count_--;
+            resident_bytes_ += entry.body_size;
+            return true;
+        }
+    }
+    return false;
+}
+
+void Queue::drop_unreadable(u64 message_sequence) {
+    for (Band& band : bands_) {
+        for (auto it = band.begin(); it != band.end(); ++it) {
+            if (it->message || it->stored.message_sequence != message_sequence) continue;
+            ready_count_--;
+            ready_bytes_ -= it->body_size;
+            paged_count_--;
+            Stored stored = it->stored;
+            band.erase(it);
+            gone(stored);
+            return;
+        }
+    }
 }
 
 u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
@@ -152,7 +208,13 @@ Queue::Band* Queue::head_band() {
 void Queue::push_ready(u32 band, Ready entry) {
     ready_count_++;
     if (entry.until_dispatch) until_dispatch_count_++;
-    ready_bytes_ += entry.message->body_size();
+    ready_bytes_ += entry.body_size;
+    page_if_over_budget(entry);
+    if (entry.message) {
+        resident_bytes_ += entry.body_size;
+    } else {
+        paged_count_++;
+    }
     bands_[band].push_back(std::move(entry));
 }
 
@@ -166,13 +228,22 @@ Queue::Ready Queue::pop_front(Band& band) {
         until_dispatch_count_--;
         entry.until_dispatch = false;  // delivered now, or requeued later with its deadline
     }
-    ready_bytes_ -= entry.message->body_size();
+    ready_bytes_ -= entry.body_size;
+    if (entry.message) {
+        resident_bytes_ -= entry.body_size;
+    } else {
+        paged_count_--;
+    }
     return entry;
 }
 
 bool Queue::take_head(Ready& out) {
     while (Band* band = head_band()) {
         bool is_expired = expired(band->front());
+        if (!is_expired && !band->front().message) {
+            request_reads();  // the head is paged out: deliver once it is back
+            return false;
+        }
         Ready entry = pop_front(*band);
         if (is_expired) {
             dead_letter(std::move(entry.message), DeathReason::expired, entry.stored);
@@ -188,11 +259,15 @@ void Queue::put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool r
                      const Stored& stored) {
     Band& band = bands_[band_of(*message)];
     ready_count_++;
-    ready_bytes_ += message->body_size();
+    u64 body_size = message->body_size();
+    ready_bytes_ += body_size;
+    resident_bytes_ += body_size;
+    u8 priority = message->priority();
     // Requeues are usually of the oldest messages, so search from the front.
     auto it = std::lower_bound(band.begin(), band.end(), sequence,
                                [](const Ready& r, u64 s) { return r.sequence < s; });
-    band.insert(it, Ready{sequence, std::move(message), expires_at_ms, redelivered, false, stored});
+    band.insert(it, Ready{sequence, std::move(message), expires_at_ms, redelivered, false, false,
+                          priority, body_size, stored});
 }
 
 void Queue::return_undelivered(u64 sequence, MessageRef message, bool redelivered) {
@@ -233,11 +308,11 @@ void Queue::credit(const ConsumerKey& key, u32 count) {
     c->in_transit = c->in_transit > count ? c->in_transit - count : 0;
 }
 
-bool Queue::get(bool no_ack, Got& out) {
+Queue::GetResult Queue::fetch(bool no_ack, Got& out) {
     touch();
     if (length_check_pending_) enforce_length_limits();
     Ready entry;
-    if (!take_head(entry)) return false;
+    if (!take_head(entry)) return ready_count_ > 0 ? GetResult::waiting : GetResult::empty;
     out.sequence = entry.sequence;
     out.redelivered = entry.redelivered;
     if (no_ack) {
@@ -249,7 +324,7 @@ bool Queue::get(bool no_ack, Got& out) {
                            Unsettled{std::move(entry.message), ConsumerKey{},
                                      entry.expires_at_ms, entry.redelivered, entry.stored});
     }
-    return true;
+    return GetResult::got;
 }
 
 u32 Queue::purge() {
@@ -260,6 +335,8 @@ u32 Queue::purge() {
     }
     ready_count_ = 0;
     ready_bytes_ = 0;
+    resident_bytes_ = 0;
+    paged_count_ = 0;
     until_dispatch_count_ = 0;
     length_check_pending_ = false;
     return count;
@@ -302,7 +379,8 @@ void Queue::drop_undispatched() {
                 continue;
             }
             ready_count_--;
-            ready_bytes_ -= it->message->body_size();
+            ready_bytes_ -= it->body_size;
+            resident_bytes_ -= it->body_size;  // TTL-0 entries are never paged
             MessageRef message = std::move(it->message);
             Stored stored = it->stored;
             it = band.erase(it);
@@ -330,6 +408,7 @@ void Queue::enforce_length_limits() {
 void Queue::dead_letter(MessageRef message, DeathReason reason, const Stored& stored) {
     gone(stored);
     if (!arguments_.dead_letter_exchange) return;  // discarded
+    LEPUS_ASSERT_MSG(message, "queues with a dead-letter exchange never page bodies out");
     dead_letters_.push_back(DeadLetter{std::move(message), reason});
 }
 

@@ -25,12 +25,19 @@
 //   goes, the next in registration order takes over.
 // - x-expires: the queue is due for deletion once it has had no consumer and no basic.get or
 //   redeclare (touch) for that long; the Broker asks shard 0 to delete it.
+// - Paging (deep queues, as RabbitMQ's lazy queues): a ready message that is in the journal is
+//   kept in memory only while the queue's resident bodies stay under
+//   limits::queue_resident_bytes_max; past that only its index entry stays, and the body is
+//   read back from the journal when it nears the head (limits::queue_read_ahead_max entries).
+//   A paged head holds dispatch and basic.get until its read completes. Queues with a
+//   dead-letter exchange keep bodies in memory, since dead-lettering republishes the body.
 // Time is the Broker's monotonic clock, set with set_time before each operation.
 #include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/limits.h"
 #include "core/dead_letter.h"
 #include "core/journal_sink.h"
 #include "core/message.h"
@@ -49,11 +56,13 @@ struct Stored {
 };
 
 // Told when a stored message leaves its queue for good (acked, rejected, expired, dropped,
-// purged, delivered without ack), so the journal can record that it is gone.
+// purged, delivered without ack), so the journal can record that it is gone; and asked to read
+// back the body of a paged-out message, answered later through Queue::fill.
 class QueueStore {
 public:
     virtual ~QueueStore() = default;
     virtual void message_gone(QueueId queue, const Stored& stored) = 0;
+    virtual void read_message(QueueId queue, const Stored& stored) = 0;
 };
 
 class Queue {
@@ -82,6 +91,8 @@ public:
     const QueueArguments& arguments() const { return arguments_; }
     u32 ready_count() const { return static_cast<u32>(ready_count_); }
     u64 ready_bytes() const { return ready_bytes_; }
+    u64 resident_bytes() const { return resident_bytes_; }
+    u32 paged_count() const { return static_cast<u32>(paged_count_); }
     u32 unsettled_count() const { return static_cast<u32>(unsettled_.size()); }
     u32 consumer_count() const { return static_cast<u32>(consumers_.size()); }
     bool has_had_consumers() const { return had_consumers_; }
@@ -91,9 +102,21 @@ public:
 
     void enqueue(MessageRef message, Stored stored = {});
     // Start-up: a message recovered from the journal joins the tail, marked redelivered, as it
-    // may have been delivered before the restart.
-    void recover(MessageRef message, Stored stored);
+    // may have been delivered before the restart. `message` is empty for one recovered as an
+    // index entry only (its body is read back when it nears the head).
+    void recover(MessageRef message, Stored stored, u8 priority, u64 body_size);
+    // A read asked of the store has completed: the paged message gets its body back. False when
+    // the queue no longer holds it (acked, purged or expired meanwhile).
+    bool fill(u64 message_sequence, MessageRef message);
+    // A read failed: the message cannot be delivered and leaves the queue.
+    void drop_unreadable(u64 message_sequence);
     void set_store(QueueStore* store) { store_ = store; }
+    // Paging thresholds; the defaults are limits::queue_resident_bytes_max and
+    // limits::queue_read_ahead_max (tests use small ones).
+    void set_paging(u64 resident_bytes_max, u32 read_ahead_max) {
+        resident_bytes_max_ = resident_bytes_max;
+        read_ahead_max_ = read_ahead_max;
+    }
     // Calls f(const Stored&) for every journaled message it holds, ready or unsettled.
     template <typename F>
     void for_each_stored(F&& f) const;
@@ -116,13 +139,16 @@ public:
     void return_undelivered(u64 sequence, MessageRef message, bool redelivered);
     void credit(const ConsumerKey& key, u32 count);
 
-    // basic.get: the next ready message, moved to unsettled unless no_ack.
+    // basic.get: the next ready message, moved to unsettled unless no_ack. `waiting` when the
+    // head is paged out and being read back: ask again after the next fill.
     struct Got {
         MessageRef message;
         u64 sequence = 0;
         bool redelivered = false;
     };
-    bool get(bool no_ack, Got& out);
+    enum class GetResult : u8 { got, empty, waiting };
+    GetResult fetch(bool no_ack, Got& out);
+    bool get(bool no_ack, Got& out) { return fetch(no_ack, out) == GetResult::got; }
 
     // Drops every ready message; returns how many (unsettled ones stay, as in RabbitMQ).
     u32 purge();
@@ -157,6 +183,9 @@ private:
         // TTL 0 with a consumer that had room: the next dispatch delivers it or it expires,
         // whatever the clock says by then.
         bool until_dispatch = false;
+        bool read_requested = false;  // paged out (message empty) and asked of the store
+        u8 priority = 0;
+        u64 body_size = 0;
         Stored stored;
     };
     struct Unsettled {
@@ -176,7 +205,13 @@ private:
     // Consumers that may receive: all of them, or the first with x-single-active-consumer.
     usize eligible_consumer_count() const;
     bool some_consumer_has_room() const;
-    u32 band_of(const Message& message) const;
+    u32 band_of(const Message& message) const { return band_of_priority(message.priority()); }
+    u32 band_of_priority(u8 priority) const;
+    // Whether a new ready entry keeps its body in memory (see Paging above).
+    void page_if_over_budget(Ready& entry);
+    // Asks the store for the paged entries near the head of each band.
+    void request_reads();
+    bool may_page() const { return store_ != nullptr && !arguments_.dead_letter_exchange; }
     Band* head_band();
     bool expired(const Ready& r) const { return !r.until_dispatch && r.expires_at_ms < now_ms_; }
     // Pops the next deliverable message, dropping expired ones on the way.
@@ -204,6 +239,8 @@ private:
     std::vector<Band> bands_;  // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
+    u64 resident_bytes_ = 0;  // bodies of ready messages held in memory
+    usize paged_count_ = 0;
     std::unordered_map<u64, Unsettled> unsettled_;
     std::vector<Consumer> consumers_;
     usize next_consumer_ = 0;
@@ -216,6 +253,8 @@ private:
     bool expiry_requested_ = false;
     std::vector<DeadLetter> dead_letters_;
     QueueStore* store_ = nullptr;
+    u64 resident_bytes_max_ = limits::queue_resident_bytes_max;
+    u32 read_ahead_max_ = limits::queue_read_ahead_max;
 };
 
 template <typename F>
@@ -244,6 +283,7 @@ void Queue::dispatch(Emit&& emit) {
     }
     if (until_dispatch_count_ > 0) drop_undispatched();
     if (length_check_pending_) enforce_length_limits();
+    if (paged_count_ > 0 && !consumers_.empty()) request_reads();  // read ahead of delivery
 }
 
 }  // namespace lepus::core

@@ -28,6 +28,17 @@ inline constexpr u32 shard_backlog_low = 16384;
 // that keeps a fast queue from flooding a slow consumer's memory.
 inline constexpr u32 consumer_transit_max = 2048;
 
+// Deep queues: a queue keeps at most this many bytes of ready bodies in memory. Past it, a
+// message that is in the journal keeps only its index entry and is read back from the journal
+// once it is among the first queue_read_ahead_max entries of its band.
+inline constexpr u64 queue_resident_bytes_max = 64ull << 20;
+inline constexpr u32 queue_read_ahead_max = 512;
+// Journal reads a shard has in flight for paged messages, all queues together.
+inline constexpr u32 shard_reads_in_flight_max = 1024;
+// Recovery rebuilds messages in memory up to this many body bytes per shard; later ones come
+// back as index entries and are read from the journal as they near the head of their queue.
+inline constexpr u64 recovery_resident_bytes_max = 256ull << 20;
+
 // Frames a channel holds while it waits for an earlier method to complete on another shard.
 inline constexpr u32 channel_parked_frames_max = 65536;
 

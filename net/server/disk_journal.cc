@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -33,6 +34,56 @@ persist::Journal::RecoveryReport DiskJournal::recover(const persist::Journal::Vi
                   report.summary().c_str());
     }
     return report;
+}
+
+DiskJournal::~DiskJournal() {
+    for (Read* read : free_reads_) {
+        std::free(read->buffer);
+        delete read;
+    }
+}
+
+void DiskJournal::read(const core::RecordPlace& place, u64 token, core::RecordReader& reader) {
+    Read* read;
+    if (free_reads_.empty()) {
+        read = new Read;
+        read->journal = this;
+        read->completion.callback = &DiskJournal::read_done;
+        read->completion.owner = read;
+    } else {
+        read = free_reads_.back();
+        free_reads_.pop_back();
+    }
+    read->location = persist::Location{place.segment, place.offset, place.length};
+    read->token = token;
+    read->reader = &reader;
+    u32 length = persist::Journal::read_length(read->location);
+    if (read->capacity < length) {
+        std::free(read->buffer);
+        read->buffer = static_cast<char*>(std::aligned_alloc(4096, length));
+        LEPUS_ASSERT(read->buffer != nullptr);
+        read->capacity = length;
+    }
+    journal_->read(read->location, read->buffer, read->completion);
+}
+
+void DiskJournal::read_done(persist::IoCompletion& completion, i32 result) {
+    Read* read = static_cast<Read*>(completion.owner);
+    u32 length = persist::Journal::read_length(read->location);
+    bool ok = result == static_cast<i32>(length) &&
+              persist::Journal::read_check(read->location, read->buffer);
+    std::string_view payload;
+    if (ok) {
+        payload = std::string_view(
+            read->buffer + persist::Journal::read_payload_offset(read->location),
+            read->location.length);
+    } else {
+        LEPUS_LOG(error, "%s journal: reading segment %llu at %u failed: %s",
+                  read->journal->name_.c_str(), (unsigned long long)read->location.segment,
+                  read->location.offset, result < 0 ? std::strerror(-result) : "bad record");
+    }
+    read->reader->record_read(read->token, payload, ok);
+    read->journal->free_reads_.push_back(read);
 }
 
 core::RecordAppended DiskJournal::append(u8 kind, std::span<const std::string_view> parts) {

@@ -20,6 +20,7 @@ namespace lepus::server {
 class DiskJournal final : public core::JournalSink {
 public:
     explicit DiskJournal(std::string name) : name_(std::move(name)) {}
+    ~DiskJournal() override;
     DiskJournal(const DiskJournal&) = delete;
     DiskJournal& operator=(const DiskJournal&) = delete;
 
@@ -34,6 +35,7 @@ public:
     void retain(u64 segment) override { journal_->retain(segment); }
     void release(u64 segment) override { journal_->release(segment); }
     void depend(u64 later, u64 earlier) override { journal_->depend(later, earlier); }
+    void read(const core::RecordPlace& place, u64 token, core::RecordReader& reader) override;
 
     // Once per loop turn, in this order: poll runs completions (true when durable_sequence
     // moved), flush writes what this turn appended as one group.
@@ -48,6 +50,18 @@ public:
 
 private:
     [[noreturn]] void fail_stop();
+    // One read back in flight: O_DIRECT wants a block-aligned buffer covering the record.
+    struct Read {
+        persist::IoCompletion completion;
+        DiskJournal* journal = nullptr;
+        persist::Location location;
+        u64 token = 0;
+        core::RecordReader* reader = nullptr;
+        char* buffer = nullptr;
+        u32 capacity = 0;
+    };
+    static void read_done(persist::IoCompletion& completion, i32 result);
+    std::vector<Read*> free_reads_;
 
     std::string name_;
     std::string directory_;

@@ -431,5 +431,106 @@ TEST_F(DurabilityTest, SnapshotKeepsTheDefinitionsJournalSmall) {
     EXPECT_EQ(recovered_definition_count_, 1u);
 }
 
+class PagingTest : public DurabilityTest {
+protected:
+    PagingTest() {
+        // Five 20-byte bodies resident per queue; four entries read ahead.
+        for (u32 s = 0; s < shard_count; s++) broker(s).set_paging(100, 4);
+    }
+    std::string body(int i) { return "message-body-" + std::to_string(1000000 + i); }
+
+    // Delivers what arrives, answering the journal's reads until nothing more comes.
+    std::vector<Deliver> collect(u32 shard, std::vector<Deliver> first) {
+        std::vector<Deliver> all = std::move(first);
+        for (int round = 0; round < 100; round++) {
+            usize reads = 0;
+            for (auto& j : journals_) reads += j->complete_reads();
+            for (u32 s = 0; s < shard_count; s++) broker(s).dispatch_pending();
+            sim_->run();
+            std::vector<Deliver> more = sim_->take<Deliver>(shard);
+            all.insert(all.end(), std::make_move_iterator(more.begin()),
+                       std::make_move_iterator(more.end()));
+            if (reads == 0 && more.empty()) break;
+        }
+        return all;
+    }
+};
+
+TEST_F(PagingTest, DeepQueueKeepsOnlyAnIndexAndDeliversInOrder) {
+    declare_queue(1, "deep", true);
+    for (int i = 0; i < 40; i++) publish(0, "deep", body(i));
+    complete_writes();
+    const Queue* queue = home_queue("deep");
+    ASSERT_NE(queue, nullptr);
+    EXPECT_EQ(queue->ready_count(), 40u);
+    EXPECT_LE(queue->resident_bytes(), 100u);
+    EXPECT_EQ(queue->paged_count(), 35u);
+    std::vector<Deliver> got = collect(0, consume_all(0, "deep", /*no_ack=*/true));
+    ASSERT_EQ(got.size(), 40u);
+    for (int i = 0; i < 40; i++) EXPECT_EQ(got[i].message->body_copy(), body(i)) << i;
+    EXPECT_EQ(got[39].message->routing_key(), "deep");
+    EXPECT_EQ(home_queue("deep")->ready_count(), 0u);
+    complete_writes();
+    EXPECT_EQ(journals_[1]->live_references(), 0u);
+}
+
+TEST_F(PagingTest, ReadsWaitForTheDisk) {
+    declare_queue(0, "deep", true);
+    for (int i = 0; i < 10; i++) publish(0, "deep", body(i));
+    // Not yet durable: the paged bodies cannot be read back yet.
+    std::vector<Deliver> first = consume_all(0, "deep", true);
+    EXPECT_EQ(first.size(), 5u);
+    EXPECT_EQ(journals_[0]->reads_pending(), 0u);
+    complete_writes();
+    EXPECT_GT(journals_[0]->reads_pending(), 0u);
+    EXPECT_EQ(collect(0, std::move(first)).size(), 10u);
+}
+
+TEST_F(PagingTest, GetWaitsForAPagedHead) {
+    declare_queue(0, "deep", true);
+    for (int i = 0; i < 8; i++) publish(0, "deep", body(i));
+    complete_writes();
+    const QueueInfo* info = queue_info(0, "deep");
+    auto get = [&] {
+        auto request = std::make_unique<GetRequest>();
+        request->channel = channel_on(0);
+        request->queue = info->id;
+        request->no_ack = true;
+        sim_->post(0, 0, std::move(request));
+        sim_->run();
+    };
+    for (int i = 0; i < 6; i++) get();
+    std::vector<std::unique_ptr<GetReply>> replies = sim_->take<std::unique_ptr<GetReply>>(0);
+    ASSERT_EQ(replies.size(), 5u) << "the sixth waits for its body";
+    journals_[0]->complete_reads();
+    sim_->run();
+    replies = sim_->take<std::unique_ptr<GetReply>>(0);
+    ASSERT_EQ(replies.size(), 1u);
+    ASSERT_TRUE(replies[0]->message);
+    EXPECT_EQ(replies[0]->message->body_copy(), body(5));
+}
+
+TEST_F(PagingTest, UnreadableMessageIsDroppedAndTheRestFlow) {
+    declare_queue(0, "deep", true);
+    for (int i = 0; i < 8; i++) publish(0, "deep", body(i));
+    complete_writes();
+    std::vector<Deliver> first = consume_all(0, "deep", true);
+    EXPECT_EQ(first.size(), 5u);
+    EXPECT_EQ(journals_[0]->complete_reads(/*fail=*/true), 3u);
+    sim_->run();
+    EXPECT_EQ(home_queue("deep")->ready_count(), 0u);
+}
+
+TEST_F(PagingTest, PagedMessagesSurviveARestart) {
+    declare_queue(1, "deep", true);
+    for (int i = 0; i < 30; i++) publish(0, "deep", body(i));
+    complete_writes();
+    restart();
+    EXPECT_EQ(recovered_messages_, 30u);
+    std::vector<Deliver> got = collect(0, consume_all(0, "deep", true));
+    ASSERT_EQ(got.size(), 30u);
+    for (int i = 0; i < 30; i++) EXPECT_EQ(got[i].message->body_copy(), body(i));
+}
+
 }  // namespace
 }  // namespace lepus::core

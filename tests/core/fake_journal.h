@@ -37,6 +37,29 @@ public:
         return {r.sequence, r.place};
     }
     u64 durable_sequence() const override { return durable_; }
+    void read(const core::RecordPlace& place, u64 token, core::RecordReader& reader) override {
+        reads_.push_back(Read{place, token, &reader});
+    }
+    // Answers every read asked so far (`fail`: as a failed read); returns how many.
+    usize complete_reads(bool fail = false) {
+        std::vector<Read> reads;
+        std::swap(reads, reads_);
+        for (const Read& r : reads) {
+            const Record* found = nullptr;
+            for (const Record& record : records_) {
+                if (record.place.segment == r.place.segment &&
+                    record.place.offset == r.place.offset) {
+                    found = &record;
+                }
+            }
+            EXPECT_NE(found, nullptr) << "a read of a record that is not there";
+            EXPECT_LE(found ? found->sequence : 0, durable_) << "a read before the disk";
+            r.reader->record_read(r.token, found ? found->payload : std::string_view{},
+                                  found != nullptr && !fail);
+        }
+        return reads.size();
+    }
+    usize reads_pending() const { return reads_.size(); }
     void retain(u64 segment) override { live_[segment]++; }
     void release(u64 segment) override {
         EXPECT_GT(live_[segment], 0u) << "segment " << segment << " released more than retained";
@@ -77,6 +100,12 @@ public:
     const std::set<std::pair<u64, u64>>& dependencies() const { return dependencies_; }
 
 private:
+    struct Read {
+        core::RecordPlace place;
+        u64 token;
+        core::RecordReader* reader;
+    };
+    std::vector<Read> reads_;
     u32 per_segment_;
     u64 last_ = 0;
     u64 durable_ = 0;
