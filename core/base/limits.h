@@ -37,7 +37,7 @@ inline constexpr u32 queue_read_ahead_max = 512;
 inline constexpr u32 shard_reads_in_flight_max = 1024;
 // Recovery rebuilds messages in memory up to this many body bytes per shard; later ones come
 // back as index entries and are read from the journal as they near the head of their queue.
-inline constexpr u64 recovery_resident_bytes_max = 256ull << 20;
+inline constexpr u64 recovery_resident_bytes_max = 64ull << 20;
 
 // Frames a channel holds while it waits for an earlier method to complete on another shard.
 inline constexpr u32 channel_parked_frames_max = 65536;
