@@ -234,13 +234,15 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     }
     u32 routed = 0;
     connection_.note_published();
-    core::Broker::PublishConfirm confirm{key(), published_ + 1, 0};
+    // Confirm mode numbers publishes; a committing transaction uses one number for all.
+    core::Broker::PublishConfirm confirm{key(), confirm_mode_ ? published_ + 1 : tx_sequence, 0};
+    bool track = confirm_mode_ || tx_committing_;
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
     } else {
-        routed = broker.publish(vhost, exchange, message, headers,
-                                confirm_mode_ ? &confirm : nullptr);
+        routed = broker.publish(vhost, exchange, message, headers, track ? &confirm : nullptr);
     }
+    if (tx_committing_) tx_awaiting_disk_ += confirm.awaiting_disk;
     if (routed == 0 && mandatory) {
         BasicReturn r;
         r.reply_code = 312;
@@ -260,6 +262,15 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
 }
 
 void Channel::on_persisted(const core::Persisted& persisted) {
+    if (persisted.sequence == tx_sequence) {
+        LEPUS_ASSERT(tx_awaiting_disk_ > 0);
+        if (--tx_awaiting_disk_ == 0 && waiting_ == Waiting::tx_commit) {
+            waiting_ = Waiting::none;
+            send_method(TxCommitOk{});
+            unpark();
+        }
+        return;
+    }
     LEPUS_ASSERT(persisted.sequence >= awaiting_base_ &&
                  persisted.sequence - awaiting_base_ < awaiting_disk_.size());
     u32& awaiting = awaiting_disk_[persisted.sequence - awaiting_base_];

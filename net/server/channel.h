@@ -95,7 +95,7 @@ private:
         core::SettleKind kind;
     };
     enum class Expect : u8 { method, header, body };
-    enum class Waiting : u8 { none, meta, consume, get };
+    enum class Waiting : u8 { none, meta, consume, get, tx_commit };
     enum class PendingOk : u8 {
         exchange_declare, exchange_delete, exchange_bind, exchange_unbind, queue_declare,
         queue_bind, queue_unbind, queue_purge, queue_delete
@@ -218,6 +218,10 @@ private:
     std::deque<u32> awaiting_disk_;
     u64 awaiting_base_ = 0;
     bool tx_mode_ = false;
+    // tx.commit routes its publishes, then waits (as RabbitMQ does) until their copies in
+    // durable queues are on disk: this many Persisted are still to come.
+    bool tx_committing_ = false;
+    u32 tx_awaiting_disk_ = 0;
     std::vector<TxPublish> tx_publishes_;
     std::vector<TxSettle> tx_settles_;
 
@@ -228,5 +232,9 @@ private:
 // The consumer id a channel's direct reply-to consumer always has: replies are addressed to the
 // channel, and this finds the consumer without the sender knowing its tag.
 inline constexpr u64 direct_reply_consumer_id = UINT64_MAX;
+
+// The Persisted sequence of a committing transaction's publishes (confirm mode, which numbers
+// publishes from 1, cannot be on at the same time).
+inline constexpr u64 tx_sequence = UINT64_MAX;
 
 }  // namespace lepus::server

@@ -531,9 +531,18 @@ void Channel::on_method(const TxCommit&) {
     for (TxSettle& s : settles) {
         if (!settle(s.tag, s.multiple, s.kind)) return;
     }
+    tx_committing_ = true;
     for (TxPublish& p : publishes) {
         route_publish(p.exchange, p.mandatory, p.headers, p.message);
-        if (state_ != State::open) return;
+        if (state_ != State::open) {
+            tx_committing_ = false;
+            return;
+        }
+    }
+    tx_committing_ = false;
+    if (tx_awaiting_disk_ > 0) {
+        waiting_ = Waiting::tx_commit;  // commit-ok once the durable copies are on disk
+        return;
     }
     send_method(TxCommitOk{});
 }

@@ -144,6 +144,17 @@ class RestartTest(unittest.TestCase):
         channel = self.connect().channel()
         self.assertEqual(len(drain(channel, "q")), 500)
 
+    def test_a_committed_transaction_is_on_disk(self):
+        channel = self.connect().channel()
+        channel.queue_declare("txq", durable=True)
+        channel.tx_select()
+        for i in range(50):
+            channel.basic_publish("", "txq", f"t{i}".encode(), persistent())
+        channel.tx_commit()  # commit-ok: on disk, so a crash right now loses nothing
+        self.broker.restart(graceful=False)
+        channel = self.connect().channel()
+        self.assertEqual([b for b, _ in drain(channel, "txq")], [f"t{i}".encode() for i in range(50)])
+
     def test_purge_and_delete_survive_a_crash(self):
         channel = self.connect().channel()
         channel.confirm_delivery()
