@@ -62,6 +62,7 @@ Appended Journal::append(u8 kind, std::span<const std::string_view> parts) {
     char* record = extent->buffer + extent->used;
     char* cursor = record + record_header_size;
     for (std::string_view part : parts) {
+        if (part.empty()) continue;  // an empty view may have no data pointer at all
         std::memcpy(cursor, part.data(), part.size());
         cursor += part.size();
     }
