@@ -152,6 +152,10 @@ bool set_journal_segment_mb(std::string_view value, Options& out, std::string& w
                      out.journal_segment_mb, why);
 }
 
+bool set_queue_memory_mb(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, queue_memory_mb_min, queue_memory_mb_max, out.queue_memory_mb, why);
+}
+
 bool set_log_level(std::string_view value, Options& out, std::string& why) {
     for (std::string_view level : {"error", "warning", "info", "debug"}) {
         if (value == level) {
@@ -228,6 +232,7 @@ constexpr std::array settings = {
     Setting{"--channel-max", "channel_max", set_channel_max},
     Setting{"--log-level", "log_level", set_log_level},
     Setting{"--journal-segment-mb", "journal_segment_mb", set_journal_segment_mb},
+    Setting{"--queue-memory-mb", "queue_memory_mb", set_queue_memory_mb},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "default_user", set_default_user},
     Setting{"", "default_password", set_default_password},
@@ -421,6 +426,9 @@ std::string help_text() {
             std::to_string(journal_segment_mb_min) + "-" +
             std::to_string(journal_segment_mb_max) + " (default " +
             std::to_string(defaults.journal_segment_mb) + ")\n";
+    text += "  --queue-memory-mb N    message bodies a queue keeps in memory before it pages\n";
+    text += "                         persistent ones out to the journal (default " +
+            std::to_string(defaults.queue_memory_mb) + ")\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";

@@ -41,6 +41,9 @@ inline constexpr usize config_lines_max = 10'000;
 // disks, large ones fewer rotations.
 inline constexpr u32 journal_segment_mb_min = 1;
 inline constexpr u32 journal_segment_mb_max = 1024;
+// A queue's resident bodies before it pages persistent messages out to the journal.
+inline constexpr u32 queue_memory_mb_min = 1;
+inline constexpr u32 queue_memory_mb_max = 65536;
 
 struct Options {
     std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
@@ -59,6 +62,7 @@ struct Options {
     std::vector<std::string> vhosts = {"/"};
     std::string log_level = "info";  // error | warning | info | debug
     u32 journal_segment_mb = 64;
+    u32 queue_memory_mb = static_cast<u32>(limits::queue_resident_bytes_max >> 20);
 };
 
 enum class ParseOutcome : u8 {

@@ -97,6 +97,7 @@ std::string Shard::init() {
                " (needs Linux 5.19+)";
     }
     broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
+    broker_->set_paging(u64{options_.queue_memory_mb} << 20, limits::queue_read_ahead_max);
     if (std::string error = open_journal(); !error.empty()) return error;
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
