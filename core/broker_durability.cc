@@ -199,16 +199,20 @@ void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,
     switch (static_cast<RecordKind>(kind)) {
         case RecordKind::message: {
             MessageRecord record;
-            if (!decode_message(payload, record) || !local_durable(record.queue)) return;
-            // Past the recovery budget only the index is kept: the body stays in the journal.
+            if (!decode_message(payload, record)) return;
+            // Indexed even when its first queue is gone: an enqueue record may name another.
+            // Past the recovery budget, or for a queue that is gone, only the index is kept and
+            // the body stays in the journal until a queue needs it.
+            bool wanted = local_durable(record.queue);
             MessageRef message;
-            if (recovered_resident_bytes_ + record.body.size() <=
-                limits::recovery_resident_bytes_max) {
+            if (wanted && recovered_resident_bytes_ + record.body.size() <=
+                              limits::recovery_resident_bytes_max) {
                 message = rebuild_message(record);
                 recovered_resident_bytes_ += record.body.size();
             }
             recovered_messages_[sequence] = RecoveredMessage{
                 std::move(message), place.segment, place, record.body.size(), record.priority};
+            if (!wanted) return;
             recovered_queues_[record.queue][sequence] = place.segment;
             journal_->retain(place.segment);
             journal_->retain(place.segment);

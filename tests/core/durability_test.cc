@@ -321,6 +321,35 @@ TEST_F(DurabilityTest, BodyIsWrittenOncePerShard) {
     for (const char* q : {"a", "b", "c"}) EXPECT_EQ(home_queue(q)->ready_count(), 1u) << q;
 }
 
+TEST_F(DurabilityTest, MessageSurvivesTheDeletionOfTheQueueThatWroteItsBody) {
+    ExchangeDeclareOp x;
+    x.info.name = "fan";
+    x.info.type = routing::ExchangeType::fanout;
+    x.info.durable = true;
+    EXPECT_EQ(meta(0, x).code, 0);
+    for (const char* q : {"first", "second"}) {
+        declare_queue(0, q, true);
+        EXPECT_EQ(meta(0, QueueBindOp{q, "fan", "", {}, false}).code, 0);
+    }
+    Catalog& catalog = broker(0).catalog();
+    broker(0).publish(*catalog.find_vhost("/"), *catalog.find_exchange("/", "fan"),
+                      persistent_message("shared", "k"), {});
+    complete_writes();
+    EXPECT_EQ(meta(0, QueueDeleteOp{"first", false, false}).code, 0);
+    complete_writes();
+    restart();
+    EXPECT_EQ(recovered_messages_, 1u);
+    std::vector<Deliver> got = consume_all(0, "second", true);
+    if (got.empty()) {  // recovered as an index entry: read back from the journal
+        journals_[0]->complete_reads();
+        for (u32 s = 0; s < shard_count; s++) broker(s).dispatch_pending();
+        sim_->run();
+        got = sim_->take<Deliver>(0);
+    }
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].message->body_copy(), "shared");
+}
+
 TEST_F(DurabilityTest, UnackedComeBackRedeliveredAndAckedDoNot) {
     declare_queue(1, "q", true);
     for (int i = 0; i < 5; i++) publish(0, "q", "m" + std::to_string(i));
