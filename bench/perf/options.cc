@@ -15,7 +15,8 @@ one channel. Works against any AMQP 0-9-1 broker.
 
   --uri URI              amqp://user:password@host:port/vhost
                          (default amqp://guest:guest@127.0.0.1:5672/)
-  --producers N          producer connections (default 1)
+  --producers N          producer connections (default 1); 0 drains what the queues
+                         hold (no purge at start) until nothing arrives for --grace
   --consumers N          consumer connections (default 1)
   --publish-only         the same as --consumers 0
   --queues N             queues (default 1); queue i is "<prefix>-<i>", or <prefix> for one

@@ -81,11 +81,14 @@ bool declare_topology(Connection& setup, const Options& options) {
         declare.durable = options.durable;
         amqp::QueueDeclareOk declared;
         if (!setup.call(declare, declared)) return false;
-        // Messages a previous run left behind would count as foreign and skew the rates.
-        amqp::QueuePurge purge;
-        purge.queue = name;
-        amqp::QueuePurgeOk purged;
-        if (!setup.call(purge, purged)) return false;
+        // Messages a previous run left behind would count as foreign and skew the rates; a run
+        // without producers is there to drain them.
+        if (options.producers > 0) {
+            amqp::QueuePurge purge;
+            purge.queue = name;
+            amqp::QueuePurgeOk purged;
+            if (!setup.call(purge, purged)) return false;
+        }
         if (options.exchange.empty()) continue;
         amqp::QueueBind bind;
         bind.queue = name;
@@ -324,6 +327,8 @@ int run(const Options& options) {
                 u64 grace_ns = static_cast<u64>(options.grace_s * 1e9);
                 if (interrupted.load()) grace_ns = std::min<u64>(grace_ns, 200000000);
                 if (producer_failed) grace_ns = 0;
+                // No producers: drain what the queues hold until nothing arrives for the grace.
+                if (producers.empty()) expected = UINT64_MAX;
                 shared.grace_ns.store(grace_ns);
                 shared.stop_ns.store(now_ns());
                 shared.expected.store(expected);
