@@ -86,6 +86,7 @@ Shard::~Shard() {
 std::string Shard::init() {
     log::set_thread_shard(static_cast<int>(id_.value));
     pool_.bind_to_current_thread();
+    message_pool_.bind_to_current_thread();
     int rc = ring_.init(ring_entries);
     if (rc < 0) {
         return std::string("io_uring set-up failed: ") + std::strerror(-rc) +
@@ -240,6 +241,9 @@ void Shard::flush_outbox() {
         grid_.wake_if_sleeping(to);
         backlog += pending.size();
     }
+    // Work for this shard itself counts too: a publisher whose queue lives here must not
+    // outrun the dispatch to its consumers any more than one whose queue lives elsewhere.
+    backlog += local_.size();
     // Back-pressure with hysteresis: publishers pause while other shards cannot keep up.
     if (!context_->throttled && backlog > limits::shard_backlog_high) {
         context_->throttled = true;
@@ -381,7 +385,8 @@ void Shard::run() {
             !journals_busy())
             break;
 
-        bool idle = local_.empty() && !grid_.has_incoming(id_.value);
+        bool idle = local_.empty() && !ring_.has_completions() &&
+                    !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
         u32 timeout = 0;
         if (idle) {
@@ -397,7 +402,7 @@ void Shard::run() {
                 }
             }
         }
-        ring_.submit_and_run(timeout);
+        ring_.submit_and_run(timeout, limits::completion_batch_max);
         grid_.set_sleeping(id_.value, false);
     }
     // Everything written reaches the disk before the shard goes: a clean stop loses nothing.

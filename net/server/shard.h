@@ -15,6 +15,7 @@
 
 #include "core/broker.h"
 #include "core/chunk.h"
+#include "core/message.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
 #include "net/server/connection.h"
@@ -81,6 +82,7 @@ private:
     ShardGrid& grid_;
     const Options& options_;
     ChunkPool pool_;
+    MessagePool message_pool_{limits::message_pool_free_max};
     io::Ring ring_;
     io::BufferRing buffers_;
     std::unique_ptr<core::Broker> broker_;
