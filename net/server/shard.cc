@@ -30,6 +30,22 @@ u64 clock_ms(clockid_t clock) {
 
 u64 monotonic_ms() { return clock_ms(CLOCK_MONOTONIC); }
 
+u64 monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
+}
+
+// Tells the core this is a spin loop (saves power, yields to a sibling hyperthread).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// While busy polling, spins between entries into the ring (each is a syscall).
+constexpr u32 busy_poll_ring_every = 8;
+
 // A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
 int open_listener(const std::string& host, u16 port, std::string& error) {
     addrinfo hints{};
@@ -359,6 +375,20 @@ void Shard::begin_shutdown() {
     }
 }
 
+bool Shard::busy_poll() {
+    // Mailboxes are checked on every spin (a load per ring); the ring needs a syscall to run
+    // the kernel's deferred completion work, so it is entered every few spins only.
+    u64 deadline_ns = monotonic_ns() + u64{options_.busy_poll_us} * 1000;
+    for (u32 spin = 0;; spin++) {
+        if (grid_.has_incoming(id_.value)) return true;
+        if (spin % busy_poll_ring_every == 0 &&
+            ring_.submit_and_run(0, limits::completion_batch_max) > 0)
+            return true;
+        if (monotonic_ns() >= deadline_ns) return false;
+        cpu_relax();
+    }
+}
+
 void Shard::request_stop() {
     stop_requested_.store(true);
     grid_.wake(id_.value);
@@ -388,6 +418,7 @@ void Shard::run() {
         bool idle = local_.empty() && !ring_.has_completions() &&
                     !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
+        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) idle = false;
         u32 timeout = 0;
         if (idle) {
             grid_.set_sleeping(id_.value, true);

@@ -67,6 +67,8 @@ private:
     void flush_journals();
     bool journals_busy() const;
     bool drain_mailboxes();
+    // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
+    bool busy_poll();
     void deliver(core::ShardMessage message);
     void arm_accept();
     void arm_wakeup();
