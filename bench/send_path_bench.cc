@@ -37,7 +37,11 @@ void write_content(OutQueue& out, u32 frame_max, const MessageRef& owner) {
     std::string_view header = message.header_payload();
     amqp::write_frame_header(out.writer(), amqp::frame_header, channel_number,
                              static_cast<u32>(header.size()));
-    out.append_reference(header, owner);
+    if (header.size() <= limits::content_header_copy_max) {
+        out.writer().write_bytes(header);
+    } else {
+        out.append_reference(header, owner);
+    }
     amqp::write_frame_end(out.writer());
     const u64 frame_payload_max = frame_max - amqp::frame_overhead;
     u64 left = message.body_size();

@@ -1,12 +1,78 @@
 #include "core/message.h"
 
+#include <new>
+
+#include "core/base/assert.h"
 #include "core/content_header.h"
 #include "core/queue_arguments.h"
 
 namespace lepus {
 
+namespace {
+// The pool of the shard running on this thread; see MessagePool::bind_to_current_thread.
+thread_local MessagePool* thread_pool = nullptr;
+}  // namespace
+
+MessagePool::~MessagePool() {
+    if (thread_pool == this) thread_pool = nullptr;
+    while (free_ != nullptr) {
+        Free* next = free_->next;
+        ::operator delete(static_cast<void*>(free_), sizeof(Message));
+        free_ = next;
+    }
+}
+
+void MessagePool::bind_to_current_thread() { thread_pool = this; }
+
+MessagePool* MessagePool::current() { return thread_pool; }
+
+void* MessagePool::take() {
+    if (free_ == nullptr) return ::operator new(sizeof(Message));
+    Free* storage = free_;
+    free_ = storage->next;
+    free_count_--;
+    return storage;
+}
+
+bool MessagePool::give_back(void* storage) {
+    if (free_count_ >= free_count_max_) return false;
+    free_ = new (storage) Free{free_};
+    free_count_++;
+    return true;
+}
+
+void* Message::operator new(std::size_t size) {
+    LEPUS_ASSERT(size == sizeof(Message));
+    MessagePool* pool = thread_pool;
+    return pool != nullptr ? pool->take() : ::operator new(size);
+}
+
+void Message::operator delete(void* storage) { ::operator delete(storage, sizeof(Message)); }
+
+void Message::destroy() {
+    MessagePool* pool = pool_;
+    this->~Message();
+    void* storage = this;
+    if (pool != nullptr && pool == thread_pool && pool->give_back(storage)) return;
+    ::operator delete(storage, sizeof(Message));
+}
+
+void Message::append_body(ChunkSlice slice) {
+    if (body_count_ < body_inline_max) {
+        body_inline_[body_count_++] = std::move(slice);
+        return;
+    }
+    if (body_count_ == body_inline_max) {
+        body_spill_.reserve(body_inline_max * 2);
+        for (ChunkSlice& s : body_inline_) body_spill_.push_back(std::move(s));
+    }
+    body_spill_.push_back(std::move(slice));
+    body_count_++;
+}
+
 Message::Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority)
-    : routing_(std::move(routing)),
+    : pool_(thread_pool),
+      routing_(std::move(routing)),
       header_(std::move(header)),
       body_size_(body_size),
       delivery_mode_(delivery_mode),
@@ -22,7 +88,7 @@ Message::Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_
 std::string Message::body_copy() const {
     std::string out;
     out.reserve(body_size_);
-    for (const ChunkSlice& slice : body_) out.append(slice.data, slice.size);
+    for (const ChunkSlice& slice : body()) out.append(slice.data, slice.size);
     return out;
 }
 

@@ -8,9 +8,17 @@
 // - It holds one chunk reference per slice, so the bytes live as long as the message.
 // - Per-delivery state (redelivered, delivery tag) lives with the queue and the channel,
 //   never in the message.
+// - Its storage comes from the MessagePool bound to the creating thread, if any. Whichever
+//   shard drops the last reference frees it: back into that pool when it is the pool of the
+//   releasing thread, otherwise to the allocator (which hands the memory back to its home
+//   thread). Pools are compared by address only, so a message may outlive its pool.
+// - One or two body slices (a body in one frame, or split across two receives) are kept
+//   inline; more spill into a vector.
 // - The two properties the broker acts on (headers, expiration) are located once, at
 //   construction, and kept as views into the header bytes.
 #include <atomic>
+#include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,7 +38,9 @@ struct ChunkSlice {
     std::string_view view() const { return {data, size}; }
 };
 
-class Message {
+class MessagePool;
+
+class Message final {
 public:
     struct Routing {
         std::string exchange;
@@ -40,12 +50,19 @@ public:
     // header is the content-header frame's payload (class id, weight, body size, properties).
     Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority);
 
-    void append_body(ChunkSlice slice) { body_.push_back(std::move(slice)); }
+    // Storage from the calling thread's MessagePool when it has some (see the rules above).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* storage);  // only if the constructor throws
+
+    void append_body(ChunkSlice slice);
 
     const std::string& exchange() const { return routing_.exchange; }
     const std::string& routing_key() const { return routing_.routing_key; }
     std::string_view header_payload() const { return header_.view(); }
-    const std::vector<ChunkSlice>& body() const { return body_; }
+    std::span<const ChunkSlice> body() const {
+        if (body_count_ <= body_inline_max) return {body_inline_, body_count_};
+        return body_spill_;
+    }
     u64 body_size() const { return body_size_; }
     bool persistent() const { return delivery_mode_ == 2; }
     u8 delivery_mode() const { return delivery_mode_; }
@@ -65,16 +82,22 @@ public:
 
     void retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
     void release() {
-        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
     }
 
 private:
+    static constexpr u32 body_inline_max = 2;
+
     ~Message() = default;
+    void destroy();
 
     std::atomic<u32> refs_{1};
+    u32 body_count_ = 0;
+    MessagePool* pool_;  // the creating thread's pool, or nullptr; compared by address only
     Routing routing_;
     ChunkSlice header_;
-    std::vector<ChunkSlice> body_;
+    ChunkSlice body_inline_[body_inline_max];
+    std::vector<ChunkSlice> body_spill_;  // every slice, once there are more than fit inline
     u64 body_size_;
     std::string_view headers_;     // into header_
     std::string_view expiration_;  // into header_
@@ -83,6 +106,34 @@ private:
     u8 priority_;
     bool has_expiration_ = false;
     bool expiration_valid_ = false;
+};
+
+// A per-shard free list of message storage, so publishing allocates nothing in steady state.
+// Lives on its shard's thread; bounded, so a burst does not pin memory for good.
+class MessagePool {
+public:
+    explicit MessagePool(u32 free_count_max) : free_count_max_(free_count_max) {}
+    ~MessagePool();
+    MessagePool(const MessagePool&) = delete;
+    MessagePool& operator=(const MessagePool&) = delete;
+
+    // Marks this pool as the calling thread's: messages created and released here reuse it.
+    void bind_to_current_thread();
+    static MessagePool* current();
+    u32 free_count() const { return free_count_; }
+
+private:
+    friend class Message;
+    struct Free {
+        Free* next;
+    };
+    void* take();
+    // False when the list is full; the caller frees the storage.
+    bool give_back(void* storage);
+
+    u32 free_count_max_;
+    Free* free_ = nullptr;
+    u32 free_count_ = 0;
 };
 
 // An owning handle: one reference to a message.

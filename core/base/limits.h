@@ -15,6 +15,15 @@ inline constexpr u64 message_size_max = 128u << 20;  // RabbitMQ's default max_m
 inline constexpr u32 recv_buffer_size = 64 * 1024;
 inline constexpr u32 recv_buffer_count = 256;  // power of two, as io_uring requires
 
+// Completions a shard handles per loop turn. Each receive may carry a whole buffer of
+// publishes, so an unbounded batch lets one busy publisher make a turn so long that the queues'
+// dispatch and the consumers' sends (done once per turn) starve; the rest wait in the CQ.
+inline constexpr u32 completion_batch_max = 32;
+
+// Free message storage a shard keeps for reuse (a few hundred bytes each). Enough for the
+// messages of a few loop turns; a burst beyond it goes back to the allocator.
+inline constexpr u32 message_pool_free_max = 8192;
+
 // Cross-shard rings: entries per ordered pair of shards; overflow waits in the sender's outbox.
 inline constexpr u32 shard_ring_capacity = 4096;
 inline constexpr u32 shard_mailbox_batch_max = 4096;  // entries drained per ring per loop turn
@@ -44,6 +53,8 @@ inline constexpr u32 channel_parked_frames_max = 65536;
 
 inline constexpr u32 connection_count_max = 65536;  // per shard
 inline constexpr u32 iovec_count_max = 1024;        // IOV_MAX
+// Content headers up to this size are copied into a delivery's frame bytes, not referenced.
+inline constexpr u32 content_header_copy_max = 256;
 inline constexpr u32 close_handshake_timeout_ms = 3000;
 inline constexpr u32 shutdown_grace_ms = 2000;
 

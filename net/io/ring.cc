@@ -48,7 +48,7 @@ io_uring_sqe* Ring::prepare_untracked() {
     return sqe;
 }
 
-u32 Ring::submit_and_run(u32 timeout_ms) {
+u32 Ring::submit_and_run(u32 timeout_ms, u32 batch_max) {
     if (timeout_ms == 0) {
         io_uring_submit_and_get_events(&ring_);
     } else {
@@ -67,6 +67,7 @@ u32 Ring::submit_and_run(u32 timeout_ms) {
     // Callbacks may prepare new submissions but never reap, so walking the CQ is safe; the
     // batch is released with one advance.
     io_uring_for_each_cqe(&ring_, head, cqe) {
+        if (handled == batch_max) break;
         handled++;
         auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqe));
         if (completion == nullptr) continue;

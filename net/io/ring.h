@@ -39,9 +39,12 @@ public:
     io_uring_sqe* prepare_untracked();
 
     // Submits what is pending and waits until at least one completion arrives or
-    // `timeout_ms` passes (0: do not wait), then runs every available completion's callback.
-    // Returns the number of completions handled.
-    u32 submit_and_run(u32 timeout_ms);
+    // `timeout_ms` passes (0: do not wait), then runs the callbacks of up to `batch_max`
+    // available completions; the rest stay in the CQ for the next call. Returns the number
+    // of completions handled.
+    u32 submit_and_run(u32 timeout_ms, u32 batch_max);
+    // Completions already in the CQ, waiting for the next submit_and_run.
+    bool has_completions() { return io_uring_cq_ready(&ring_) > 0; }
 
 private:
     io_uring_sqe* get_sqe();

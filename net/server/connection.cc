@@ -570,8 +570,12 @@ void Connection::flush() {
         if (out_.empty()) return;
         out_.swap_contents(sending_);
     }
-    iov_.resize(limits::iovec_count_max);
-    u32 count = sending_.build_iovecs(iov_.data(), limits::iovec_count_max);
+    // Sized to what this send needs: an idle connection that once sent a handshake keeps a
+    // few iovecs, not IOV_MAX of them (16 KiB each, times ten thousand connections).
+    auto wanted = static_cast<u32>(
+        std::min<usize>(sending_.iovec_count(), limits::iovec_count_max));
+    if (iov_.size() < wanted) iov_.resize(wanted);
+    u32 count = sending_.build_iovecs(iov_.data(), wanted);
     LEPUS_ASSERT(count > 0);
     message_header_ = msghdr{};
     message_header_.msg_iov = iov_.data();

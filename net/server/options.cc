@@ -142,6 +142,10 @@ bool set_channel_max(std::string_view value, Options& out, std::string& why) {
     return true;
 }
 
+bool set_busy_poll(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, 0, busy_poll_max_us, out.busy_poll_us, why);
+}
+
 bool set_handshake_timeout(std::string_view value, Options& out, std::string& why) {
     return parse_u32(value, handshake_timeout_min_ms, handshake_timeout_max_ms,
                      out.handshake_timeout_ms, why);
@@ -233,6 +237,7 @@ constexpr std::array settings = {
     Setting{"--log-level", "log_level", set_log_level},
     Setting{"--journal-segment-mb", "journal_segment_mb", set_journal_segment_mb},
     Setting{"--queue-memory-mb", "queue_memory_mb", set_queue_memory_mb},
+    Setting{"--busy-poll-us", "busy_poll_us", set_busy_poll},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "default_user", set_default_user},
     Setting{"", "default_password", set_default_password},
@@ -429,6 +434,10 @@ std::string help_text() {
     text += "  --queue-memory-mb N    message bodies a queue keeps in memory before it pages\n";
     text += "                         persistent ones out to the journal (default " +
             std::to_string(defaults.queue_memory_mb) + ")\n";
+    text += "  --busy-poll-us N       before sleeping, a shard polls for work this long, 0-" +
+            std::to_string(busy_poll_max_us) + ";\n";
+    text += "                         lower latency for CPU (default " +
+            std::to_string(defaults.busy_poll_us) + ")\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";

@@ -44,6 +44,9 @@ inline constexpr u32 journal_segment_mb_max = 1024;
 // A queue's resident bodies before it pages persistent messages out to the journal.
 inline constexpr u32 queue_memory_mb_min = 1;
 inline constexpr u32 queue_memory_mb_max = 65536;
+// Busy polling before a shard sleeps: a millisecond of spinning per idle turn is already a
+// core's worth of CPU; more buys nothing.
+inline constexpr u32 busy_poll_max_us = 1000;
 
 struct Options {
     std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
@@ -63,6 +66,10 @@ struct Options {
     std::string log_level = "info";  // error | warning | info | debug
     u32 journal_segment_mb = 64;
     u32 queue_memory_mb = static_cast<u32>(limits::queue_resident_bytes_max >> 20);
+    // How long a shard with nothing to do keeps polling its mailboxes and its ring before it
+    // sleeps in io_uring. Waking a sleeping thread costs tens of microseconds on a VM (more in
+    // the tails); polling trades CPU for that latency. 0 sleeps at once.
+    u32 busy_poll_us = 0;
 };
 
 enum class ParseOutcome : u8 {

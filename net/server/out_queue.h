@@ -33,6 +33,10 @@ public:
     bool empty() const { return bytes_.size() == bytes_mark_ && segments_.empty(); }
     usize size() const { return reference_bytes_ + bytes_.size(); }
 
+    // The iovecs build_iovecs would fill for everything unsent.
+    usize iovec_count() const {
+        return segments_.size() - sent_segment_ + (bytes_.size() > bytes_mark_ ? 1 : 0);
+    }
     // Fills `iov` with the unsent part, at most `count_max` entries; returns how many.
     u32 build_iovecs(iovec* iov, u32 count_max);
     // Records that `bytes` more were sent. True when everything has been.

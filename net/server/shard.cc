@@ -30,6 +30,22 @@ u64 clock_ms(clockid_t clock) {
 
 u64 monotonic_ms() { return clock_ms(CLOCK_MONOTONIC); }
 
+u64 monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
+}
+
+// Tells the core this is a spin loop (saves power, yields to a sibling hyperthread).
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// While busy polling, spins between entries into the ring (each is a syscall).
+constexpr u32 busy_poll_ring_every = 8;
+
 // A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
 int open_listener(const std::string& host, u16 port, std::string& error) {
     addrinfo hints{};
@@ -86,6 +102,7 @@ Shard::~Shard() {
 std::string Shard::init() {
     log::set_thread_shard(static_cast<int>(id_.value));
     pool_.bind_to_current_thread();
+    message_pool_.bind_to_current_thread();
     int rc = ring_.init(ring_entries);
     if (rc < 0) {
         return std::string("io_uring set-up failed: ") + std::strerror(-rc) +
@@ -241,6 +258,9 @@ void Shard::flush_outbox() {
         grid_.wake_if_sleeping(to);
         backlog += pending.size();
     }
+    // Work for this shard itself counts too: a publisher whose queue lives here must not
+    // outrun the dispatch to its consumers any more than one whose queue lives elsewhere.
+    backlog += local_.size();
     // Back-pressure with hysteresis: publishers pause while other shards cannot keep up.
     if (!context_->throttled && backlog > limits::shard_backlog_high) {
         context_->throttled = true;
@@ -356,6 +376,20 @@ void Shard::begin_shutdown() {
     }
 }
 
+bool Shard::busy_poll() {
+    // Mailboxes are checked on every spin (a load per ring); the ring needs a syscall to run
+    // the kernel's deferred completion work, so it is entered every few spins only.
+    u64 deadline_ns = monotonic_ns() + u64{options_.busy_poll_us} * 1000;
+    for (u32 spin = 0;; spin++) {
+        if (grid_.has_incoming(id_.value)) return true;
+        if (spin % busy_poll_ring_every == 0 &&
+            ring_.submit_and_run(0, limits::completion_batch_max) > 0)
+            return true;
+        if (monotonic_ns() >= deadline_ns) return false;
+        cpu_relax();
+    }
+}
+
 void Shard::request_stop() {
     stop_requested_.store(true);
     grid_.wake(id_.value);
@@ -382,8 +416,10 @@ void Shard::run() {
             !journals_busy())
             break;
 
-        bool idle = local_.empty() && !grid_.has_incoming(id_.value);
+        bool idle = local_.empty() && !ring_.has_completions() &&
+                    !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
+        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) idle = false;
         u32 timeout = 0;
         if (idle) {
             grid_.set_sleeping(id_.value, true);
@@ -398,7 +434,7 @@ void Shard::run() {
                 }
             }
         }
-        ring_.submit_and_run(timeout);
+        ring_.submit_and_run(timeout, limits::completion_batch_max);
         grid_.set_sleeping(id_.value, false);
     }
     // Everything written reaches the disk before the shard goes: a clean stop loses nothing.

@@ -15,6 +15,7 @@
 
 #include "core/broker.h"
 #include "core/chunk.h"
+#include "core/message.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
 #include "net/server/connection.h"
@@ -66,6 +67,8 @@ private:
     void flush_journals();
     bool journals_busy() const;
     bool drain_mailboxes();
+    // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
+    bool busy_poll();
     void deliver(core::ShardMessage message);
     void arm_accept();
     void arm_wakeup();
@@ -81,6 +84,7 @@ private:
     ShardGrid& grid_;
     const Options& options_;
     ChunkPool pool_;
+    MessagePool message_pool_{limits::message_pool_free_max};
     io::Ring ring_;
     io::BufferRing buffers_;
     std::unique_ptr<core::Broker> broker_;

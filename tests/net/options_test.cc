@@ -148,9 +148,16 @@ TEST(Options, HelpPrintsUsageAndExits) {
     EXPECT_EQ(printed, help_text());
     for (const char* flag :
          {"--listen", "--data-dir", "--shards", "--config", "--heartbeat", "--frame-max",
-          "--channel-max", "--log-level", "--help", "--version"}) {
+          "--channel-max", "--log-level", "--busy-poll-us", "--help", "--version"}) {
         EXPECT_NE(printed.find(flag), std::string::npos) << flag;
     }
+}
+
+TEST(Options, BusyPollIsBounded) {
+    Parsed parsed = parse({"--busy-poll-us", "50"});
+    EXPECT_EQ(parsed.outcome, ParseOutcome::run);
+    EXPECT_EQ(parsed.options.busy_poll_us, 50u);
+    EXPECT_EQ(parse({"--busy-poll-us", "1001"}).outcome, ParseOutcome::error);
 }
 
 TEST(Options, VersionPrintsAndExits) {

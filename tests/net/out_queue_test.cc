@@ -35,7 +35,7 @@ std::string joined(OutQueue& queue) {
 u32 chunk_refs(const Chunk* chunk) { return chunk->refs.load(std::memory_order_relaxed); }
 
 // The chunk a message's body lies in: its reference count shows whether the message lives.
-Chunk* body_chunk(const MessageRef& message) { return message->body().at(0).chunk.get(); }
+Chunk* body_chunk(const MessageRef& message) { return message->body()[0].chunk.get(); }
 
 TEST(OutQueueTest, StartsEmpty) {
     OutQueue queue;
