@@ -509,7 +509,9 @@ void Relay::run() {
         for (auto& connection : connections_) {
             congested |= connection->output.size() - connection->output_sent > output_high_water;
         }
-        int timeout = (!readable.empty() && !congested) ? 0 : -1;
+        // Readable connections left over: poll without sleeping (1 ms while congested, when
+        // only some of them may be read).
+        int timeout = readable.empty() ? -1 : (congested ? 1 : 0);
         int ready = ::epoll_wait(epoll_, events, 256, timeout);
         for (int i = 0; i < ready; i++) {
             auto* connection = static_cast<Connection*>(events[i].data.ptr);
@@ -523,10 +525,15 @@ void Relay::run() {
                 readable.push_back(connection);
             }
         }
-        if (!congested) {
-            // One recv per connection per turn keeps publishers fair to each other.
-            for (Connection* connection : readable) {
-                if (connection->fd >= 0 && !connection->closing) read(*connection);
+        // One recv per connection per turn keeps publishers fair to each other. While some
+        // output is congested, only the congested connections are read: their peers (the
+        // consumers) may be waiting to send acks before they read more, and not reading them
+        // would deadlock.
+        for (Connection* connection : readable) {
+            bool own_congested =
+                connection->output.size() - connection->output_sent > output_high_water;
+            if ((!congested || own_congested) && connection->fd >= 0 && !connection->closing) {
+                read(*connection);
             }
         }
         for (auto& connection : connections_) {
