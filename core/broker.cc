@@ -13,6 +13,7 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
                const std::vector<std::string>& vhosts)
     : self_(self), shard_count_(shard_count), outbox_(outbox) {
     LEPUS_ASSERT(self.value < shard_count);
+    remote_pressured_.resize(shard_count, false);
     for (const std::string& vhost : vhosts) catalog_.add_vhost(vhost);
     if (self == ShardId(0))
         metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
@@ -126,7 +127,41 @@ void Broker::changed(Queue& queue) {
     reschedule(queue);
 }
 
+void Broker::update_pressure(Queue& queue) {
+    u32 mark = queue.pressured ? limits::queue_pressure_low : limits::queue_pressure_high;
+    bool pressured = queue.ready_count() >= mark && queue.delivery_bound();
+    if (pressured == queue.pressured) return;
+    queue.pressured = pressured;
+    if (pressured) {
+        pressured_queues_++;
+    } else {
+        LEPUS_ASSERT(pressured_queues_ > 0);
+        pressured_queues_--;
+    }
+}
+
+void Broker::announce_pressure() {
+    bool on = pressured_queues_ > 0;
+    if (on == announced_pressure_) return;
+    announced_pressure_ = on;
+    for (u32 shard = 0; shard < shard_count_; shard++) {
+        if (ShardId(shard) != self_) outbox_.send(ShardId(shard), Pressure{self_, on});
+    }
+}
+
+void Broker::on(Pressure& m) {
+    LEPUS_ASSERT(m.from.value < shard_count_ && m.from != self_);
+    if (remote_pressured_[m.from.value] == m.on) return;
+    remote_pressured_[m.from.value] = m.on;
+    if (m.on) {
+        remote_pressure_++;
+    } else {
+        remote_pressure_--;
+    }
+}
+
 void Broker::reschedule(Queue& queue) {
+    update_pressure(queue);
     u64 deadline = queue.next_deadline_ms();
     if (deadline == queue.scheduled_deadline_ms) return;
     QueueId id = queue.info().id;
@@ -140,6 +175,7 @@ void Broker::reschedule(Queue& queue) {
 void Broker::erase_queue(QueueId id) {
     auto it = queues_.find(id);
     LEPUS_ASSERT(it != queues_.end());
+    if (it->second->pressured) pressured_queues_--;
     u64 scheduled = it->second->scheduled_deadline_ms;
     if (scheduled != Queue::never) deadlines_.erase({scheduled, id});
     queues_.erase(it);
@@ -162,6 +198,7 @@ void Broker::dispatch_pending() {
         }
     }
     dirty_.clear();
+    announce_pressure();
 }
 
 void Broker::publish_dead_letters() {

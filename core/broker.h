@@ -89,12 +89,20 @@ public:
     // After the journals made progress: releases the confirms and replies that waited.
     void on_journal_progress();
 
+    // True while this shard or another holds a delivery-bound queue with a backlog: the shard
+    // pauses its publishing connections (see limits::queue_pressure_high).
+    bool publishing_pressure() const { return pressured_queues_ > 0 || remote_pressure_ > 0; }
+
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const;
     usize local_queue_count() const { return queues_.size(); }
 
 private:
     void on(Enqueue& m);
+    void on(Pressure& m);
+    void update_pressure(Queue& queue);
+    // Tells the other shards when this shard's pressure starts or ends.
+    void announce_pressure();
     void on(Settle& m);
     void on(Credit& m);
     void on(CancelRequest& m);
@@ -163,6 +171,11 @@ private:
     std::vector<QueueId> due_;  // scratch for advance_time
     u64 now_ms_ = 0;
     u64 system_time_ms_ = 0;
+
+    u32 pressured_queues_ = 0;
+    u32 remote_pressure_ = 0;  // other shards that announced pressure
+    std::vector<bool> remote_pressured_;
+    bool announced_pressure_ = false;
 
     JournalSink* journal_ = nullptr;
     MessageRef last_journaled_;  // the last message written this turn, and where

@@ -190,6 +190,16 @@ Queue::Consumer* Queue::next_consumer_with_room() {
     return nullptr;
 }
 
+bool Queue::delivery_bound() const {
+    usize eligible = eligible_consumer_count();
+    for (usize i = 0; i < eligible; i++) {
+        const Consumer& c = consumers_[i];
+        bool acks_allow = c.no_ack || c.prefetch == 0 || c.unsettled < c.prefetch;
+        if (acks_allow && c.in_transit >= limits::consumer_transit_max) return true;
+    }
+    return false;
+}
+
 bool Queue::some_consumer_has_room() const {
     usize eligible = eligible_consumer_count();
     for (usize i = 0; i < eligible; i++) {

@@ -171,6 +171,12 @@ public:
     // Messages to dead-letter, oldest first; the Broker republishes and clears them.
     std::vector<DeadLetter>& dead_letters() { return dead_letters_; }
 
+    // True when a consumer could take more but its deliveries are all still travelling to its
+    // socket: the queue is limited by delivery, not by acks (limits::queue_pressure_high).
+    bool delivery_bound() const;
+    // Whether the Broker counts this queue as delivery-bound with a backlog.
+    bool pressured = false;
+
     // The deadline under which the Broker's timer set holds this queue (`never`: none).
     u64 scheduled_deadline_ms = never;
 

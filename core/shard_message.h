@@ -198,6 +198,13 @@ struct Enqueue {
     ChannelKey confirm_channel;
 };
 
+// A shard tells every other whether it holds a delivery-bound queue (see limits.h): while any
+// shard does, publishing connections pause.
+struct Pressure {
+    ShardId from;
+    bool on = false;
+};
+
 // Home -> publishing channel: the publish with this confirm sequence is safe on one queue.
 struct Persisted {
     ChannelKey channel;
@@ -279,6 +286,7 @@ struct GetReply {
 
 using ShardMessage =
     std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted,
+                 Pressure,
                  std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
                  std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
                  std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,

@@ -37,6 +37,14 @@ inline constexpr u32 shard_backlog_low = 16384;
 // that keeps a fast queue from flooding a slow consumer's memory.
 inline constexpr u32 consumer_transit_max = 2048;
 
+// A queue whose consumers are waiting only for their deliveries to reach the socket (not for
+// acks) and whose ready backlog passes the high mark is delivery-bound: publishers everywhere
+// pause until it falls below the low mark, so ingest cannot outrun delivery. A backlog held
+// back by consumers' prefetch, or with no consumer, never pauses anyone.
+inline constexpr u32 queue_pressure_high = 16384;
+inline constexpr u32 queue_pressure_low = 4096;
+static_assert(queue_pressure_low < queue_pressure_high);
+
 // Deep queues: a queue keeps at most this many bytes of ready bodies in memory. Past it, a
 // message that is in the journal keeps only its index entry and is read back from the journal
 // once it is among the first queue_read_ahead_max entries of its band.

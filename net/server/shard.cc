@@ -261,11 +261,14 @@ void Shard::flush_outbox() {
     // Work for this shard itself counts too: a publisher whose queue lives here must not
     // outrun the dispatch to its consumers any more than one whose queue lives elsewhere.
     backlog += local_.size();
-    // Back-pressure with hysteresis: publishers pause while other shards cannot keep up.
-    if (!context_->throttled && backlog > limits::shard_backlog_high) {
+    // Back-pressure with hysteresis: publishers pause while other shards cannot keep up, and
+    // while a queue anywhere cannot deliver as fast as it is fed.
+    bool pressure = broker_->publishing_pressure();
+    if (!context_->throttled && (backlog > limits::shard_backlog_high || pressure)) {
         context_->throttled = true;
-        LEPUS_LOG(debug, "backlog of %zu messages to other shards: pausing publishers", backlog);
-    } else if (context_->throttled && backlog < limits::shard_backlog_low) {
+        LEPUS_LOG(debug, "backlog of %zu messages to other shards%s: pausing publishers", backlog,
+                  pressure ? ", a delivery-bound queue" : "");
+    } else if (context_->throttled && backlog < limits::shard_backlog_low && !pressure) {
         context_->throttled = false;
         for (Connection* connection : context_->paused) connection->resume_reading();
         context_->paused.clear();
