@@ -48,8 +48,9 @@ class DeepQueueTest(unittest.TestCase):
         data_mib = COUNT * BODY_SIZE / (1 << 20)
         # Only the budget's worth of bodies stays resident (with the receive-buffer pages they
         # sit in); held in memory, the backlog alone would be more than the data's size.
-        self.assertLess(rss_mib, data_mib,
-                        f"lepusd holds {rss_mib:.0f} MiB for {data_mib:.0f} MiB of messages")
+        if os.environ.get("LEPUS_SANITIZED") != "1":
+            self.assertLess(rss_mib, data_mib,
+                            f"lepusd holds {rss_mib:.0f} MiB for {data_mib:.0f} MiB of messages")
 
         # basic.get walks past the resident head into paged messages.
         for i in range(3000):
