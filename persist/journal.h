@@ -87,6 +87,14 @@ public:
     u64 durable_sequence() const { return durable_sequence_; }
     u64 last_sequence() const { return last_sequence_; }
     bool busy() const { return !extents_.empty(); }
+    // Records appended but not yet handed to the storage (they wait for the next flush).
+    bool unsubmitted() const {
+        for (const Extent* extent : extents_) {
+            if (extent->state == ExtentState::filling || extent->state == ExtentState::sealed)
+                return true;
+        }
+        return false;
+    }
     bool failed() const { return failure_ != 0; }
     i32 failure() const { return failure_; }  // -errno of the first failure
 

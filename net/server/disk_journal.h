@@ -43,6 +43,7 @@ public:
     void flush();
     // Records buffered or writes in flight: the shard must not exit yet.
     bool busy() const { return journal_->busy(); }
+    bool unsubmitted() const { return journal_->unsubmitted(); }
     // Blocks until nothing is in flight (shutdown).
     void drain();
     const persist::Journal::Stats& stats() const { return journal_->stats(); }

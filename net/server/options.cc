@@ -156,6 +156,10 @@ bool set_journal_segment_mb(std::string_view value, Options& out, std::string& w
                      out.journal_segment_mb, why);
 }
 
+bool set_journal_flush_ms(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, 0, journal_flush_ms_max, out.journal_flush_ms, why);
+}
+
 bool set_queue_memory_mb(std::string_view value, Options& out, std::string& why) {
     return parse_u32(value, queue_memory_mb_min, queue_memory_mb_max, out.queue_memory_mb, why);
 }
@@ -237,6 +241,7 @@ constexpr std::array settings = {
     Setting{"--log-level", "log_level", set_log_level},
     Setting{"--journal-segment-mb", "journal_segment_mb", set_journal_segment_mb},
     Setting{"--queue-memory-mb", "queue_memory_mb", set_queue_memory_mb},
+    Setting{"--journal-flush-ms", "journal_flush_ms", set_journal_flush_ms},
     Setting{"--busy-poll-us", "busy_poll_us", set_busy_poll},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "default_user", set_default_user},
@@ -431,6 +436,9 @@ std::string help_text() {
             std::to_string(journal_segment_mb_min) + "-" +
             std::to_string(journal_segment_mb_max) + " (default " +
             std::to_string(defaults.journal_segment_mb) + ")\n";
+    text += "  --journal-flush-ms N   longest a shard holds journal records before writing\n";
+    text += "                         them, 0-" + std::to_string(journal_flush_ms_max) +
+            "; 0 writes every loop turn (default 0)\n";
     text += "  --queue-memory-mb N    message bodies a queue keeps in memory before it pages\n";
     text += "                         persistent ones out to the journal (default " +
             std::to_string(defaults.queue_memory_mb) + ")\n";

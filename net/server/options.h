@@ -41,6 +41,9 @@ inline constexpr usize config_lines_max = 10'000;
 // disks, large ones fewer rotations.
 inline constexpr u32 journal_segment_mb_min = 1;
 inline constexpr u32 journal_segment_mb_max = 1024;
+// How long a shard may hold a loop turn's records before writing them: 0 writes every turn.
+// RabbitMQ's classic queues flush at least every 200 ms; so at most may Lepus wait.
+inline constexpr u32 journal_flush_ms_max = 200;
 // A queue's resident bodies before it pages persistent messages out to the journal.
 inline constexpr u32 queue_memory_mb_min = 1;
 inline constexpr u32 queue_memory_mb_max = 65536;
@@ -65,6 +68,7 @@ struct Options {
     std::vector<std::string> vhosts = {"/"};
     std::string log_level = "info";  // error | warning | info | debug
     u32 journal_segment_mb = 64;
+    u32 journal_flush_ms = 0;
     u32 queue_memory_mb = static_cast<u32>(limits::queue_resident_bytes_max >> 20);
     // How long a shard with nothing to do keeps polling its mailboxes and its ring before it
     // sleeps in io_uring. Waking a sleeping thread costs tens of microseconds on a VM (more in

@@ -66,6 +66,8 @@ private:
     // This turn's records, written as one group per journal.
     void flush_journals();
     bool journals_busy() const;
+    // With --journal-flush-ms: when held records must be written, or UINT64_MAX.
+    u64 journal_deadline_ms() const;
     bool drain_mailboxes();
     // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
     bool busy_poll();
@@ -90,6 +92,7 @@ private:
     std::unique_ptr<core::Broker> broker_;
     ShardDurability durability_;
     std::unique_ptr<DiskJournal> journal_;
+    u64 journal_flushed_ms_ = 0;  // when this shard's journal was last written
     std::unique_ptr<ShardContext> context_;
     int listen_fd_ = -1;
     io::Completion accept_completion_;

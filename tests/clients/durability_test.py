@@ -185,6 +185,36 @@ class RestartTest(unittest.TestCase):
         self.assertEqual(bodies, [body_for(0, i) for i in range(count)])
 
 
+class HeldWritesTest(unittest.TestCase):
+    """--journal-flush-ms holds a shard's records up to that long to write them together: the
+    bound RabbitMQ users know (its classic queues flush at least every 200 ms)."""
+
+    def setUp(self):
+        if harness.amqp_url_override():
+            self.skipTest("needs lepusd's --journal-flush-ms")
+        self.broker = harness.Broker(extra_args=["--journal-flush-ms", "100"]).start()
+        self.addCleanup(self.broker.stop)
+
+    def test_messages_are_on_disk_within_the_bound_and_confirms_wait_for_it(self):
+        connection = self.broker.connect()
+        channel = connection.channel()
+        channel.queue_declare("held", durable=True)
+        for i in range(300):
+            channel.basic_publish("", "held", f"h{i}".encode(), persistent())
+        channel.queue_declare("held", durable=True)
+        time.sleep(0.3)  # past the 100 ms bound
+        channel.confirm_delivery()
+        started = time.monotonic()
+        for i in range(300, 305):
+            channel.basic_publish("", "held", f"h{i}".encode(), persistent())
+        waited = time.monotonic() - started
+        self.assertLess(waited, 5 * 0.1 + 1.0, "a confirm waited past the bound")
+        self.broker.restart(graceful=False)
+        connection = self.broker.connect()
+        self.assertEqual(len(drain(connection.channel(), "held")), 305)
+        connection.close()
+
+
 class CrashTest(unittest.TestCase):
     """A confirming publisher and an acking consumer while lepusd is killed at a random moment;
     then everything confirmed must be there, once, intact."""
