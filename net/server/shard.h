@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/ring_deque.h"
 #include "core/broker.h"
 #include "core/chunk.h"
 #include "core/message.h"
@@ -104,8 +105,8 @@ private:
     std::vector<u32> free_slots_;
     u32 live_connections_ = 0;
 
-    std::deque<core::ShardMessage> local_;                 // to this shard itself
-    std::vector<std::deque<core::ShardMessage>> pending_;  // per destination, not yet in a ring
+    RingDeque<core::ShardMessage> local_;                 // to this shard itself
+    std::vector<RingDeque<core::ShardMessage>> pending_;  // per destination, not yet in a ring
 
     std::atomic<bool> stop_requested_{false};
     bool stopping_ = false;
