@@ -12,7 +12,9 @@ Queue::Queue(std::string vhost, QueueInfo info, u64 now_ms)
     std::string text;
     u16 code = parse_queue_arguments(info_.arguments, info_.name, vhost_, arguments_, text);
     LEPUS_ASSERT_MSG(code == 0, "queue arguments are validated on shard 0 before creation");
-    bands_.resize(arguments_.priority_band_count());
+    u32 bands = arguments_.priority_band_count();
+    bands_.reserve(bands);
+    for (u32 i = 0; i < bands; i++) bands_.emplace_back(&pool_);
 }
 
 u32 Queue::band_of_priority(u8 priority) const {

@@ -33,6 +33,7 @@
 //   dead-letter exchange keep bodies in memory, since dead-lettering republishes the body.
 // Time is the Broker's monotonic clock, set with set_time before each operation.
 #include <deque>
+#include <memory_resource>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -201,7 +202,10 @@ private:
         bool redelivered = false;
         Stored stored;
     };
-    using Band = std::deque<Ready>;
+    // Bands and the unsettled map draw their memory from the queue's pool, so a steady flow
+    // through the queue reuses freed blocks instead of allocating (a deque allocates a block
+    // every few entries, the map a node per delivery that awaits an ack).
+    using Band = std::pmr::deque<Ready>;
 
     Consumer* find_consumer(const ConsumerKey& key);
     bool has_room(const Consumer& c) const;
@@ -242,12 +246,13 @@ private:
     std::string vhost_;
     QueueInfo info_;
     QueueArguments arguments_;
+    std::pmr::unsynchronized_pool_resource pool_;  // declared before what uses it
     std::vector<Band> bands_;  // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
     u64 resident_bytes_ = 0;  // bodies of ready messages held in memory
     usize paged_count_ = 0;
-    std::unordered_map<u64, Unsettled> unsettled_;
+    std::pmr::unordered_map<u64, Unsettled> unsettled_{&pool_};
     std::vector<Consumer> consumers_;
     usize next_consumer_ = 0;
     u64 next_sequence_ = 1;
