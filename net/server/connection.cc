@@ -87,8 +87,11 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
         ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
         if (self.state_ != State::closed) self.handle_received(std::move(chunk), static_cast<u32>(result));
-    } else if (result == -ECANCELED && self.recv_paused_) {
-        return;  // paused for back-pressure; resume_reading() arms it again
+    } else if (result == -ECANCELED) {
+        // Our own cancel, for back-pressure. Paused: resume_reading() arms it again. Resumed
+        // before the cancel completed (resume could not arm a receive still in flight): the
+        // receive is armed again below, so no byte waits unread.
+        if (self.recv_paused_) return;
     } else if (self.state_ != State::closed) {
         if (result == 0) {
             if (self.state_ == State::open) {
