@@ -85,6 +85,25 @@ Message::Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_
     if (has_expiration_) expiration_valid_ = core::parse_expiration(expiration_, expiration_ms_);
 }
 
+Message::Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority,
+                 const KnownProperties& known)
+    : pool_(thread_pool),
+      routing_(std::move(routing)),
+      header_(std::move(header)),
+      body_size_(body_size),
+      headers_(known.headers),
+      expiration_(known.expiration),
+      delivery_mode_(delivery_mode),
+      priority_(priority),
+      has_expiration_(known.has_expiration) {
+    auto inside = [&](std::string_view v) {
+        return v.empty() ||
+               (v.data() >= header_.data && v.data() + v.size() <= header_.data + header_.size);
+    };
+    LEPUS_ASSERT_MSG(inside(headers_) && inside(expiration_), "views into the header bytes");
+    if (has_expiration_) expiration_valid_ = core::parse_expiration(expiration_, expiration_ms_);
+}
+
 std::string Message::body_copy() const {
     std::string out;
     out.reserve(body_size_);

@@ -49,6 +49,15 @@ public:
 
     // header is the content-header frame's payload (class id, weight, body size, properties).
     Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority);
+    // The same, for a caller that has decoded the header already: `headers` (table content)
+    // and `expiration` are views into the header bytes, so they are not looked for again.
+    struct KnownProperties {
+        std::string_view headers;
+        std::string_view expiration;
+        bool has_expiration = false;
+    };
+    Message(Routing routing, ChunkSlice header, u64 body_size, u8 delivery_mode, u8 priority,
+            const KnownProperties& known);
 
     // Storage from the calling thread's MessagePool when it has some (see the rules above).
     static void* operator new(std::size_t size);

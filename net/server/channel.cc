@@ -162,8 +162,10 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
         return;
     }
     ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
+    bool rewritten = false;
     if (p.has(BasicProperty::reply_to) && p.reply_to == direct_reply_queue) {
         if (!rewrite_reply_to(header, slice)) return;
+        rewritten = true;
     }
     if (p.has(BasicProperty::expiration)) {
         u64 ttl_ms = 0;
@@ -179,9 +181,19 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
     // Views into the header bytes the message keeps alive.
     publish_.headers = p.has(BasicProperty::headers) ? p.headers : std::string_view{};
     Message::Routing routing{publish_.exchange, publish_.routing_key};
-    publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
-                                                     header.body_size, p.delivery_mode,
-                                                     p.priority));
+    if (rewritten) {  // new header bytes: the message finds its properties in them
+        publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
+                                                         header.body_size, p.delivery_mode,
+                                                         p.priority));
+    } else {  // decoded once, here: the message keeps the views
+        Message::KnownProperties known{publish_.headers,
+                                       p.has(BasicProperty::expiration) ? p.expiration
+                                                                        : std::string_view{},
+                                       p.has(BasicProperty::expiration)};
+        publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
+                                                         header.body_size, p.delivery_mode,
+                                                         p.priority, known));
+    }
     if (header.body_size == 0) {
         publish_complete();
     } else {
