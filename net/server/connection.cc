@@ -297,9 +297,14 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
                          0, 0);
         return;
     }
-    auto it = channels_.find(frame.channel);
+    Channel* found = channel_cache_;
+    if (found == nullptr || found->number() != frame.channel) {
+        auto it = channels_.find(frame.channel);
+        found = it == channels_.end() ? nullptr : it->second.get();
+        if (found != nullptr) channel_cache_ = found;
+    }
     bool is_open_method = frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
-    if (it == channels_.end()) {
+    if (found == nullptr) {
         if (!is_open_method) {
             connection_error(504, "CHANNEL_ERROR - expected 'channel.open'", 0, 0);
             return;
@@ -310,7 +315,7 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
         request_flush();
         return;
     }
-    Channel& ch = *it->second;
+    Channel& ch = *found;
     if (is_open_method && ch.state() == Channel::State::open) {
         connection_error(504, "CHANNEL_ERROR - second 'channel.open' seen",
                          ChannelOpen::class_id, ChannelOpen::method_id);
@@ -318,8 +323,11 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     }
     ch.handle_frame(frame, chunk);
     // A channel whose close handshake finished is gone; the number may be opened again.
-    auto again = channels_.find(frame.channel);
-    if (again != channels_.end() && again->second->finished()) channels_.erase(again);
+    // (Handling a frame never erases a channel, so `ch` is still there.)
+    if (ch.finished()) {
+        channel_cache_ = nullptr;
+        channels_.erase(frame.channel);
+    }
 }
 
 void Connection::handle_connection_method(const Frame& frame) {
@@ -651,9 +659,13 @@ void Connection::tick() {
 }
 
 Channel* Connection::channel(u16 number, u32 generation) {
-    auto it = channels_.find(number);
-    if (it == channels_.end() || it->second->generation() != generation) return nullptr;
-    return it->second.get();
+    Channel* found = channel_cache_;
+    if (found == nullptr || found->number() != number) {
+        auto it = channels_.find(number);
+        if (it == channels_.end()) return nullptr;
+        found = channel_cache_ = it->second.get();
+    }
+    return found->generation() == generation ? found : nullptr;
 }
 
 void Connection::on_message(core::ShardMessage message) {
@@ -692,7 +704,10 @@ void Connection::on_message(core::ShardMessage message) {
     }
     ch->on_message(message);
     auto it = channels_.find(number);
-    if (it != channels_.end() && it->second->finished()) channels_.erase(it);
+    if (it != channels_.end() && it->second->finished()) {
+        channel_cache_ = nullptr;
+        channels_.erase(it);
+    }
     if (state_ == State::open) {
         for (auto& [n, c] : channels_) c->flush_confirms();
     }

@@ -116,7 +116,10 @@ private:
     OutQueue out_;
     OutQueue sending_;
     bool flush_requested_ = false;
-    bool confirms_due_ = false;  // Persisted arrived: channels may have confirms to send
+    bool confirms_due_ = false;
+    // The channel of the last frame: most frames on a connection are for the same channel.
+    // Cleared whenever a channel is erased.
+    Channel* channel_cache_ = nullptr;  // Persisted arrived: channels may have confirms to send
     // Sized on demand: an idle connection holds none. The kernel reads them at submission.
     std::vector<iovec> iov_;
     msghdr message_header_{};
