@@ -630,6 +630,14 @@ void Connection::send_credits() {
 void Connection::tick() {
     u64 now = context_.now_ms;
     if (state_ == State::closed) return;
+    // A live connection always has a receive armed unless paused for back-pressure. Should the
+    // receive's completions ever leave it unarmed, reading must not stop for good: say so, and
+    // arm it again.
+    if (!recv_paused_ && !recv_completion_.in_flight && !close_after_send_) {
+        LEPUS_LOG(warning, "connection %s had no receive armed; arming it again",
+                  peer_name_.c_str());
+        arm_recv();
+    }
     if (state_ == State::closing) {
         if (now - closing_since_ms_ > limits::close_handshake_timeout_ms) {
             terminate("close handshake timed out");

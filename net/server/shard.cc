@@ -353,6 +353,14 @@ void Shard::run_timers() {
     u64 now = context_->now_ms;
     if (now - last_tick_ms_ < tick_interval_ms) return;
     last_tick_ms_ = now;
+    // Paused connections are resumed when the throttle lifts; one left paused with the throttle
+    // off would never read again, so the tick checks.
+    if (!context_->throttled && !context_->paused.empty()) {
+        LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resuming",
+                  context_->paused.size());
+        for (Connection* connection : context_->paused) connection->resume_reading();
+        context_->paused.clear();
+    }
     for (auto& connection : connections_) {
         if (connection) connection->tick();
     }
