@@ -48,15 +48,6 @@ bool offers_plain(std::string_view mechanisms) {
 
 }  // namespace
 
-std::string reply_text(u16 code, std::string_view text) {
-    std::string_view name = amqp::reply_code_name(code);
-    std::string result = std::to_string(code) + " ";
-    if (text.substr(0, name.size()) == name) return result + std::string(text);
-    result += std::string(name);
-    if (!text.empty()) result += " - " + std::string(text);
-    return result;
-}
-
 Status Client::open() {
     LEPUS_ASSERT(state_ == State::idle);
     Status status = socket_.connect(settings_.host, settings_.port, settings_.timeout_ms);
@@ -217,13 +208,15 @@ Status Client::read_method(amqp::Method& out, std::string_view awaiting) {
                                   std::string(amqp::method_name(class_id, method_id)) + ")");
         }
         if (const auto* close = std::get_if<amqp::ConnectionClose>(&out)) {
-            Status refused = Status::refused(reply_text(close->reply_code, close->reply_text));
+            Status refused =
+                Status::refused(amqp::reply_text(close->reply_code, close->reply_text));
             send_method(amqp::ConnectionCloseOk{}, 0);  // best effort: we are leaving anyway
             abandon();
             return refused;
         }
         if (const auto* close = std::get_if<amqp::ChannelClose>(&out)) {
-            Status refused = Status::refused(reply_text(close->reply_code, close->reply_text));
+            Status refused =
+                Status::refused(amqp::reply_text(close->reply_code, close->reply_text));
             channel_open_ = false;
             Status sent = send_method(amqp::ChannelCloseOk{}, frame.channel);
             return sent.ok() ? refused : sent;
@@ -304,7 +297,7 @@ Status Client::publish(const amqp::BasicPublish& method, const amqp::BasicProper
 }
 
 Status returned_refusal(const amqp::BasicReturn& returned) {
-    return Status::refused(reply_text(returned.reply_code, returned.reply_text) +
+    return Status::refused(amqp::reply_text(returned.reply_code, returned.reply_text) +
                            ": the broker returned the message (exchange '" +
                            std::string(returned.exchange) + "', routing key '" +
                            std::string(returned.routing_key) + "')");
@@ -370,7 +363,8 @@ Status Client::close() {
         if (const auto* crossing = std::get_if<amqp::ConnectionClose>(&method)) {
             send_method(amqp::ConnectionCloseOk{}, 0);
             if (crossing->reply_code != amqp::reply::reply_success && result.ok()) {
-                result = Status::refused(reply_text(crossing->reply_code, crossing->reply_text));
+                result = Status::refused(
+                    amqp::reply_text(crossing->reply_code, crossing->reply_text));
             }
             break;
         }

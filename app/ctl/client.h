@@ -122,10 +122,6 @@ private:
     std::string write_buffer_;
 };
 
-// "404 NOT_FOUND - no queue 'x' in vhost '/'": the code, then the broker's text, with the
-// code's name added when the text does not start with it (RabbitMQ's texts do).
-std::string reply_text(u16 code, std::string_view text);
-
 // The refusal a basic.return stands for: "312 NO_ROUTE: the broker returned the message ...".
 Status returned_refusal(const amqp::BasicReturn& returned);
 

@@ -49,15 +49,6 @@ u64 now_ns() {
     return static_cast<u64>(ts.tv_sec) * 1000000000u + static_cast<u64>(ts.tv_nsec);
 }
 
-std::string reply_text(u16 code, std::string_view text) {
-    std::string_view name = amqp::reply_code_name(code);
-    std::string result = std::to_string(code) + " ";
-    if (text.substr(0, name.size()) == name) return result + std::string(text);
-    result += std::string(name);
-    if (!text.empty()) result += " - " + std::string(text);
-    return result;
-}
-
 void ReceiveBuffer::compact() {
     if (begin == 0) return;
     usize size = end - begin;
@@ -273,7 +264,7 @@ bool Connection::read_method(amqp::Method& out) {
 bool Connection::fail_with_close(const amqp::Method& method, u16 channel) {
     if (const auto* close = std::get_if<amqp::ConnectionClose>(&method)) {
         fail("the broker closed the connection: " +
-             reply_text(close->reply_code, close->reply_text));
+             amqp::reply_text(close->reply_code, close->reply_text));
         std::string bytes;
         wire::WireWriter writer(bytes);
         amqp::write_method_frame(writer, 0, amqp::ConnectionCloseOk{});
@@ -281,7 +272,7 @@ bool Connection::fail_with_close(const amqp::Method& method, u16 channel) {
         open_ = false;
     } else if (const auto* channel_close = std::get_if<amqp::ChannelClose>(&method)) {
         fail("the broker closed channel " + std::to_string(channel) + ": " +
-             reply_text(channel_close->reply_code, channel_close->reply_text));
+             amqp::reply_text(channel_close->reply_code, channel_close->reply_text));
         std::string bytes;
         wire::WireWriter writer(bytes);
         amqp::write_method_frame(writer, channel, amqp::ChannelCloseOk{});

@@ -101,9 +101,6 @@ private:
     usize consumed_ = 0;  // bytes of the frame read_frame returned last
 };
 
-// "404 NOT_FOUND - no queue 'x' in vhost '/'".
-std::string reply_text(u16 code, std::string_view text);
-
 // CLOCK_MONOTONIC in nanoseconds: one clock for every thread of the tool (and, on one machine,
 // for every process).
 u64 now_ns();

@@ -92,4 +92,13 @@ void finish_frame(wire::WireWriter& writer, usize frame_start) {
 
 }  // namespace detail
 
+std::string reply_text(u16 code, std::string_view text) {
+    std::string_view name = reply_code_name(code);
+    std::string result = std::to_string(code) + " ";
+    if (text.substr(0, name.size()) == name) return result + std::string(text);
+    result += std::string(name);
+    if (!text.empty()) result += " - " + std::string(text);
+    return result;
+}
+
 }  // namespace lepus::amqp

@@ -2,6 +2,7 @@
 // AMQP 0-9-1 framing: a 7-byte header (type u8, channel u16, payload size u32), the payload, and
 // the frame-end octet 0xCE. Parsing works on whatever bytes have arrived so far and never
 // copies: a parsed frame's payload is a view into the caller's input buffer.
+#include <string>
 #include <string_view>
 
 #include "core/base/types.h"
@@ -33,6 +34,11 @@ struct Frame {
 enum class FrameStatus : u8 { complete, incomplete, too_large, bad_frame_end, bad_type };
 
 std::string_view frame_status_name(FrameStatus status);
+
+// "404 NOT_FOUND - no queue 'x' in vhost '/'": a close's code, then the broker's text, with the
+// code's name added when the text does not start with it (RabbitMQ's texts do). For clients
+// reporting why a broker closed a channel or connection.
+std::string reply_text(u16 code, std::string_view text);
 
 // Reads one frame from the start of `input`. On `complete`, `out` holds it and `frame_size` is
 // the bytes it took (payload + frame_overhead). On `incomplete`, `frame_size` is the size of
