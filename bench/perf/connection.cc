@@ -215,19 +215,23 @@ bool Connection::send_method(const amqp::Method& method, u16 channel) {
     return send_all(bytes);
 }
 
+amqp::FrameStatus Connection::next_frame(amqp::Frame& frame) {
+    usize frame_size = 0;
+    amqp::FrameStatus status = amqp::parse_frame(input_.pending(), frame_max_, frame, frame_size);
+    if (status == amqp::FrameStatus::complete) {
+        input_.begin += frame_size;  // the payload stays valid until the next receive
+    } else if (status != amqp::FrameStatus::incomplete) {
+        fail("the broker sent bytes that are not a valid AMQP frame");
+    }
+    return status;
+}
+
 bool Connection::read_frame(amqp::Frame& out, u32 timeout_ms) {
     u64 deadline = now_ns() + u64{timeout_ms} * 1000000;
     for (;;) {
-        usize frame_size = 0;
-        switch (amqp::parse_frame(input_.pending(), frame_max_, out, frame_size)) {
-            case amqp::FrameStatus::complete:
-                input_.begin += frame_size;  // the payload stays valid until the next receive
-                return true;
-            case amqp::FrameStatus::incomplete:
-                break;
-            default:
-                return fail("the broker sent bytes that are not a valid AMQP frame");
-        }
+        amqp::FrameStatus status = next_frame(out);
+        if (status == amqp::FrameStatus::complete) return true;
+        if (status != amqp::FrameStatus::incomplete) return false;
         input_.compact();
         u64 now = now_ns();
         if (now >= deadline) return fail("no answer from the broker within the time limit");

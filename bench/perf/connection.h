@@ -72,6 +72,10 @@ public:
 
     // Data path: one non-blocking recv into `input`, and non-blocking sends.
     ReadResult receive();
+    // The next whole frame already received. complete: `frame` is it, its payload valid until
+    // the next receive; incomplete: wait for more; otherwise the bytes are not AMQP and the
+    // connection has failed.
+    amqp::FrameStatus next_frame(amqp::Frame& frame);
     // Bytes sent (possibly fewer than asked), 0 if the socket is full, -1 on error.
     i64 send_some(const char* data, usize size);
 

@@ -225,17 +225,11 @@ void Producer::settle(u64 tag, bool multiple, bool ack, u64 now) {
 }
 
 bool Producer::parse_input(u64 now) {
-    ReceiveBuffer& input = connection_.input();
     for (;;) {
         amqp::Frame frame;
-        usize frame_size = 0;
-        amqp::FrameStatus status =
-            amqp::parse_frame(input.pending(), connection_.frame_max(), frame, frame_size);
+        amqp::FrameStatus status = connection_.next_frame(frame);
         if (status == amqp::FrameStatus::incomplete) return true;
-        if (status != amqp::FrameStatus::complete) {
-            return connection_.fail("the broker sent bytes that are not a valid AMQP frame");
-        }
-        input.begin += frame_size;
+        if (status != amqp::FrameStatus::complete) return false;
         if (frame.type == amqp::frame_heartbeat) {
             heartbeat_owed_ = true;
             continue;
