@@ -120,6 +120,13 @@ void write_flags(wire::WireWriter& w, bool a, bool b, bool c) {
     w.write_u8(static_cast<u8>((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0)));
 }
 
+void read_flags(wire::WireReader& r, bool& a, bool& b, bool& c) {
+    u8 flags = r.read_u8();
+    a = flags & 1;
+    b = flags & 2;
+    c = flags & 4;
+}
+
 void encode(wire::WireWriter& w, const ExchangeAdded& u) {
     w.write_u8(static_cast<u8>(DefinitionTag::exchange_added));
     w.write_shortstr(u.vhost);
@@ -183,10 +190,7 @@ std::optional<CatalogUpdate> decode_definition(std::string_view payload) {
             u8 type = r.read_u8();
             if (type > static_cast<u8>(routing::ExchangeType::headers)) return std::nullopt;
             u.info.type = static_cast<routing::ExchangeType>(type);
-            u8 flags = r.read_u8();
-            u.info.durable = flags & 1;
-            u.info.auto_delete = flags & 2;
-            u.info.internal = flags & 4;
+            read_flags(r, u.info.durable, u.info.auto_delete, u.info.internal);
             u.info.arguments = r.read_longstr();
             result = std::move(u);
             break;
@@ -218,10 +222,7 @@ std::optional<CatalogUpdate> decode_definition(std::string_view payload) {
             u.info.name = r.read_shortstr();
             u.info.id = QueueId(r.read_u64());
             u.info.home = ShardId(r.read_u32());
-            u8 flags = r.read_u8();
-            u.info.durable = flags & 1;
-            u.info.exclusive = flags & 2;
-            u.info.auto_delete = flags & 4;
+            read_flags(r, u.info.durable, u.info.exclusive, u.info.auto_delete);
             u.info.arguments = r.read_longstr();
             result = std::move(u);
             break;
