@@ -166,15 +166,18 @@ u64 Producer::pump(u64 now) {
         return state_ == State::settling ? settle_deadline_ns_ : never;
     }
     if (!flushed) return deadline_ns_ != 0 ? deadline_ns_ : never;
-    for (usize turn = 0; turn < batches_per_turn_max; turn++) {
+    // The count is reached once the last batch is on the wire, which may be a later turn than
+    // the one that filled it (a large batch often goes out in several writes).
+    auto counted = [&] { return options_.count > 0 && published_ == options_.count; };
+    for (usize turn = 0; turn < batches_per_turn_max && !counted(); turn++) {
         usize messages = due_messages(now);
         if (messages == 0) break;
         fill(messages, now);
         if (!flush()) return never;
-        if (options_.count > 0 && published_ == options_.count) {
-            stop_publishing(now);
-            return state_ == State::settling ? settle_deadline_ns_ : never;
-        }
+    }
+    if (counted()) {
+        stop_publishing(now);
+        return state_ == State::settling ? settle_deadline_ns_ : never;
     }
     u64 wake = deadline_ns_ != 0 ? deadline_ns_ : never;
     if (options_.rate > 0) {
