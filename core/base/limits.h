@@ -14,6 +14,12 @@ inline constexpr u64 message_size_max = 128u << 20;  // RabbitMQ's default max_m
 // frames arrive whole, so bodies stay in the buffer they arrived in.
 inline constexpr u32 recv_buffer_size = 64 * 1024;
 inline constexpr u32 recv_buffer_count = 256;  // power of two, as io_uring requires
+// A receive of at most this many bytes is copied into a chunk of its own size and its buffer
+// goes back to the ring at once. Otherwise a message that stays queued would keep its whole
+// buffer (and the pages the kernel touched in it) alive: a slow publisher's backlog of small
+// messages would cost pages per message. A receive this small means a quiet connection, so
+// the copy costs little next to the receive itself.
+inline constexpr u32 recv_compact_max = 4096;
 
 // Completions a shard handles per loop turn. Each receive may carry a whole buffer of
 // publishes, so an unbounded batch lets one busy publisher make a turn so long that the queues'
@@ -68,6 +74,7 @@ inline constexpr u32 shutdown_grace_ms = 2000;
 
 static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);
 static_assert(recv_buffer_size >= frame_size_min, "a minimum-size frame fits one buffer");
+static_assert(recv_compact_max < recv_buffer_size);
 static_assert((shard_ring_capacity & (shard_ring_capacity - 1)) == 0);
 static_assert(frame_size_max >= frame_size_min);
 static_assert(shard_backlog_low < shard_backlog_high);

@@ -86,6 +86,12 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         LEPUS_ASSERT(flags & IORING_CQE_F_BUFFER);
         auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
         ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
+        if (static_cast<u32>(result) <= limits::recv_compact_max) {
+            // See limits::recv_compact_max: the ring's buffer returns to the pool here.
+            Chunk* fitted = Chunk::allocate(static_cast<u32>(result));
+            std::memcpy(fitted->data(), chunk.get()->data(), static_cast<usize>(result));
+            chunk = ChunkRef::adopt(fitted);
+        }
         if (self.state_ != State::closed) self.handle_received(std::move(chunk), static_cast<u32>(result));
     } else if (result == -ECANCELED) {
         // Our own cancel, for back-pressure. Paused: resume_reading() arms it again. Resumed
