@@ -13,7 +13,6 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
                const std::vector<std::string>& vhosts)
     : self_(self), shard_count_(shard_count), outbox_(outbox) {
     LEPUS_ASSERT(self.value < shard_count);
-    remote_pressured_.resize(shard_count, false);
     for (const std::string& vhost : vhosts) catalog_.add_vhost(vhost);
     if (self == ShardId(0))
         metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
@@ -22,9 +21,15 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
 Broker::~Broker() = default;
 
 u32 Broker::publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
-                    std::string_view headers, PublishConfirm* confirm) {
+                    std::string_view headers, PublishConfirm* confirm,
+                    std::optional<QueueId>* pressured) {
     catalog_.route(vhost, exchange, message->routing_key(), headers, routed_);
     auto routed = static_cast<u32>(routed_.size());
+    if (pressured != nullptr && !pressured_.empty()) {
+        for (const QueueInfo* info : routed_) {
+            if (this->pressured(info->id)) *pressured = info->id;
+        }
+    }
     if (confirm != nullptr) {
         confirm->awaiting_disk = 0;
         for (const QueueInfo* info : routed_) {
@@ -132,33 +137,35 @@ void Broker::update_pressure(Queue& queue) {
     bool pressured = queue.ready_count() >= mark && queue.delivery_bound();
     if (pressured == queue.pressured) return;
     queue.pressured = pressured;
-    if (pressured) {
-        pressured_queues_++;
-    } else {
-        LEPUS_ASSERT(pressured_queues_ > 0);
-        pressured_queues_--;
+    set_pressure(queue.info().id, pressured);
+    pressure_changes_.push_back(Pressure{queue.info().id, pressured});
+}
+
+bool Broker::pressured(QueueId queue) const {
+    return std::find(pressured_.begin(), pressured_.end(), queue) != pressured_.end();
+}
+
+void Broker::set_pressure(QueueId queue, bool on) {
+    auto it = std::find(pressured_.begin(), pressured_.end(), queue);
+    if (on && it == pressured_.end()) {
+        pressured_.push_back(queue);
+    } else if (!on && it != pressured_.end()) {
+        *it = pressured_.back();
+        pressured_.pop_back();
+        pressure_lifts_++;
     }
 }
 
 void Broker::announce_pressure() {
-    bool on = pressured_queues_ > 0;
-    if (on == announced_pressure_) return;
-    announced_pressure_ = on;
-    for (u32 shard = 0; shard < shard_count_; shard++) {
-        if (ShardId(shard) != self_) outbox_.send(ShardId(shard), Pressure{self_, on});
+    for (const Pressure& change : pressure_changes_) {
+        for (u32 shard = 0; shard < shard_count_; shard++) {
+            if (ShardId(shard) != self_) outbox_.send(ShardId(shard), change);
+        }
     }
+    pressure_changes_.clear();
 }
 
-void Broker::on(Pressure& m) {
-    LEPUS_ASSERT(m.from.value < shard_count_ && m.from != self_);
-    if (remote_pressured_[m.from.value] == m.on) return;
-    remote_pressured_[m.from.value] = m.on;
-    if (m.on) {
-        remote_pressure_++;
-    } else {
-        remote_pressure_--;
-    }
-}
+void Broker::on(Pressure& m) { set_pressure(m.queue, m.on); }
 
 void Broker::reschedule(Queue& queue) {
     update_pressure(queue);
@@ -175,7 +182,10 @@ void Broker::reschedule(Queue& queue) {
 void Broker::erase_queue(QueueId id) {
     auto it = queues_.find(id);
     LEPUS_ASSERT(it != queues_.end());
-    if (it->second->pressured) pressured_queues_--;
+    if (it->second->pressured) {
+        set_pressure(id, false);
+        pressure_changes_.push_back(Pressure{id, false});
+    }
     u64 scheduled = it->second->scheduled_deadline_ms;
     if (scheduled != Queue::never) deadlines_.erase({scheduled, id});
     queues_.erase(it);

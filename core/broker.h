@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -45,9 +46,12 @@ public:
     const Catalog& catalog() const { return catalog_; }
 
     // Routes a message published on this shard and hands it to every queue it reaches.
-    // Returns how many queues that is (0: unroutable).
+    // Returns how many queues that is (0: unroutable). When one of them is under pressure,
+    // `pressured` (if given) is set to it: the publishing connection should pause until
+    // pressured(that queue) is false.
     u32 publish(const VHost& vhost, const Exchange& exchange, const MessageRef& message,
-                std::string_view headers, PublishConfirm* confirm = nullptr);
+                std::string_view headers, PublishConfirm* confirm = nullptr,
+                std::optional<QueueId>* pressured = nullptr);
 
     // True for the messages the broker handles (queues, catalog, metadata); the others are
     // for channels on this shard and belong to the connection layer.
@@ -89,9 +93,11 @@ public:
     // After the journals made progress: releases the confirms and replies that waited.
     void on_journal_progress();
 
-    // True while this shard or another holds a delivery-bound queue with a backlog: the shard
-    // pauses its publishing connections (see limits::queue_pressure_high).
-    bool publishing_pressure() const { return pressured_queues_ > 0 || remote_pressure_ > 0; }
+    // True while the queue (here or on another shard) is delivery-bound with a backlog: the
+    // connections that publish to it pause (see limits::queue_pressure_high).
+    bool pressured(QueueId queue) const;
+    // Counts the ends of pressure: paused connections need a look only when it moved.
+    u64 pressure_lifts() const { return pressure_lifts_; }
 
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const;
@@ -101,7 +107,8 @@ private:
     void on(Enqueue& m);
     void on(Pressure& m);
     void update_pressure(Queue& queue);
-    // Tells the other shards when this shard's pressure starts or ends.
+    void set_pressure(QueueId queue, bool on);
+    // Tells the other shards which of this shard's queues came under pressure or left it.
     void announce_pressure();
     void on(Settle& m);
     void on(Credit& m);
@@ -172,10 +179,11 @@ private:
     u64 now_ms_ = 0;
     u64 system_time_ms_ = 0;
 
-    u32 pressured_queues_ = 0;
-    u32 remote_pressure_ = 0;  // other shards that announced pressure
-    std::vector<bool> remote_pressured_;
-    bool announced_pressure_ = false;
+    // Queues under pressure, this shard's and the ones other shards announced. Few at a time:
+    // a plain vector, checked per publish only when not empty.
+    std::vector<QueueId> pressured_;
+    std::vector<Pressure> pressure_changes_;  // this shard's, not yet announced
+    u64 pressure_lifts_ = 0;
 
     JournalSink* journal_ = nullptr;
     MessageRef last_journaled_;  // the last message written this turn, and where

@@ -198,10 +198,10 @@ struct Enqueue {
     ChannelKey confirm_channel;
 };
 
-// A shard tells every other whether it holds a delivery-bound queue (see limits.h): while any
-// shard does, publishing connections pause.
+// A queue's home tells every other shard when the queue becomes delivery-bound (see limits.h)
+// and when it stops being so, or is deleted: connections that publish to it pause meanwhile.
 struct Pressure {
-    ShardId from;
+    QueueId queue;
     bool on = false;
 };
 

@@ -252,7 +252,10 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
     } else {
-        routed = broker.publish(vhost, exchange, message, headers, track ? &confirm : nullptr);
+        std::optional<QueueId> pressured;
+        routed = broker.publish(vhost, exchange, message, headers, track ? &confirm : nullptr,
+                                &pressured);
+        if (pressured) connection_.note_pressured(*pressured);
     }
     if (tx_committing_) tx_awaiting_disk_ += confirm.awaiting_disk;
     if (routed == 0 && mandatory) {

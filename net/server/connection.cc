@@ -124,6 +124,7 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
 void Connection::pause_reading() {
     if (recv_paused_ || state_ == State::closed) return;
     recv_paused_ = true;
+    paused_for_ = pressured_queue_;
     if (recv_completion_.in_flight) {
         io_uring_sqe* sqe = context_.ring.prepare_untracked();
         io_uring_prep_cancel(sqe, &recv_completion_, 0);
@@ -131,9 +132,15 @@ void Connection::pause_reading() {
     context_.paused.push_back(this);
 }
 
+bool Connection::may_resume() const {
+    if (context_.throttled) return false;
+    return !paused_for_ || !context_.broker.pressured(*paused_for_);
+}
+
 void Connection::resume_reading() {
     if (!recv_paused_) return;
     recv_paused_ = false;
+    paused_for_.reset();
     // Time spent paused is the broker's doing, not a silent peer's.
     last_received_ms_ = context_.now_ms;
     if (state_ != State::closed && !recv_completion_.in_flight) arm_recv();
@@ -187,7 +194,8 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
     for (auto& [number, ch] : channels_) ch->flush_confirms();
     if (published_) {
         published_ = false;
-        if (context_.throttled) pause_reading();
+        if (context_.throttled || pressured_queue_) pause_reading();
+        pressured_queue_.reset();
     }
 }
 

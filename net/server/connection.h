@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,7 +70,12 @@ public:
     void note_credit_owed() { credit_owed_ = true; }
     // A channel handed a message to the broker in this batch (for back-pressure).
     void note_published() { published_ = true; }
-    // Starts reading again after the shard's backlog has drained.
+    // ... and the message reached a queue under pressure: reading pauses after this batch
+    // until the queue's pressure ends.
+    void note_pressured(QueueId queue) { pressured_queue_ = queue; }
+    // Paused, and neither the shard's throttle nor the queue it waits for holds it any more.
+    bool may_resume() const;
+    // Starts reading again after a pause for back-pressure.
     void resume_reading();
     const std::string& peer_name() const { return peer_name_; }
     State state() const { return state_; }
@@ -112,6 +118,8 @@ private:
     std::string header_bytes_;  // the protocol header while it arrives
     bool recv_paused_ = false;
     bool published_ = false;
+    std::optional<QueueId> pressured_queue_;  // met by this batch's publishes
+    std::optional<QueueId> paused_for_;       // the queue a pause waits for, if any
 
     OutQueue out_;
     OutQueue sending_;

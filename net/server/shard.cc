@@ -273,18 +273,37 @@ void Shard::flush_outbox() {
     // Work for this shard itself counts too: a publisher whose queue lives here must not
     // outrun the dispatch to its consumers any more than one whose queue lives elsewhere.
     backlog += local_.size();
-    // Back-pressure with hysteresis: publishers pause while other shards cannot keep up, and
-    // while a queue anywhere cannot deliver as fast as it is fed.
-    bool pressure = broker_->publishing_pressure();
-    if (!context_->throttled && (backlog > limits::shard_backlog_high || pressure)) {
+    // Back-pressure with hysteresis: every publisher on this shard pauses while the other
+    // shards cannot keep up. Publishers to a delivery-bound queue pause on their own (see
+    // Connection::note_pressured) and resume when its pressure ends.
+    bool lifted = false;
+    if (!context_->throttled && backlog > limits::shard_backlog_high) {
         context_->throttled = true;
-        LEPUS_LOG(debug, "backlog of %zu messages to other shards%s: pausing publishers", backlog,
-                  pressure ? ", a delivery-bound queue" : "");
-    } else if (context_->throttled && backlog < limits::shard_backlog_low && !pressure) {
+        LEPUS_LOG(debug, "backlog of %zu messages to other shards: pausing publishers", backlog);
+    } else if (context_->throttled && backlog < limits::shard_backlog_low) {
         context_->throttled = false;
-        for (Connection* connection : context_->paused) connection->resume_reading();
-        context_->paused.clear();
+        lifted = true;
     }
+    if (broker_->pressure_lifts() != seen_pressure_lifts_) {
+        seen_pressure_lifts_ = broker_->pressure_lifts();
+        lifted = true;
+    }
+    if (lifted) resume_paused();
+}
+
+usize Shard::resume_paused() {
+    auto& paused = context_->paused;
+    usize kept = 0;
+    for (Connection* connection : paused) {
+        if (connection->may_resume()) {
+            connection->resume_reading();
+        } else {
+            paused[kept++] = connection;
+        }
+    }
+    usize resumed = paused.size() - kept;
+    paused.resize(kept);
+    return resumed;
 }
 
 void Shard::deliver(core::ShardMessage message) {
@@ -353,13 +372,13 @@ void Shard::run_timers() {
     u64 now = context_->now_ms;
     if (now - last_tick_ms_ < tick_interval_ms) return;
     last_tick_ms_ = now;
-    // Paused connections are resumed when the throttle lifts; one left paused with the throttle
-    // off would never read again, so the tick checks.
-    if (!context_->throttled && !context_->paused.empty()) {
-        LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resuming",
-                  context_->paused.size());
-        for (Connection* connection : context_->paused) connection->resume_reading();
-        context_->paused.clear();
+    // Paused connections are resumed when their back-pressure ends; one left paused after it
+    // ended would never read again, so the tick checks.
+    if (!context_->paused.empty()) {
+        if (usize resumed = resume_paused(); resumed > 0) {
+            LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resumed",
+                      resumed);
+        }
     }
     for (auto& connection : connections_) {
         if (connection) connection->tick();

@@ -61,6 +61,8 @@ public:
 
 private:
     void flush_outbox();
+    // Resumes the paused connections whose back-pressure has ended; returns how many.
+    usize resume_paused();
     std::string open_journal();
     // Journal completions: confirms and replies that waited for the disk are released.
     void poll_journals();
@@ -112,6 +114,7 @@ private:
     bool stopping_ = false;
     u64 stop_started_ms_ = 0;
     u64 last_tick_ms_ = 0;
+    u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
 };
 
 }  // namespace lepus::server

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -989,6 +990,101 @@ TEST_P(BrokerSimTest, CreditReopensAConsumerAtItsTransitLimit) {
     EXPECT_EQ(ready("q"), 0u);
 }
 
+// A no-ack consumer whose socket takes nothing: its deliveries stop at the transit limit, and
+// everything published after that stays ready.
+class PressureTest : public BrokerSimTest {
+protected:
+    // Publishes on shard 0 and returns the pressured queue the publish reported, if any.
+    std::optional<QueueId> publish_reporting(const std::string& key) {
+        Catalog& catalog = broker(0).catalog();
+        std::optional<QueueId> pressured;
+        u32 routed = broker(0).publish(*catalog.find_vhost("/"), *catalog.find_exchange("/", ""),
+                                       make_message("m", "", key), {}, nullptr, &pressured);
+        EXPECT_EQ(routed, 1u);
+        broker(0).dispatch_pending();
+        sim_.run();
+        return pressured;
+    }
+    // Fills "slow" until it is delivery-bound past the high mark.
+    void make_slow_pressured() {
+        ASSERT_EQ(consume(stuck_, "slow", 0, /*no_ack=*/true)->code, 0);
+        for (u32 i = 0; i < limits::consumer_transit_max + limits::queue_pressure_high; i++) {
+            publish_only(0, "", "slow", "m");
+        }
+        sim_.run();
+        EXPECT_GE(ready("slow"), limits::queue_pressure_high);
+    }
+    // The socket takes deliveries until "slow" holds `target` ready messages.
+    void drain_slow_to(const QueueInfo& slow, u32 target) {
+        while (ready("slow") > target) {
+            u32 written = std::min<u32>(limits::consumer_transit_max, ready("slow") - target);
+            sim_.post(0, slow.home.value, Credit{slow.id, stuck_, written});
+            sim_.run();
+        }
+    }
+    bool pressured_everywhere(QueueId queue) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (!broker(s).pressured(queue)) return false;
+        }
+        return true;
+    }
+    bool pressured_nowhere(QueueId queue) {
+        for (u32 s = 0; s < shards(); s++) {
+            if (broker(s).pressured(queue)) return false;
+        }
+        return true;
+    }
+
+    ConsumerKey stuck_ = consumer(channel(0, 4), 1);
+};
+
+TEST_P(PressureTest, OnlyPublishersToTheDeliveryBoundQueueAreHeld) {
+    declare_queue(channel(last()), "slow");
+    declare_queue(channel(0), "other");
+    QueueInfo slow = queue_info("slow");
+    QueueInfo other = queue_info("other");
+    EXPECT_FALSE(publish_reporting("slow").has_value()) << "no backlog yet";
+    make_slow_pressured();
+    EXPECT_TRUE(pressured_everywhere(slow.id));
+    EXPECT_TRUE(pressured_nowhere(other.id));
+
+    std::optional<QueueId> hit = publish_reporting("slow");
+    ASSERT_TRUE(hit.has_value());
+    EXPECT_EQ(*hit, slow.id);
+    EXPECT_FALSE(publish_reporting("other").has_value()) << "another queue's publisher goes on";
+
+    // The socket drains: once the backlog falls under the low mark, pressure ends everywhere.
+    u64 lifts = broker(0).pressure_lifts();
+    drain_slow_to(slow, limits::queue_pressure_low);
+    EXPECT_TRUE(pressured_everywhere(slow.id)) << "still at the low mark";
+    EXPECT_EQ(broker(0).pressure_lifts(), lifts);
+    drain_slow_to(slow, limits::queue_pressure_low - 1);
+    EXPECT_TRUE(pressured_nowhere(slow.id));
+    EXPECT_GT(broker(0).pressure_lifts(), lifts) << "paused publishers get a look";
+    EXPECT_FALSE(publish_reporting("slow").has_value());
+}
+
+TEST_P(PressureTest, DeletingAPressuredQueueEndsItsPressure) {
+    declare_queue(channel(last()), "slow");
+    QueueInfo slow = queue_info("slow");
+    make_slow_pressured();
+    ASSERT_TRUE(pressured_everywhere(slow.id));
+    u64 lifts = broker(0).pressure_lifts();
+    ok(channel(0), queue_delete("slow"));
+    sim_.run();
+    EXPECT_TRUE(pressured_nowhere(slow.id));
+    EXPECT_GT(broker(0).pressure_lifts(), lifts);
+}
+
+TEST_P(PressureTest, ABacklogHeldByPrefetchIsNoPressure) {
+    declare_queue(channel(last()), "acked");
+    QueueInfo acked = queue_info("acked");
+    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, 0);
+    for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "acked", "m");
+    sim_.run();
+    EXPECT_TRUE(pressured_nowhere(acked.id)) << "the consumer's acks, not delivery, hold it back";
+}
+
 TEST_P(BrokerSimTest, ConsumeOrGetOnADeletedQueueIsNotFound) {
     declare_queue(channel(last()), "q");
     QueueInfo info = queue_info("q");
@@ -1355,6 +1451,11 @@ INSTANTIATE_TEST_SUITE_P(Simulated, BrokerSimTest,
                                            SimConfig{2, Interleaving::random, 1},
                                            SimConfig{3, Interleaving::random, 2},
                                            SimConfig{3, Interleaving::random, 3}),
+                         config_name);
+
+INSTANTIATE_TEST_SUITE_P(Simulated, PressureTest,
+                         ::testing::Values(SimConfig{2, Interleaving::in_order, 0},
+                                           SimConfig{3, Interleaving::random, 4}),
                          config_name);
 
 // ---- RabbitMQ's order of checks ----

@@ -1,0 +1,93 @@
+"""Flow control: when a queue's consumer cannot take deliveries as fast as they are published,
+lepusd stops reading from the connections that publish to that queue, and only from those.
+Publishers to other queues go on; once the consumer catches up, the held publisher resumes and
+nothing is lost."""
+import threading
+import time
+import unittest
+
+import harness
+from harness import BrokerTestCase
+
+BODY = b"f" * 4096
+# Enough that a consumer which reads nothing pushes its queue past the pressure mark with
+# room to spare: the sockets hold a few thousand deliveries, the broker 2,048 in transit,
+# and the mark is 16,384 ready messages.
+PUBLISH_COUNT = 40000
+
+
+class FlowControlTest(BrokerTestCase):
+
+    def test_a_slow_queue_holds_only_its_own_publishers(self):
+        self.skip_if_external("Lepus's pressure marks decide when the publisher is held")
+        slow = self.unique("flow-slow")
+        other = self.unique("flow-other")
+        self.delete_queues_after(slow, other)
+        setup = self.channel()
+        setup.queue_declare(slow)
+        setup.queue_declare(other)
+
+        # A no-ack consumer that reads nothing until told to.
+        consumer = self.connect()
+        consumer_channel = consumer.channel()
+        received = [0]
+
+        def on_message(_channel, _method, _properties, body):
+            self.assertEqual(body, BODY)
+            received[0] += 1
+
+        consumer_channel.basic_consume(slow, on_message, auto_ack=True)
+
+        published = [0]
+        failure = []
+
+        def publish_slow():
+            try:
+                connection = self.broker.connect()
+                channel = connection.channel()
+                for _ in range(PUBLISH_COUNT):
+                    channel.basic_publish("", slow, BODY)
+                    published[0] += 1
+                connection.close()
+            except Exception as error:  # reported by the main thread
+                failure.append(error)
+
+        publisher = threading.Thread(target=publish_slow, daemon=True)
+        publisher.start()
+
+        # The publisher stalls well short of the end: lepusd stopped reading from it.
+        last, still_since = -1, time.monotonic()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if published[0] != last:
+                last, still_since = published[0], time.monotonic()
+            elif time.monotonic() - still_since > 1.0:
+                break
+        self.assertFalse(failure, failure)
+        self.assertLess(published[0], PUBLISH_COUNT, "the publisher to the slow queue was not held")
+
+        # Meanwhile a publisher to another queue goes on, each message confirmed.
+        other_connection = self.connect()
+        other_channel = other_connection.channel()
+        other_channel.confirm_delivery()
+        started = time.monotonic()
+        for i in range(200):
+            other_channel.basic_publish("", other, b"%d" % i)
+        self.assertLess(time.monotonic() - started, 5.0)
+        self.assert_message_count(other, 200)
+        self.assertLess(published[0], PUBLISH_COUNT, "the slow queue's publisher stays held")
+
+        # The consumer catches up: the held publisher resumes and everything arrives.
+        deadline = time.monotonic() + 40
+        while received[0] < PUBLISH_COUNT and time.monotonic() < deadline:
+            consumer.process_data_events(time_limit=0.5)
+        publisher.join(timeout=10)
+        self.assertFalse(failure, failure)
+        self.assertEqual(published[0], PUBLISH_COUNT)
+        self.assertEqual(received[0], PUBLISH_COUNT)
+        consumer.close()
+
+
+if __name__ == "__main__":
+    harness.main()
