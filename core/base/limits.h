@@ -44,9 +44,10 @@ inline constexpr u32 shard_backlog_low = 16384;
 inline constexpr u32 consumer_transit_max = 2048;
 
 // A queue whose consumers are waiting only for their deliveries to reach the socket (not for
-// acks) and whose ready backlog passes the high mark is delivery-bound: publishers everywhere
-// pause until it falls below the low mark, so ingest cannot outrun delivery. A backlog held
-// back by consumers' prefetch, or with no consumer, never pauses anyone.
+// acks) and whose ready backlog passes the high mark is delivery-bound: the connections that
+// publish to it pause until it falls below the low mark, so ingest cannot outrun delivery.
+// Publishers to other queues go on. A backlog held back by consumers' prefetch, or with no
+// consumer, never pauses anyone.
 inline constexpr u32 queue_pressure_high = 16384;
 inline constexpr u32 queue_pressure_low = 4096;
 static_assert(queue_pressure_low < queue_pressure_high);
