@@ -284,11 +284,17 @@ void Shard::flush_outbox() {
         context_->throttled = false;
         lifted = true;
     }
-    if (broker_->pressure_lifts() != seen_pressure_lifts_) {
-        seen_pressure_lifts_ = broker_->pressure_lifts();
-        lifted = true;
+    if (lifted) {
+        resume_paused();
+    } else {
+        resume_if_pressure_lifted();
     }
-    if (lifted) resume_paused();
+}
+
+void Shard::resume_if_pressure_lifted() {
+    if (broker_->pressure_lifts() == seen_pressure_lifts_) return;
+    seen_pressure_lifts_ = broker_->pressure_lifts();
+    resume_paused();
 }
 
 usize Shard::resume_paused() {
@@ -373,7 +379,9 @@ void Shard::run_timers() {
     if (now - last_tick_ms_ < tick_interval_ms) return;
     last_tick_ms_ = now;
     // Paused connections are resumed when their back-pressure ends; one left paused after it
-    // ended would never read again, so the tick checks.
+    // ended would never read again, so the tick checks (after the lifts of this very turn,
+    // which flush_outbox has not seen yet).
+    resume_if_pressure_lifted();
     if (!context_->paused.empty()) {
         if (usize resumed = resume_paused(); resumed > 0) {
             LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resumed",

@@ -63,6 +63,8 @@ private:
     void flush_outbox();
     // Resumes the paused connections whose back-pressure has ended; returns how many.
     usize resume_paused();
+    // The same, when some queue's pressure ended since the last look.
+    void resume_if_pressure_lifted();
     std::string open_journal();
     // Journal completions: confirms and replies that waited for the disk are released.
     void poll_journals();
