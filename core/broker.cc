@@ -167,6 +167,11 @@ void Broker::announce_pressure() {
 
 void Broker::on(Pressure& m) { set_pressure(m.queue, m.on); }
 
+void Broker::raise_memory_alarm(bool on) {
+    LEPUS_ASSERT(self_ == ShardId(0));
+    for (u32 shard = 0; shard < shard_count_; shard++) outbox_.send(ShardId(shard), MemoryAlarm{on});
+}
+
 void Broker::reschedule(Queue& queue) {
     update_pressure(queue);
     u64 deadline = queue.next_deadline_ms();

@@ -99,6 +99,12 @@ public:
     // Counts the ends of pressure: paused connections need a look only when it moved.
     u64 pressure_lifts() const { return pressure_lifts_; }
 
+    // Shard 0, whose memory monitor decides: tells every shard (itself too) that the memory
+    // alarm went on or off.
+    void raise_memory_alarm(bool on);
+    // While true, connections that publish are blocked (see MemoryAlarm).
+    bool memory_alarm() const { return memory_alarm_; }
+
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const;
     usize local_queue_count() const { return queues_.size(); }
@@ -106,6 +112,7 @@ public:
 private:
     void on(Enqueue& m);
     void on(Pressure& m);
+    void on(MemoryAlarm& m) { memory_alarm_ = m.on; }
     void update_pressure(Queue& queue);
     void set_pressure(QueueId queue, bool on);
     // Tells the other shards which of this shard's queues came under pressure or left it.
@@ -184,6 +191,7 @@ private:
     std::vector<QueueId> pressured_;
     std::vector<Pressure> pressure_changes_;  // this shard's, not yet announced
     u64 pressure_lifts_ = 0;
+    bool memory_alarm_ = false;
 
     JournalSink* journal_ = nullptr;
     MessageRef last_journaled_;  // the last message written this turn, and where

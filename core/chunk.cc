@@ -44,12 +44,17 @@ ChunkPool::ChunkPool(u32 chunk_capacity, u32 free_count_max)
 
 ChunkPool::~ChunkPool() {
     if (thread_pool == this) thread_pool = nullptr;
+    trim();
+}
+
+void ChunkPool::trim() {
     while (free_ != nullptr) {
         Chunk* chunk = free_;
         free_ = next_free(chunk);
         chunk->~Chunk();
         std::free(chunk);
     }
+    free_count_ = 0;
 }
 
 void ChunkPool::bind_to_current_thread() { thread_pool = this; }

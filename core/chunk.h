@@ -82,6 +82,9 @@ public:
     // A chunk with one reference held by the caller.
     Chunk* take();
     u32 chunk_capacity() const { return chunk_capacity_; }
+    u32 free_count() const { return free_count_; }
+    // Returns every free chunk to the allocator (under the memory alarm).
+    void trim();
 
 private:
     friend struct Chunk;

@@ -15,11 +15,16 @@ thread_local MessagePool* thread_pool = nullptr;
 
 MessagePool::~MessagePool() {
     if (thread_pool == this) thread_pool = nullptr;
+    trim();
+}
+
+void MessagePool::trim() {
     while (free_ != nullptr) {
         Free* next = free_->next;
         ::operator delete(static_cast<void*>(free_), sizeof(Message));
         free_ = next;
     }
+    free_count_ = 0;
 }
 
 void MessagePool::bind_to_current_thread() { thread_pool = this; }

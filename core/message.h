@@ -130,6 +130,8 @@ public:
     void bind_to_current_thread();
     static MessagePool* current();
     u32 free_count() const { return free_count_; }
+    // Returns every free message's storage to the allocator (under the memory alarm).
+    void trim();
 
 private:
     friend class Message;

@@ -205,6 +205,12 @@ struct Pressure {
     bool on = false;
 };
 
+// Shard 0 -> every shard, itself included: the memory alarm went on or off. While it is on,
+// connections that publish are blocked, as under RabbitMQ's memory alarm.
+struct MemoryAlarm {
+    bool on = false;
+};
+
 // Home -> publishing channel: the publish with this confirm sequence is safe on one queue.
 struct Persisted {
     ChannelKey channel;
@@ -286,7 +292,7 @@ struct GetReply {
 
 using ShardMessage =
     std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted,
-                 Pressure,
+                 Pressure, MemoryAlarm,
                  std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
                  std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
                  std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,

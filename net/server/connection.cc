@@ -133,14 +133,28 @@ void Connection::pause_reading() {
 }
 
 bool Connection::may_resume() const {
-    if (context_.throttled) return false;
+    if (context_.throttled || context_.broker.memory_alarm()) return false;
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
+}
+
+void Connection::send_blocked() {
+    if (!connection_blocked_capable_ || blocked_sent_ || state_ != State::open) return;
+    ConnectionBlocked blocked;
+    blocked.reason = "low on memory";  // RabbitMQ's reason for its memory alarm
+    write_method_frame(out_.writer(), 0, blocked);
+    request_flush();
+    blocked_sent_ = true;
 }
 
 void Connection::resume_reading() {
     if (!recv_paused_) return;
     recv_paused_ = false;
     paused_for_.reset();
+    if (blocked_sent_ && state_ == State::open) {
+        write_method_frame(out_.writer(), 0, ConnectionUnblocked{});
+        request_flush();
+    }
+    blocked_sent_ = false;
     // Time spent paused is the broker's doing, not a silent peer's.
     last_received_ms_ = context_.now_ms;
     if (state_ != State::closed && !recv_completion_.in_flight) arm_recv();
@@ -194,7 +208,9 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
     for (auto& [number, ch] : channels_) ch->flush_confirms();
     if (published_) {
         published_ = false;
-        if (context_.throttled || pressured_queue_) pause_reading();
+        bool alarm = context_.broker.memory_alarm();
+        if (context_.throttled || pressured_queue_ || alarm) pause_reading();
+        if (alarm) send_blocked();
         pressured_queue_.reset();
     }
 }
@@ -452,6 +468,8 @@ void Connection::handle_start_ok(const ConnectionStartOk& m) {
             if (const auto* table = std::get_if<wire::FieldTable>(&caps->value)) {
                 if (const wire::FieldValue* v = wire::find_field(*table, "consumer_cancel_notify"))
                     consumer_cancel_notify_ = v->as_bool().value_or(false);
+                if (const wire::FieldValue* v = wire::find_field(*table, "connection.blocked"))
+                    connection_blocked_capable_ = v->as_bool().value_or(false);
             }
         }
     }

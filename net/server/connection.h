@@ -73,8 +73,12 @@ public:
     // ... and the message reached a queue under pressure: reading pauses after this batch
     // until the queue's pressure ends.
     void note_pressured(QueueId queue) { pressured_queue_ = queue; }
-    // Paused, and neither the shard's throttle nor the queue it waits for holds it any more.
+    // Paused, and neither the shard's throttle, the memory alarm nor the queue it waits for
+    // holds it any more.
     bool may_resume() const;
+    // Tells a client that supports it that its connection is blocked by the memory alarm
+    // (connection.blocked); resume_reading tells it when that ends.
+    void send_blocked();
     // Starts reading again after a pause for back-pressure.
     void resume_reading();
     const std::string& peer_name() const { return peer_name_; }
@@ -120,6 +124,8 @@ private:
     bool published_ = false;
     std::optional<QueueId> pressured_queue_;  // met by this batch's publishes
     std::optional<QueueId> paused_for_;       // the queue a pause waits for, if any
+    bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
+    bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
 
     OutQueue out_;
     OutQueue sending_;

@@ -164,6 +164,32 @@ bool set_queue_memory_mb(std::string_view value, Options& out, std::string& why)
     return parse_u32(value, queue_memory_mb_min, queue_memory_mb_max, out.queue_memory_mb, why);
 }
 
+// A decimal fraction such as 0.4: digits, one point, digits. No sign, exponent or suffix.
+bool set_memory_high_watermark(std::string_view value, Options& out, std::string& why) {
+    const bool plain = !value.empty() && value.find_first_not_of("0123456789.") == value.npos &&
+                       value.find('.') == value.rfind('.');
+    double fraction = 0;
+    const char* end = value.data() + value.size();
+    const auto [stop, code] = std::from_chars(value.data(), end, fraction);
+    if (!plain || code != std::errc{} || stop != end) {
+        why = in_quotes(value) + " is not a decimal fraction such as 0.4";
+        return false;
+    }
+    if (fraction < memory_high_watermark_min || fraction > memory_high_watermark_max) {
+        char range[32];
+        std::snprintf(range, sizeof(range), "%g-%g", memory_high_watermark_min,
+                      memory_high_watermark_max);
+        why = in_quotes(value) + " is outside " + range;
+        return false;
+    }
+    out.memory_high_watermark = fraction;
+    return true;
+}
+
+bool set_memory_limit_mb(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, 0, memory_limit_mb_max, out.memory_limit_mb, why);
+}
+
 bool set_log_level(std::string_view value, Options& out, std::string& why) {
     for (std::string_view level : {"error", "warning", "info", "debug"}) {
         if (value == level) {
@@ -243,6 +269,8 @@ constexpr std::array settings = {
     Setting{"--queue-memory-mb", "queue_memory_mb", set_queue_memory_mb},
     Setting{"--journal-flush-ms", "journal_flush_ms", set_journal_flush_ms},
     Setting{"--busy-poll-us", "busy_poll_us", set_busy_poll},
+    Setting{"--memory-high-watermark", "memory_high_watermark", set_memory_high_watermark},
+    Setting{"--memory-limit-mb", "memory_limit_mb", set_memory_limit_mb},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "default_user", set_default_user},
     Setting{"", "default_password", set_default_password},
@@ -446,6 +474,11 @@ std::string help_text() {
             std::to_string(busy_poll_max_us) + ";\n";
     text += "                         lower latency for CPU (default " +
             std::to_string(defaults.busy_poll_us) + ")\n";
+    text += "  --memory-high-watermark F  past this fraction of physical memory, connections\n";
+    text += "                         that publish are blocked until memory falls again,\n";
+    text += "                         0.01-0.9 (default 0.4, as RabbitMQ)\n";
+    text += "  --memory-limit-mb N    the same limit in MiB, instead of the fraction; 0 = use\n";
+    text += "                         the fraction (default 0)\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";

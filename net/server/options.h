@@ -50,6 +50,11 @@ inline constexpr u32 queue_memory_mb_max = 65536;
 // Busy polling before a shard sleeps: a millisecond of spinning per idle turn is already a
 // core's worth of CPU; more buys nothing.
 inline constexpr u32 busy_poll_max_us = 1000;
+// The memory alarm's high watermark as a fraction of physical memory. RabbitMQ's default is
+// 0.4; above 0.9 the machine would swap or the OOM killer act before the alarm.
+inline constexpr double memory_high_watermark_min = 0.01;
+inline constexpr double memory_high_watermark_max = 0.9;
+inline constexpr u32 memory_limit_mb_max = 16u << 20;  // 16 TiB
 
 struct Options {
     std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
@@ -74,6 +79,10 @@ struct Options {
     // sleeps in io_uring. Waking a sleeping thread costs tens of microseconds on a VM (more in
     // the tails); polling trades CPU for that latency. 0 sleeps at once.
     u32 busy_poll_us = 0;
+    // The memory alarm (see memory_monitor.h): past this share of physical memory, or past
+    // memory_limit_mb when that is set (not 0), connections that publish are blocked.
+    double memory_high_watermark = 0.4;
+    u32 memory_limit_mb = 0;
 };
 
 enum class ParseOutcome : u8 {

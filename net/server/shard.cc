@@ -117,6 +117,13 @@ std::string Shard::init() {
     broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
     broker_->set_paging(u64{options_.queue_memory_mb} << 20, limits::queue_read_ahead_max);
     if (std::string error = open_journal(); !error.empty()) return error;
+    if (id_ == ShardId(0)) {
+        memory_monitor_ = std::make_unique<MemoryMonitor>(memory_limit_bytes(options_));
+        LEPUS_LOG(info, "memory high watermark %llu MiB (%s)",
+                  static_cast<unsigned long long>(memory_monitor_->limit_bytes() >> 20),
+                  options_.memory_limit_mb > 0 ? "memory_limit_mb"
+                                               : "memory_high_watermark of physical memory");
+    }
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
                               static_cast<u64>(getpid());
@@ -284,11 +291,39 @@ void Shard::flush_outbox() {
         context_->throttled = false;
         lifted = true;
     }
+    bool alarm = broker_->memory_alarm();
+    if (alarm != seen_memory_alarm_) {
+        seen_memory_alarm_ = alarm;
+        // Connections paused already (for pressure) stay paused for the alarm: they learn why.
+        if (alarm) {
+            for (Connection* connection : context_->paused) connection->send_blocked();
+        } else {
+            lifted = true;
+        }
+    }
     if (lifted) {
         resume_paused();
     } else {
         resume_if_pressure_lifted();
     }
+}
+
+void Shard::check_memory() {
+    std::optional<bool> alarm = memory_monitor_->check();
+    if (!alarm) return;
+    auto mib = [](u64 bytes) { return static_cast<unsigned long long>(bytes >> 20); };
+    if (*alarm) {
+        LEPUS_LOG(warning,
+                  "memory alarm set: resident memory %llu MiB is above the high watermark of "
+                  "%llu MiB; connections that publish are blocked until it falls",
+                  mib(memory_monitor_->resident_bytes()), mib(memory_monitor_->limit_bytes()));
+    } else {
+        LEPUS_LOG(warning,
+                  "memory alarm cleared: resident memory %llu MiB is below the high watermark "
+                  "of %llu MiB; publishing resumes",
+                  mib(memory_monitor_->resident_bytes()), mib(memory_monitor_->limit_bytes()));
+    }
+    broker_->raise_memory_alarm(*alarm);
 }
 
 void Shard::resume_if_pressure_lifted() {
@@ -382,6 +417,14 @@ void Shard::run_timers() {
     // ended would never read again, so the tick checks (after the lifts of this very turn,
     // which flush_outbox has not seen yet).
     resume_if_pressure_lifted();
+    if (broker_->memory_alarm()) {
+        // Under the alarm, what this shard keeps for reuse goes back to the kernel, so the
+        // resident memory falls as soon as consumers have taken the backlog.
+        pool_.trim();
+        message_pool_.trim();
+        release_free_memory();
+    }
+    if (memory_monitor_) check_memory();
     if (!context_->paused.empty()) {
         if (usize resumed = resume_paused(); resumed > 0) {
             LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resumed",

@@ -21,6 +21,7 @@
 #include "net/io/ring.h"
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
+#include "net/server/memory_monitor.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
 #include "net/server/shard_grid.h"
@@ -65,6 +66,8 @@ private:
     usize resume_paused();
     // The same, when some queue's pressure ended since the last look.
     void resume_if_pressure_lifted();
+    // Shard 0: reads the resident memory and raises or clears the memory alarm.
+    void check_memory();
     std::string open_journal();
     // Journal completions: confirms and replies that waited for the disk are released.
     void poll_journals();
@@ -117,6 +120,8 @@ private:
     u64 stop_started_ms_ = 0;
     u64 last_tick_ms_ = 0;
     u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
+    bool seen_memory_alarm_ = false;               // the broker's memory_alarm() at the last look
+    std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
 };
 
 }  // namespace lepus::server

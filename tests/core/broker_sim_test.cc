@@ -1085,6 +1085,16 @@ TEST_P(PressureTest, ABacklogHeldByPrefetchIsNoPressure) {
     EXPECT_TRUE(pressured_nowhere(acked.id)) << "the consumer's acks, not delivery, hold it back";
 }
 
+TEST_P(BrokerSimTest, MemoryAlarmReachesEveryShard) {
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).memory_alarm());
+    broker(0).raise_memory_alarm(true);
+    sim_.run();
+    for (u32 s = 0; s < shards(); s++) EXPECT_TRUE(broker(s).memory_alarm()) << "shard " << s;
+    broker(0).raise_memory_alarm(false);
+    sim_.run();
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).memory_alarm()) << "shard " << s;
+}
+
 TEST_P(BrokerSimTest, ConsumeOrGetOnADeletedQueueIsNotFound) {
     declare_queue(channel(last()), "q");
     QueueInfo info = queue_info("q");

@@ -1,5 +1,7 @@
 #include "net/server/options.h"
 
+#include "net/server/memory_monitor.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -158,6 +160,30 @@ TEST(Options, BusyPollIsBounded) {
     EXPECT_EQ(parsed.outcome, ParseOutcome::run);
     EXPECT_EQ(parsed.options.busy_poll_us, 50u);
     EXPECT_EQ(parse({"--busy-poll-us", "1001"}).outcome, ParseOutcome::error);
+}
+
+TEST(Options, MemoryHighWatermark) {
+    EXPECT_DOUBLE_EQ(Options{}.memory_high_watermark, 0.4) << "RabbitMQ's default";
+    EXPECT_EQ(Options{}.memory_limit_mb, 0u);
+    Parsed parsed = parse({"--memory-high-watermark", "0.6", "--memory-limit-mb=512"});
+    EXPECT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_DOUBLE_EQ(parsed.options.memory_high_watermark, 0.6);
+    EXPECT_EQ(parsed.options.memory_limit_mb, 512u);
+    EXPECT_EQ(memory_limit_bytes(parsed.options), u64{512} << 20) << "the absolute limit wins";
+    parsed.options.memory_limit_mb = 0;
+    EXPECT_NEAR(static_cast<double>(memory_limit_bytes(parsed.options)),
+                0.6 * static_cast<double>(physical_memory_bytes()), 4096.0);
+    expect_error({"--memory-high-watermark", "0.95"},
+                 "--memory-high-watermark: '0.95' is outside 0.01-0.9");
+    expect_error({"--memory-high-watermark", "0"},
+                 "--memory-high-watermark: '0' is outside 0.01-0.9");
+    expect_error({"--memory-high-watermark", "40%"},
+                 "--memory-high-watermark: '40%' is not a decimal fraction such as 0.4");
+    expect_error({"--memory-high-watermark", "-0.4"},
+                 "--memory-high-watermark: '-0.4' is not a decimal fraction such as 0.4");
+    expect_error({"--memory-high-watermark", "0.4.1"},
+                 "--memory-high-watermark: '0.4.1' is not a decimal fraction such as 0.4");
+    expect_error({"--memory-limit-mb", "lots"}, "--memory-limit-mb: 'lots' is not a whole number");
 }
 
 TEST(Options, VersionPrintsAndExits) {

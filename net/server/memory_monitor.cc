@@ -1,0 +1,67 @@
+#include "net/server/memory_monitor.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "core/base/log.h"
+#include "net/server/options.h"
+
+// Declared weak so that builds without mimalloc (the sanitizer builds, the tests) link too.
+extern "C" void mi_collect(bool force) __attribute__((weak));
+
+namespace lepus::server {
+
+void release_free_memory() {
+    if (mi_collect != nullptr) mi_collect(true);
+}
+
+u64 physical_memory_bytes() {
+    long pages = ::sysconf(_SC_PHYS_PAGES);
+    long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page_size <= 0) return 0;
+    return static_cast<u64>(pages) * static_cast<u64>(page_size);
+}
+
+u64 memory_limit_bytes(const Options& options) {
+    if (options.memory_limit_mb > 0) return u64{options.memory_limit_mb} << 20;
+    return static_cast<u64>(static_cast<double>(physical_memory_bytes()) *
+                            options.memory_high_watermark);
+}
+
+MemoryMonitor::MemoryMonitor(u64 limit_bytes) : limit_bytes_(limit_bytes) {
+    long page_size = ::sysconf(_SC_PAGESIZE);
+    if (page_size > 0) page_size_ = static_cast<u64>(page_size);
+    statm_fd_ = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (statm_fd_ < 0) {
+        LEPUS_LOG(warning, "cannot open /proc/self/statm (%s): the memory alarm is off",
+                  std::strerror(errno));
+    }
+}
+
+MemoryMonitor::~MemoryMonitor() {
+    if (statm_fd_ >= 0) ::close(statm_fd_);
+}
+
+std::optional<bool> MemoryMonitor::check() {
+    if (statm_fd_ < 0 || limit_bytes_ == 0) return std::nullopt;
+    // "size resident shared text lib data dt", in pages.
+    char text[128];
+    ssize_t n = ::pread(statm_fd_, text, sizeof(text) - 1, 0);
+    if (n <= 0) return std::nullopt;
+    const char* end = text + n;
+    const char* space = static_cast<const char*>(std::memchr(text, ' ', static_cast<usize>(n)));
+    if (space == nullptr) return std::nullopt;
+    u64 resident_pages = 0;
+    if (std::from_chars(space + 1, end, resident_pages).ec != std::errc{}) return std::nullopt;
+    resident_bytes_ = resident_pages * page_size_;
+    bool alarm = resident_bytes_ > limit_bytes_;
+    if (alarm == alarm_) return std::nullopt;
+    alarm_ = alarm;
+    return alarm;
+}
+
+}  // namespace lepus::server

@@ -1,0 +1,47 @@
+#pragma once
+// The broker's memory alarm, as RabbitMQ's: when the resident memory of lepusd passes the high
+// watermark, connections that publish are blocked (connection.blocked to clients that support
+// it) until it falls below again. Consumers go on, so they can relieve the pressure.
+//
+// The figure is the resident set from /proc/self/statm, which is what operators see in top
+// and what the kernel's OOM killer weighs. Shard 0 reads it at every tick.
+#include <optional>
+
+#include "core/base/types.h"
+
+namespace lepus::server {
+
+struct Options;
+
+// The machine's physical memory in bytes.
+u64 physical_memory_bytes();
+// The high watermark the options ask for: memory_limit_mb when set, else the fraction
+// memory_high_watermark of physical memory.
+u64 memory_limit_bytes(const Options& options);
+
+// Hands the calling thread's free memory back to the kernel: with mimalloc as the process
+// allocator (lepusd's release builds), freed pages otherwise stay resident until the thread
+// allocates again, and the alarm could not clear on an idle broker. A no-op without mimalloc.
+void release_free_memory();
+
+class MemoryMonitor {
+public:
+    explicit MemoryMonitor(u64 limit_bytes);
+    ~MemoryMonitor();
+    MemoryMonitor(const MemoryMonitor&) = delete;
+    MemoryMonitor& operator=(const MemoryMonitor&) = delete;
+
+    // Reads the resident set; returns the alarm's new state when it changed.
+    std::optional<bool> check();
+    u64 resident_bytes() const { return resident_bytes_; }
+    u64 limit_bytes() const { return limit_bytes_; }
+
+private:
+    int statm_fd_ = -1;
+    u64 page_size_ = 4096;
+    u64 limit_bytes_;
+    u64 resident_bytes_ = 0;
+    bool alarm_ = false;
+};
+
+}  // namespace lepus::server
