@@ -2,7 +2,6 @@
 (an index in memory) and reads them back as they near the head, in order and intact, for
 basic.get and for consumers alike. lepusd runs with a 4 MiB budget so a modest backlog
 exceeds it many times over."""
-import os
 import time
 import unittest
 
@@ -17,14 +16,6 @@ COUNT = 24000  # 47 MiB of bodies: twelve times the budget
 def body(i):
     head = f"{i:08d}:".encode()
     return head + bytes((i + k) % 251 for k in range(BODY_SIZE - len(head)))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 class DeepQueueTest(unittest.TestCase):
@@ -44,11 +35,11 @@ class DeepQueueTest(unittest.TestCase):
         declared = channel.queue_declare("deep", durable=True)  # a round trip: all routed
         self.assertEqual(declared.method.message_count, COUNT)
         time.sleep(0.3)  # written, so the paged bodies are readable
-        rss_mib = rss_kib(self.broker.process.pid) / 1024
+        rss_mib = harness.resident_kib(self.broker.process.pid) / 1024
         data_mib = COUNT * BODY_SIZE / (1 << 20)
         # Only the budget's worth of bodies stays resident (with the receive-buffer pages they
         # sit in); held in memory, the backlog alone would be more than the data's size.
-        if os.environ.get("LEPUS_SANITIZED") != "1":
+        if not harness.sanitized():
             self.assertLess(rss_mib, data_mib,
                             f"lepusd holds {rss_mib:.0f} MiB for {data_mib:.0f} MiB of messages")
 

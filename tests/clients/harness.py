@@ -325,6 +325,21 @@ class BrokerTestCase(unittest.TestCase):
             self.skipTest(f"needs its own lepusd: {why}")
 
 
+def resident_kib(pid):
+    """A process's resident set (VmRSS) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sanitized():
+    """True when lepusd runs under ASan/UBSan, whose shadow memory and quarantine make its
+    resident set say little about lepusd's own memory."""
+    return os.environ.get("LEPUS_SANITIZED") == "1"
+
+
 def settle(connection, seconds=0.3):
     """Lets stray deliveries arrive, so a test can assert that nothing more came."""
     deadline = time.monotonic() + seconds

@@ -2,7 +2,6 @@
 blocked (pika hears connection.blocked, reason "low on memory") while consumers go on; once
 they have drained enough, the publisher hears connection.unblocked and goes on. Nothing is
 lost on the way."""
-import os
 import time
 import unittest
 
@@ -14,18 +13,14 @@ BATCH = 100
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    return 0
+    return harness.resident_kib(pid) // 1024
 
 
 class MemoryAlarmTest(unittest.TestCase):
     def setUp(self):
         if harness.amqp_url_override():
             self.skipTest("sets lepusd's memory limit")
-        if os.environ.get("LEPUS_SANITIZED") == "1":
+        if harness.sanitized():
             self.skipTest("the sanitizers' quarantine keeps freed memory resident")
         # The watermark is relative to lepusd's own footprint on this machine, so it is
         # measured first.

@@ -1,7 +1,6 @@
 """Resident memory follows the messages held, not the way they arrived: a backlog of small
 messages published one at a time costs about its own size, not a receive buffer's pages per
 message."""
-import os
 import unittest
 
 import harness
@@ -10,19 +9,11 @@ COUNT = 20000
 BODY = b"m" * 100
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class MemoryTest(unittest.TestCase):
     def setUp(self):
         if harness.amqp_url_override():
             self.skipTest("reads lepusd's resident set")
-        if os.environ.get("LEPUS_SANITIZED") == "1":
+        if harness.sanitized():
             self.skipTest("the sanitizers' shadow memory hides the broker's own")
         self.broker = harness.Broker().start()
         self.addCleanup(self.broker.stop)
@@ -31,13 +22,13 @@ class MemoryTest(unittest.TestCase):
         connection = self.broker.connect()
         channel = connection.channel()
         channel.queue_declare("backlog")
-        before_kib = rss_kib(self.broker.process.pid)
+        before_kib = harness.resident_kib(self.broker.process.pid)
         # pika writes each publish as it is made, so most arrive in a receive of their own.
         for _ in range(COUNT):
             channel.basic_publish("", "backlog", BODY)
         declared = channel.queue_declare("backlog", passive=True)
         self.assertEqual(declared.method.message_count, COUNT)
-        grown_kib = rss_kib(self.broker.process.pid) - before_kib
+        grown_kib = harness.resident_kib(self.broker.process.pid) - before_kib
         # A message costs a few hundred bytes of bookkeeping beside its body. Pinning the
         # receive buffer it arrived in cost about 8 KiB each (160 MiB here).
         self.assertLess(grown_kib, COUNT * 2,
