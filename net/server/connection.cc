@@ -683,9 +683,11 @@ void Connection::tick() {
         }
         return;
     }
-    if (heartbeat_s_ == 0 || recv_paused_) return;
+    if (heartbeat_s_ == 0) return;
     u64 interval_ms = u64{heartbeat_s_} * 1000;
-    if (now - last_received_ms_ > 2 * interval_ms) {
+    // Paused for back-pressure, the client's bytes (its heartbeats too) wait unread: its
+    // silence is ours. Ours still go out, or the client would take the broker for dead.
+    if (!recv_paused_ && now - last_received_ms_ > 2 * interval_ms) {
         LEPUS_LOG(warning, "closing connection %s: missed heartbeats from client, timeout: %us",
                   peer_name_.c_str(), heartbeat_s_);
         terminate("missed heartbeats");

@@ -34,7 +34,9 @@ class MemoryAlarmTest(unittest.TestCase):
 
     def test_publishers_are_blocked_until_consumers_drain(self):
         events = []
-        publisher = self.broker.connect()
+        # Heartbeats every second: a blocked connection must still hear lepusd's, or pika
+        # drops it as dead while it waits.
+        publisher = self.broker.connect(heartbeat=1)
         publisher.add_on_connection_blocked_callback(
             lambda _connection, frame: events.append(("blocked", frame.method.reason)))
         publisher.add_on_connection_unblocked_callback(
@@ -59,6 +61,10 @@ class MemoryAlarmTest(unittest.TestCase):
                          f"lepusd at {rss_mib(self.broker.process.pid)} MiB, "
                          f"limit {self.limit_mib} MiB")
         self.assertIn("memory alarm set", self.broker.stderr_text())
+        # Blocked for longer than two of pika's liveness checks (every heartbeat + 5 s, each
+        # wanting some byte from lepusd since the last), the connection stays open.
+        publisher.process_data_events(time_limit=13)
+        self.assertTrue(publisher.is_open)
 
         # Consumers are not blocked: a new connection drains the queue.
         consumer = self.broker.connect()
