@@ -110,7 +110,12 @@ class RawClient:
                 break
         close = frame.method
         assert close.reply_code == reply_code, (close.reply_code, close.reply_text)
-        self.send_method(0, pika.spec.Connection.CloseOk())
+        try:
+            self.send_method(0, pika.spec.Connection.CloseOk())
+        except (BrokenPipeError, ConnectionResetError):
+            # After a frame error the broker closes the socket once its close is sent (the
+            # framing is broken, so it reads no more): close-ok may find it gone already.
+            pass
         self.read_until_closed(timeout_s)
         return close
 
