@@ -301,7 +301,14 @@ void Broker::on(Settle& m) {
     if (queue == nullptr) return;
     // An undelivered no-ack delivery is not tracked by the queue, so it travels back itself.
     if (!queue->settle(m.sequence, m.kind) && m.kind == SettleKind::undelivered && m.message) {
-        queue->return_undelivered(m.sequence, std::move(m.message), m.redelivered);
+        // Its leaving was written when it was delivered; written again, it survives a crash
+        // now that it is back.
+        Stored stored;
+        u64 record_sequence = 0;
+        if (persists(queue->info(), *m.message)) {
+            stored = journal_message(*queue, m.message, record_sequence);
+        }
+        queue->return_undelivered(m.sequence, std::move(m.message), m.redelivered, stored);
     }
     changed(*queue);
 }

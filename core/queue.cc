@@ -282,9 +282,10 @@ void Queue::put_back(u64 sequence, MessageRef message, u64 expires_at_ms, bool r
                           priority, body_size, stored});
 }
 
-void Queue::return_undelivered(u64 sequence, MessageRef message, bool redelivered) {
+void Queue::return_undelivered(u64 sequence, MessageRef message, bool redelivered,
+                               const Stored& stored) {
     u64 deadline = expires_at(*message);
-    put_back(sequence, std::move(message), deadline, redelivered, Stored{});
+    put_back(sequence, std::move(message), deadline, redelivered, stored);
 }
 
 bool Queue::settle(u64 sequence, SettleKind kind) {

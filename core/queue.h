@@ -136,8 +136,10 @@ public:
     // False when the sequence is not awaiting settlement (a duplicate, or a no-ack delivery).
     bool settle(u64 sequence, SettleKind kind);
     // A no-ack delivery whose channel went before it reached the client. The queue no longer
-    // knows its deadline, so its TTL counts again from now.
-    void return_undelivered(u64 sequence, MessageRef message, bool redelivered);
+    // knows its deadline, so its TTL counts again from now. `stored`: where the broker wrote
+    // it again (its leaving was written at delivery), or nothing for a transient message.
+    void return_undelivered(u64 sequence, MessageRef message, bool redelivered,
+                            const Stored& stored);
     void credit(const ConsumerKey& key, u32 count);
 
     // basic.get: the next ready message, moved to unsettled unless no_ack. `waiting` when the

@@ -387,6 +387,32 @@ TEST_F(DurabilityTest, UnackedComeBackRedeliveredAndAckedDoNot) {
     EXPECT_EQ(journals_[1]->live_references(), 0u);
 }
 
+TEST_F(DurabilityTest, AnUndeliveredNoAckMessageIsWrittenAgain) {
+    declare_queue(1, "q", true);
+    publish(0, "q", "in-transit");
+    std::vector<Deliver> got = consume_all(0, "q", /*no_ack=*/true);
+    ASSERT_EQ(got.size(), 1u);
+    complete_writes();  // its leaving, at delivery, is on disk
+    // The channel closes before the delivery reaches the client: the consumer goes and the
+    // message comes back to the queue.
+    const Deliver& d = got[0];
+    sim_->post(0, d.home.value, CancelRequest{d.queue, d.consumer});
+    sim_->post(0, d.home.value,
+               Settle{d.queue, d.sequence, SettleKind::undelivered, d.message, false});
+    sim_->run();
+    EXPECT_EQ(home_queue("q")->ready_count(), 1u);
+    complete_writes();
+
+    restart();
+    EXPECT_EQ(recovered_messages_, 1u) << "back in the queue, and on disk again";
+    std::vector<Deliver> again = consume_all(0, "q", /*no_ack=*/false);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].message->body_copy(), "in-transit");
+    settle(0, again[0], SettleKind::ack);
+    complete_writes();
+    EXPECT_EQ(journals_[1]->live_references(), 0u);
+}
+
 TEST_F(DurabilityTest, EveryRetainedSegmentIsReleasedWhenMessagesLeave) {
     declare_queue(0, "q", true);
     for (int i = 0; i < 20; i++) publish(0, "q", "m");

@@ -300,7 +300,7 @@ TEST(QueueTest, UndeliveredNoAckMessageReturnsWithItsFlag) {
         // The channel went before the second reached the client; the message travels back.
         EXPECT_FALSE(queue.settle(delivered[1].sequence, SettleKind::undelivered));
         queue.return_undelivered(delivered[1].sequence, std::move(delivered[1].message),
-                                 redelivered);
+                                 redelivered, Stored{});
         ASSERT_TRUE(queue.remove_consumer(consumer(1)));
         Queue::Got got;
         ASSERT_TRUE(queue.get(true, got));
