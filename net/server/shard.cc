@@ -301,11 +301,7 @@ void Shard::flush_outbox() {
             lifted = true;
         }
     }
-    if (lifted) {
-        resume_paused();
-    } else {
-        resume_if_pressure_lifted();
-    }
+    resume_if_lifted(lifted);
 }
 
 void Shard::check_memory() {
@@ -326,10 +322,12 @@ void Shard::check_memory() {
     broker_->raise_memory_alarm(*alarm);
 }
 
-void Shard::resume_if_pressure_lifted() {
-    if (broker_->pressure_lifts() == seen_pressure_lifts_) return;
-    seen_pressure_lifts_ = broker_->pressure_lifts();
-    resume_paused();
+void Shard::resume_if_lifted(bool lifted) {
+    if (broker_->pressure_lifts() != seen_pressure_lifts_) {
+        seen_pressure_lifts_ = broker_->pressure_lifts();
+        lifted = true;
+    }
+    if (lifted) resume_paused();
 }
 
 usize Shard::resume_paused() {
@@ -416,7 +414,7 @@ void Shard::run_timers() {
     // Paused connections are resumed when their back-pressure ends; one left paused after it
     // ended would never read again, so the tick checks (after the lifts of this very turn,
     // which flush_outbox has not seen yet).
-    resume_if_pressure_lifted();
+    resume_if_lifted(false);
     if (broker_->memory_alarm()) {
         // Under the alarm, what this shard keeps for reuse goes back to the kernel, so the
         // resident memory falls as soon as consumers have taken the backlog.

@@ -64,8 +64,9 @@ private:
     void flush_outbox();
     // Resumes the paused connections whose back-pressure has ended; returns how many.
     usize resume_paused();
-    // The same, when some queue's pressure ended since the last look.
-    void resume_if_pressure_lifted();
+    // The same, when `lifted` (a throttle or the memory alarm just ended) or when some queue's
+    // pressure ended since the last look.
+    void resume_if_lifted(bool lifted);
     // Shard 0: reads the resident memory and raises or clears the memory alarm.
     void check_memory();
     std::string open_journal();

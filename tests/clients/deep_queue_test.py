@@ -20,10 +20,8 @@ def body(i):
 
 class DeepQueueTest(unittest.TestCase):
     def setUp(self):
-        if harness.amqp_url_override():
-            self.skipTest("needs lepusd's --queue-memory-mb")
-        self.broker = harness.Broker(extra_args=["--queue-memory-mb", "4"]).start()
-        self.addCleanup(self.broker.stop)
+        self.broker = harness.own_broker(self, "needs lepusd's --queue-memory-mb",
+                                         ["--queue-memory-mb", "4"])
 
     def test_backlog_beyond_the_budget_is_paged_and_read_back_in_order(self):
         connection = self.broker.connect()

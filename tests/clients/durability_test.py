@@ -41,10 +41,7 @@ def drain(channel, queue):
 
 class RestartTest(unittest.TestCase):
     def setUp(self):
-        if harness.amqp_url_override():
-            self.skipTest("restarts the broker it starts")
-        self.broker = harness.Broker().start()
-        self.addCleanup(self.broker.stop)
+        self.broker = harness.own_broker(self, "restarts the broker it starts")
 
     def connect(self):
         connection = self.broker.connect()
@@ -190,10 +187,8 @@ class HeldWritesTest(unittest.TestCase):
     bound RabbitMQ users know (its classic queues flush at least every 200 ms)."""
 
     def setUp(self):
-        if harness.amqp_url_override():
-            self.skipTest("needs lepusd's --journal-flush-ms")
-        self.broker = harness.Broker(extra_args=["--journal-flush-ms", "100"]).start()
-        self.addCleanup(self.broker.stop)
+        self.broker = harness.own_broker(self, "needs lepusd's --journal-flush-ms",
+                                         ["--journal-flush-ms", "100"])
 
     def test_messages_are_on_disk_within_the_bound_and_confirms_wait_for_it(self):
         connection = self.broker.connect()

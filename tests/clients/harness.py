@@ -325,6 +325,16 @@ class BrokerTestCase(unittest.TestCase):
             self.skipTest(f"needs its own lepusd: {why}")
 
 
+def own_broker(test, why, extra_args=()):
+    """A lepusd of the test's own, stopped when the test ends. Against an external broker
+    (AMQP_URL_OVERRIDE) the test is skipped instead; `why` says what it needs lepusd for."""
+    if amqp_url_override():
+        test.skipTest(why)
+    broker = Broker(extra_args=extra_args).start()
+    test.addCleanup(broker.stop)
+    return broker
+
+
 def resident_kib(pid):
     """A process's resident set (VmRSS) in KiB."""
     with open(f"/proc/{pid}/status") as f:

@@ -18,19 +18,16 @@ def rss_mib(pid):
 
 class MemoryAlarmTest(unittest.TestCase):
     def setUp(self):
-        if harness.amqp_url_override():
-            self.skipTest("sets lepusd's memory limit")
         if harness.sanitized():
             self.skipTest("the sanitizers' quarantine keeps freed memory resident")
         # The watermark is relative to lepusd's own footprint on this machine, so it is
         # measured first.
-        probe = harness.Broker().start()
+        why = "sets lepusd's memory limit"
+        probe = harness.own_broker(self, why)
         at_rest = rss_mib(probe.process.pid)
         probe.stop()
         self.limit_mib = at_rest + HEADROOM_MIB
-        self.broker = harness.Broker(
-            extra_args=["--memory-limit-mb", str(self.limit_mib)]).start()
-        self.addCleanup(self.broker.stop)
+        self.broker = harness.own_broker(self, why, ["--memory-limit-mb", str(self.limit_mib)])
 
     def test_publishers_are_blocked_until_consumers_drain(self):
         events = []

@@ -11,12 +11,9 @@ BODY = b"m" * 100
 
 class MemoryTest(unittest.TestCase):
     def setUp(self):
-        if harness.amqp_url_override():
-            self.skipTest("reads lepusd's resident set")
         if harness.sanitized():
             self.skipTest("the sanitizers' shadow memory hides the broker's own")
-        self.broker = harness.Broker().start()
-        self.addCleanup(self.broker.stop)
+        self.broker = harness.own_broker(self, "reads lepusd's resident set")
 
     def test_small_messages_published_one_by_one_do_not_pin_receive_buffers(self):
         connection = self.broker.connect()
