@@ -597,6 +597,7 @@ void Channel::connection_error(u16 code, const std::string& text, u16 class_id,
 // ---- messages from other shards ----
 
 void Channel::on_message(core::ShardMessage& message) {
+    LEPUS_ASSERT(takes_messages());
     if (auto* d = std::get_if<core::Deliver>(&message)) {
         on_deliver(*d);
     } else if (auto* c = std::get_if<core::ConsumerCancelled>(&message)) {

@@ -37,6 +37,9 @@ public:
     u16 number() const { return number_; }
     u32 generation() const { return generation_; }
     State state() const { return state_; }
+    // Open and not released: replies, deliveries and confirms from other shards may come in.
+    // Anything for a channel that does not take messages is bounced instead.
+    bool takes_messages() const { return state_ == State::open && !released_; }
     core::ChannelKey key() const;
 
     void handle_frame(const amqp::Frame& frame, const ChunkRef& chunk);

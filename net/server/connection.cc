@@ -391,7 +391,11 @@ void Connection::handle_connection_method(const Frame& frame) {
     } else if (std::holds_alternative<ConnectionClose>(method)) {
         LEPUS_LOG(info, "closing AMQP connection %s (client %s, vhost '%s', user '%s')",
                   peer_name_.c_str(), client_name_.c_str(), vhost_.c_str(), user_.c_str());
+        // Closing from here on: replies still on their way from other shards find no open
+        // connection and are bounced (bounce.h), so what they carry goes back to its queue.
         release_channels();
+        state_ = State::closing;
+        closing_since_ms_ = context_.now_ms;
         write_method_frame(out_.writer(), 0, ConnectionCloseOk{});
         close_after_send_ = true;
         request_flush();
@@ -731,8 +735,10 @@ void Connection::on_message(core::ShardMessage message) {
         },
         message);
     LEPUS_ASSERT(key != nullptr);
+    // Only an open channel of an open connection takes a message; for any other the
+    // conversation is settled here, so nothing is stranded and no consumer is left behind.
     Channel* ch = state_ == State::open ? channel(key->channel, key->generation) : nullptr;
-    if (ch == nullptr || ch->state() != Channel::State::open) {
+    if (ch == nullptr || !ch->takes_messages()) {
         bounce(message, context_.outbox);
         return;
     }

@@ -44,6 +44,8 @@ public:
     // Called as each channel-bound message arrives, before it is queued in the inbox: this is
     // the moment a channel would act on it.
     using InboxHook = std::function<void(u32 shard, const ShardMessage& message)>;
+    // Takes channel-bound messages instead of the inbox: a connection layer on top.
+    using ChannelSink = std::function<void(u32 shard, ShardMessage message)>;
 
     Simulation(SimConfig config, const std::vector<std::string>& vhosts)
         : config_(config), rng_(config.seed) {
@@ -63,6 +65,9 @@ public:
     Broker& broker(u32 shard) { return *brokers_.at(shard); }
     std::deque<ShardMessage>& inbox(u32 shard) { return inboxes_.at(shard); }
     void set_inbox_hook(InboxHook hook) { hook_ = std::move(hook); }
+    void set_channel_sink(ChannelSink sink) { sink_ = std::move(sink); }
+    // What shard `shard` sends through, as its connections would.
+    Outbox& outbox(u32 shard) { return *outboxes_.at(shard); }
     u64 delivered_count() const { return delivered_count_; }
 
     // A message from shard `from` to shard `to`, as a shard or one of its channels sends it.
@@ -81,6 +86,11 @@ public:
             if (!progressed) return;
         }
         FAIL() << "the shards did not go quiet";
+    }
+
+    // Delivers one round (in order) or one random batch (random); false when all was quiet.
+    bool step() {
+        return config_.interleaving == Interleaving::in_order ? step_in_order() : step_random();
     }
 
     // Removes and returns the inbox messages of shard `shard` that hold a T.
@@ -125,6 +135,10 @@ private:
                 broker(to).handle(std::move(message));
                 continue;
             }
+            if (sink_) {
+                sink_(to, std::move(message));
+                continue;
+            }
             if (hook_) hook_(to, message);
             inboxes_[to].push_back(std::move(message));
         }
@@ -167,6 +181,7 @@ private:
     std::vector<std::unique_ptr<ShardOutbox>> outboxes_;
     std::vector<std::unique_ptr<Broker>> brokers_;
     InboxHook hook_;
+    ChannelSink sink_;
     u64 delivered_count_ = 0;
 };
 
