@@ -123,9 +123,10 @@ public:
         credit_owed_ += outbox_.delivered - delivered_seen_;
         delivered_seen_ = outbox_.delivered;
         if (credit_owed_ >= credit_batch * consumers_.size()) {
+            // Every delivery carries the same message.
+            auto count = static_cast<u32>(credit_owed_ / consumers_.size());
             for (const auto& [queue, key] : consumers_) {
-                broker_.handle(
-                    Credit{queue, key, static_cast<u32>(credit_owed_ / consumers_.size())});
+                broker_.handle(Credit{queue, key, count, count * message_->transit_size()});
             }
             credit_owed_ = 0;
         }

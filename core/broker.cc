@@ -134,7 +134,10 @@ void Broker::changed(Queue& queue) {
 
 void Broker::update_pressure(Queue& queue) {
     u32 mark = queue.pressured ? limits::queue_pressure_low : limits::queue_pressure_high;
-    bool pressured = queue.ready_count() >= mark && queue.delivery_bound();
+    u64 mark_bytes =
+        queue.pressured ? limits::queue_pressure_low_bytes : limits::queue_pressure_high_bytes;
+    bool backlog = queue.ready_count() >= mark || queue.resident_bytes() >= mark_bytes;
+    bool pressured = backlog && queue.delivery_bound();
     if (pressured == queue.pressured) return;
     queue.pressured = pressured;
     set_pressure(queue.info().id, pressured);
@@ -316,7 +319,7 @@ void Broker::on(Settle& m) {
 void Broker::on(Credit& m) {
     Queue* queue = find_queue(m.queue);
     if (queue == nullptr) return;
-    queue->credit(m.consumer, m.count);
+    queue->credit(m.consumer, m.count, m.bytes);
     mark_dirty(*queue);
 }
 

@@ -73,6 +73,8 @@ public:
         return body_spill_;
     }
     u64 body_size() const { return body_size_; }
+    // What a delivery of it puts on the way to a consumer's socket: body and content header.
+    u64 transit_size() const { return body_size_ + header_.size; }
     bool persistent() const { return delivery_mode_ == 2; }
     u8 delivery_mode() const { return delivery_mode_; }
     u8 priority() const { return priority_; }

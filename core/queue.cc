@@ -162,8 +162,13 @@ bool Queue::remove_consumer(const ConsumerKey& key) {
     return true;
 }
 
+bool Queue::transit_full(const Consumer& c) {
+    return c.in_transit >= limits::consumer_transit_max ||
+           c.in_transit_bytes >= limits::consumer_transit_bytes_max;
+}
+
 bool Queue::has_room(const Consumer& c) const {
-    if (c.in_transit >= limits::consumer_transit_max) return false;
+    if (transit_full(c)) return false;
     if (c.no_ack || c.prefetch == 0) return true;
     return c.unsettled < c.prefetch;
 }
@@ -197,7 +202,7 @@ bool Queue::delivery_bound() const {
     for (usize i = 0; i < eligible; i++) {
         const Consumer& c = consumers_[i];
         bool acks_allow = c.no_ack || c.prefetch == 0 || c.unsettled < c.prefetch;
-        if (acks_allow && c.in_transit >= limits::consumer_transit_max) return true;
+        if (acks_allow && transit_full(c)) return true;
     }
     return false;
 }
@@ -315,10 +320,11 @@ bool Queue::settle(u64 sequence, SettleKind kind) {
     return true;
 }
 
-void Queue::credit(const ConsumerKey& key, u32 count) {
+void Queue::credit(const ConsumerKey& key, u32 count, u64 bytes) {
     Consumer* c = find_consumer(key);
     if (c == nullptr) return;
     c->in_transit = c->in_transit > count ? c->in_transit - count : 0;
+    c->in_transit_bytes = c->in_transit_bytes > bytes ? c->in_transit_bytes - bytes : 0;
 }
 
 Queue::GetResult Queue::fetch(bool no_ack, Got& out) {
@@ -357,6 +363,7 @@ u32 Queue::purge() {
 
 void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
     c.in_transit++;
+    c.in_transit_bytes += entry.message->transit_size();
     d.consumer = c.key;
     d.queue = info_.id;
     d.home = info_.home;

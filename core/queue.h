@@ -77,6 +77,7 @@ public:
         i32 priority = 0;
         u32 unsettled = 0;
         u32 in_transit = 0;
+        u64 in_transit_bytes = 0;  // their transit_size, summed
     };
     struct DeadLetter {
         MessageRef message;
@@ -140,7 +141,8 @@ public:
     // it again (its leaving was written at delivery), or nothing for a transient message.
     void return_undelivered(u64 sequence, MessageRef message, bool redelivered,
                             const Stored& stored);
-    void credit(const ConsumerKey& key, u32 count);
+    // The consumer's shard wrote `count` deliveries of `bytes` (transit_size) to its socket.
+    void credit(const ConsumerKey& key, u32 count, u64 bytes);
 
     // basic.get: the next ready message, moved to unsettled unless no_ack. `waiting` when the
     // head is paged out and being read back: ask again after the next fill.
@@ -211,6 +213,8 @@ private:
 
     Consumer* find_consumer(const ConsumerKey& key);
     bool has_room(const Consumer& c) const;
+    // Its deliveries on the way to its socket reached the count or byte limit.
+    static bool transit_full(const Consumer& c);
     // Round-robin within the highest-priority group of consumers that has one with room, as
     // RabbitMQ's consumer priorities do; nullptr when every eligible consumer is full.
     Consumer* next_consumer_with_room();

@@ -242,11 +242,13 @@ struct Settle {  // consumer's shard -> home
     bool redelivered = false;
 };
 
-// The consumer's shard has written `count` deliveries of this consumer to its socket.
+// The consumer's shard has written `count` deliveries of this consumer, `bytes` of them (see
+// Message::transit_size), to its socket.
 struct Credit {
     QueueId queue;
     ConsumerKey consumer;
     u32 count = 0;
+    u64 bytes = 0;
 };
 
 struct ConsumeRequest {

@@ -42,6 +42,10 @@ inline constexpr u32 shard_backlog_low = 16384;
 // before the queue waits for the connection to report them written. This is the flow control
 // that keeps a fast queue from flooding a slow consumer's memory.
 inline constexpr u32 consumer_transit_max = 2048;
+// ... and no more than this many bytes of them (bodies and content headers, see
+// Message::transit_size): counting messages alone let a no-ack consumer that never reads its
+// socket be handed 2,048 messages of 1 MiB. A message larger than this still goes, alone.
+inline constexpr u64 consumer_transit_bytes_max = 8ull << 20;
 
 // A queue whose consumers are waiting only for their deliveries to reach the socket (not for
 // acks) and whose ready backlog passes the high mark is delivery-bound: the connections that
@@ -51,6 +55,11 @@ inline constexpr u32 consumer_transit_max = 2048;
 inline constexpr u32 queue_pressure_high = 16384;
 inline constexpr u32 queue_pressure_low = 4096;
 static_assert(queue_pressure_low < queue_pressure_high);
+// The same in bytes of bodies held in memory: a backlog of a few thousand large messages
+// costs as much as millions of small ones.
+inline constexpr u64 queue_pressure_high_bytes = 64ull << 20;
+inline constexpr u64 queue_pressure_low_bytes = 16ull << 20;
+static_assert(queue_pressure_low_bytes < queue_pressure_high_bytes);
 
 // Deep queues: a queue keeps at most this many bytes of ready bodies in memory. Past it, a
 // message that is in the journal keeps only its index entry and is read back from the journal
@@ -71,6 +80,25 @@ inline constexpr u32 iovec_count_max = 1024;        // IOV_MAX
 // Content headers up to this size are copied into a delivery's frame bytes, not referenced.
 inline constexpr u32 content_header_copy_max = 256;
 inline constexpr u32 close_handshake_timeout_ms = 3000;
+// A frame that has begun to arrive must be complete within this time, heartbeats or not: a
+// peer that sends half a frame and falls silent is closed instead of holding its memory for
+// good. A legitimate frame of frame_size_max bytes crosses even a slow link in far less.
+inline constexpr u32 incomplete_frame_timeout_ms = 15000;
+// What incomplete frames may hold on one shard, all connections together. A frame that would
+// grow past it first closes the connections whose incomplete frames began longest ago (a
+// legitimate frame completes within a loop turn or two; a stalled one only gets older), until
+// it fits.
+inline constexpr u64 shard_incomplete_frame_bytes_max = 64ull << 20;
+// The first buffer of an incomplete frame; it doubles as bytes arrive.
+inline constexpr u32 incomplete_frame_chunk_min = 4096;
+// Bytes a connection may have waiting to be sent (frames and the bodies they reference). Past
+// the high mark the broker stops reading from it, since it is the peer that does not read:
+// a client pipelining requests without reading the replies stops being served instead of
+// growing the broker without bound. Reading resumes below the low mark. Deliveries are
+// bounded on their own (consumer_transit_bytes_max per consumer).
+inline constexpr u64 connection_send_backlog_high = 4ull << 20;
+inline constexpr u64 connection_send_backlog_low = 1ull << 20;
+static_assert(connection_send_backlog_low < connection_send_backlog_high);
 inline constexpr u32 shutdown_grace_ms = 2000;
 
 static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);

@@ -405,6 +405,7 @@ void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& d
     send_method(d);
     write_content(deliver.message);
     consumer.credit_owed++;
+    consumer.credit_bytes_owed += deliver.message->transit_size();
     connection_.note_credit_owed();
 }
 
@@ -426,12 +427,15 @@ void Channel::send_credits() {
     for (Consumer& c : consumers_) {
         if (c.credit_owed == 0) continue;
         if (c.id == direct_reply_consumer_id) {
-            c.credit_owed = 0;  // replies bypass queues, so there is no one to credit
+            c.credit_owed = 0;
+            c.credit_bytes_owed = 0;  // replies bypass queues, so there is no one to credit
             continue;
         }
         connection_.context().outbox.send(
-            c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id}, c.credit_owed});
+            c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id}, c.credit_owed,
+                                 c.credit_bytes_owed});
         c.credit_owed = 0;
+        c.credit_bytes_owed = 0;
     }
 }
 
@@ -464,7 +468,7 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
     }
     has_reply_consumer_ = true;
     consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0),
-                                  connection_.context().shard, true, true, 0});
+                                  connection_.context().shard, true, true, 0, 0});
     if (!m.nowait) {
         BasicConsumeOk ok;
         ok.consumer_tag = tag;

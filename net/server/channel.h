@@ -68,6 +68,7 @@ private:
         bool no_ack;
         bool active;  // consume-ok was sent
         u32 credit_owed;
+        u64 credit_bytes_owed;
     };
     struct Unacked {
         u64 tag;

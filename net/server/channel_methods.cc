@@ -321,7 +321,7 @@ void Channel::on_method(const BasicConsume& m) {
     i32 priority = 0;
     if (!consumer_priority(m.arguments, queue_name, priority)) return;
     Consumer consumer{
-        connection_.next_consumer_id(), tag, info->id, info->home, m.no_ack, false, 0};
+        connection_.next_consumer_id(), tag, info->id, info->home, m.no_ack, false, 0, 0};
     auto request = std::make_unique<core::ConsumeRequest>();
     request->consumer = core::ConsumerKey{key(), consumer.id};
     request->queue = info->id;

@@ -1076,6 +1076,25 @@ TEST_P(PressureTest, DeletingAPressuredQueueEndsItsPressure) {
     EXPECT_GT(broker(0).pressure_lifts(), lifts);
 }
 
+// Large messages: a few dozen of them cost as much memory as the message mark's worth of small
+// ones, so the backlog counts in bytes too.
+TEST_P(PressureTest, ABacklogOfLargeMessagesIsPressureByItsBytes) {
+    declare_queue(channel(last()), "large");
+    QueueInfo large = queue_info("large");
+    ASSERT_EQ(consume(stuck_, "large", 0, /*no_ack=*/true)->code, 0);
+    const std::string body(1 << 20, 'L');
+    u64 size = make_message(body, "", "large")->transit_size();
+    u64 in_transit = (limits::consumer_transit_bytes_max + size - 1) / size;
+    u64 backlog = limits::queue_pressure_high_bytes / body.size();
+    for (u64 i = 0; i < in_transit + backlog - 1; i++) publish_only(0, "", "large", body);
+    sim_.run();
+    EXPECT_LT(ready("large"), limits::queue_pressure_low) << "few messages, many bytes";
+    EXPECT_TRUE(pressured_nowhere(large.id)) << "just under the byte mark";
+    publish_only(0, "", "large", body);
+    sim_.run();
+    EXPECT_TRUE(pressured_everywhere(large.id));
+}
+
 TEST_P(PressureTest, ABacklogHeldByPrefetchIsNoPressure) {
     declare_queue(channel(last()), "acked");
     QueueInfo acked = queue_info("acked");

@@ -192,17 +192,40 @@ TEST(QueueTest, TransitLimitBlocksUntilCredit) {
             EXPECT_TRUE(dispatch(queue).empty());
         }
 
-        queue.credit(consumer(99), 5);  // someone else's credit changes nothing
+        queue.credit(consumer(99), 5, 0);  // someone else's credit changes nothing
         EXPECT_TRUE(dispatch(queue).empty());
 
-        queue.credit(consumer(1), 3);
+        queue.credit(consumer(1), 3, 0);
         std::vector<Deliver> more = dispatch(queue);
         ASSERT_EQ(more.size(), 3u);
         EXPECT_EQ(more[0].sequence, limit + 1);
 
-        queue.credit(consumer(1), limit * 2);  // more than in transit: clamps at zero
+        queue.credit(consumer(1), limit * 2, 0);  // more than in transit: clamps at zero
         EXPECT_EQ(dispatch(queue).size(), 7u);
         EXPECT_EQ(queue.ready_count(), 0u);
+    }
+}
+
+// A no-ack consumer that never reads its socket is handed at most
+// consumer_transit_bytes_max of large messages, not consumer_transit_max of them.
+TEST(QueueTest, TransitBytesLimitBlocksLargeMessagesUntilCredit) {
+    for (u64 body_size : {u64{1} << 20, limits::consumer_transit_bytes_max + 1}) {
+        SCOPED_TRACE(body_size);
+        Queue queue("/", queue_info());
+        ASSERT_EQ(add(queue, 1, 0, Ack::none), 0);
+        for (int i = 0; i < 20; i++) queue.enqueue(make_message(std::string(body_size, 'b')));
+        std::vector<Deliver> first = dispatch(queue);
+        ASSERT_FALSE(first.empty());
+        u64 size = first[0].message->transit_size();
+        // Deliveries go until the bytes in transit reach the limit; one larger than the limit
+        // still goes, alone.
+        u64 expected = (limits::consumer_transit_bytes_max + size - 1) / size;
+        EXPECT_EQ(first.size(), expected);
+        EXPECT_TRUE(dispatch(queue).empty());
+
+        queue.credit(consumer(1), 1, size);  // one written: room for one more
+        EXPECT_EQ(dispatch(queue).size(), 1u);
+        EXPECT_TRUE(dispatch(queue).empty());
     }
 }
 

@@ -219,7 +219,7 @@ private:
             std::vector<Deliver> got = sim_->take<Deliver>(0);
             for (const Deliver& d : got) {
                 bodies_.push_back(d.message->body_copy());
-                sim_->post(0, d.home.value, Credit{d.queue, d.consumer, 1});
+                sim_->post(0, d.home.value, Credit{d.queue, d.consumer, 1, d.message->transit_size()});
             }
             if (got.empty() && i > 5) break;
         }
