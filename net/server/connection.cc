@@ -63,6 +63,7 @@ Connection::Connection(ShardContext& context, int fd, u32 slot, u32 generation,
 
 Connection::~Connection() {
     LEPUS_ASSERT(!recv_completion_.in_flight && !send_completion_.in_flight);
+    drop_carry();
     channels_.clear();
     if (fd_ >= 0) ::close(fd_);
 }
@@ -133,6 +134,7 @@ void Connection::pause_reading() {
 }
 
 bool Connection::may_resume() const {
+    if (send_backlogged_) return false;
     if (context_.throttled || context_.broker.memory_alarm()) return false;
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
 }
@@ -193,9 +195,9 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
     if (carry_size_ > 0) {
         carry_bytes(data, left);
         if (carry_needed_ == 0 || carry_size_ < carry_needed_) return;
-        ChunkRef carried = std::move(carry_);
+        ChunkRef carried = carry_;  // the frame is whole: no longer incomplete
         u32 carried_size = carry_size_;
-        carry_size_ = carry_needed_ = 0;
+        drop_carry();
         usize used = parse_frames(carried.get()->data(), carried_size, carried);
         LEPUS_ASSERT(used == carried_size || state_ == State::closed || close_after_send_);
     }
@@ -213,23 +215,56 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
         if (alarm) send_blocked();
         pressured_queue_.reset();
     }
+    note_send_backlog();
+}
+
+void Connection::note_send_backlog() {
+    if (send_backlogged_ || send_backlog() <= limits::connection_send_backlog_high) return;
+    LEPUS_LOG(debug, "connection %s: %zu bytes wait to be sent; reading paused until it reads",
+              peer_name_.c_str(), send_backlog());
+    send_backlogged_ = true;
+    pause_reading();
+}
+
+void Connection::ease_send_backlog() {
+    if (!send_backlogged_ || send_backlog() >= limits::connection_send_backlog_low) return;
+    send_backlogged_ = false;
+    if (!recv_paused_ || !may_resume()) return;  // still held for another reason
+    auto& paused = context_.paused;
+    paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
+    resume_reading();
+}
+
+bool Connection::send_stuck() const {
+    return send_backlogged_ && send_completion_.in_flight &&
+           context_.now_ms - send_progress_ms_ > context_.options.send_timeout_ms;
 }
 
 void Connection::carry_bytes(const char*& data, usize& size) {
-    // The frame's size is known once its 7-byte header is in; until then carry a header's
-    // worth. parse_frame has already refused a frame larger than frame_max.
-    auto capacity_for = [&](u32 have) -> u32 {
-        if (carry_needed_ > 0) return carry_needed_;
-        return std::max<u32>(have, frame_header_size);
-    };
+    if (!carry_) {
+        carry_started_ms_ = context_.now_ms;
+        context_.incomplete_frame_holders.push_back(this);
+    }
     for (;;) {
+        // The frame's size is known once its 7-byte header is in; until then carry a header's
+        // worth. parse_frame has already refused a frame larger than frame_max.
         u32 want = carry_needed_ > 0 ? carry_needed_ : static_cast<u32>(frame_header_size);
-        if (!carry_ || carry_.get()->capacity < capacity_for(want)) {
-            Chunk* bigger = Chunk::allocate(std::max<u32>(capacity_for(want), 64));
+        usize n = std::min<usize>(want - carry_size_, size);
+        u32 required = carry_size_ + static_cast<u32>(n);
+        if (!carry_ || carry_.get()->capacity < required) {
+            // Grown with what has arrived, doubling, never to more than the frame: a peer that
+            // sends the header of a large frame and then stops holds what it sent, not what
+            // the header announced.
+            u32 grown = carry_ ? carry_.get()->capacity * 2 : limits::incomplete_frame_chunk_min;
+            u32 capacity = std::max(required, std::min(want, grown));
+            make_room_for_incomplete_frame(capacity);
+            if (state_ == State::closed || close_after_send_) return;  // evicted itself
+            Chunk* bigger = Chunk::allocate(capacity);
             if (carry_size_ > 0) std::memcpy(bigger->data(), carry_.get()->data(), carry_size_);
+            if (carry_) context_.incomplete_frame_bytes -= carry_.get()->capacity;
+            context_.incomplete_frame_bytes += capacity;
             carry_ = ChunkRef::adopt(bigger);
         }
-        usize n = std::min<usize>(want - carry_size_, size);
         std::memcpy(carry_.get()->data() + carry_size_, data, n);
         carry_size_ += static_cast<u32>(n);
         data += n;
@@ -243,9 +278,47 @@ void Connection::carry_bytes(const char*& data, usize& size) {
                 return;
             }
             carry_needed_ = payload + static_cast<u32>(frame_overhead);
-            continue;  // grow to the frame's size and take the rest of it
+            continue;  // take the rest of it
         }
         return;
+    }
+}
+
+void Connection::evict_incomplete_frame() {
+    LEPUS_LOG(warning,
+              "closing connection %s: incomplete frames on this shard hold more than %llu MiB, "
+              "and its frame (begun %llu ms ago) is the oldest",
+              peer_name_.c_str(),
+              static_cast<unsigned long long>(limits::shard_incomplete_frame_bytes_max >> 20),
+              static_cast<unsigned long long>(context_.now_ms - carry_started_ms_));
+    drop_carry();
+    frame_error(506, "RESOURCE_ERROR - incomplete frames exceed the broker's limit");
+}
+
+void Connection::drop_carry() {
+    if (carry_) {
+        context_.incomplete_frame_bytes -= carry_.get()->capacity;
+        auto& holders = context_.incomplete_frame_holders;
+        holders.erase(std::remove(holders.begin(), holders.end(), this), holders.end());
+    }
+    carry_.reset();
+    carry_size_ = carry_needed_ = 0;
+}
+
+void Connection::make_room_for_incomplete_frame(u64 bytes) {
+    u64 held = carry_ ? carry_.get()->capacity : 0;  // given back when the bigger one comes
+    if (context_.incomplete_frame_bytes - held + bytes <= limits::shard_incomplete_frame_bytes_max)
+        return;
+    std::vector<Connection*> oldest_first = context_.incomplete_frame_holders;
+    std::stable_sort(oldest_first.begin(), oldest_first.end(), [](Connection* a, Connection* b) {
+        return a->carry_started_ms_ < b->carry_started_ms_;
+    });
+    for (Connection* holder : oldest_first) {
+        held = carry_ ? carry_.get()->capacity : 0;
+        if (context_.incomplete_frame_bytes - held + bytes <= limits::shard_incomplete_frame_bytes_max)
+            return;
+        holder->evict_incomplete_frame();
+        if (holder == this) return;
     }
 }
 
@@ -584,7 +657,7 @@ void Connection::terminate(const char* reason) {
     LEPUS_LOG(debug, "connection %s closed: %s", peer_name_.c_str(), reason);
     release_channels();
     state_ = State::closed;
-    carry_.reset();
+    drop_carry();
     if (recv_paused_) {
         auto& paused = context_.paused;
         paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
@@ -629,7 +702,7 @@ void Connection::flush() {
     message_header_.msg_iovlen = count;
     io_uring_sqe* sqe = context_.ring.prepare(send_completion_);
     io_uring_prep_sendmsg(sqe, fd_, &message_header_, MSG_NOSIGNAL);
-    last_sent_ms_ = context_.now_ms;
+    last_sent_ms_ = send_progress_ms_ = context_.now_ms;
 }
 
 void Connection::on_send(io::Completion& completion, i32 result, u32) {
@@ -645,11 +718,13 @@ void Connection::on_send(io::Completion& completion, i32 result, u32) {
         self.terminate("send failed");
         return;
     }
+    self.send_progress_ms_ = self.context_.now_ms;
     if (!self.sending_.consume(static_cast<usize>(result))) {
         self.flush();  // the rest of a partial send
         return;
     }
     self.sending_.clear();
+    self.ease_send_backlog();
     if (self.credit_owed_) self.send_credits();
     if (!self.out_.empty()) {
         self.flush();
@@ -673,6 +748,23 @@ void Connection::tick() {
         LEPUS_LOG(warning, "connection %s had no receive armed; arming it again",
                   peer_name_.c_str());
         arm_recv();
+    }
+    if (carry_size_ > 0 && now - carry_started_ms_ > limits::incomplete_frame_timeout_ms &&
+        !close_after_send_) {
+        LEPUS_LOG(warning, "closing connection %s: a frame begun %llu ms ago is incomplete",
+                  peer_name_.c_str(), static_cast<unsigned long long>(now - carry_started_ms_));
+        drop_carry();
+        frame_error(501, "FRAME_ERROR - frame incomplete after " +
+                             std::to_string(limits::incomplete_frame_timeout_ms) + " ms");
+        return;
+    }
+    if (send_stuck()) {
+        LEPUS_LOG(warning,
+                  "closing connection %s: %zu bytes wait to be sent and its peer has read none "
+                  "of them for %u ms",
+                  peer_name_.c_str(), send_backlog(), context_.options.send_timeout_ms);
+        terminate("send timeout");
+        return;
     }
     if (state_ == State::closing) {
         if (now - closing_since_ms_ > limits::close_handshake_timeout_ms) {

@@ -82,6 +82,7 @@ public:
     // Starts reading again after a pause for back-pressure.
     void resume_reading();
     const std::string& peer_name() const { return peer_name_; }
+
     State state() const { return state_; }
 
 private:
@@ -89,11 +90,23 @@ private:
     static void on_send(io::Completion& completion, i32 result, u32 flags);
     void arm_recv();
     void pause_reading();
+    // Bytes queued for the socket, sent or not: what this connection's output holds in memory.
+    usize send_backlog() const { return out_.size() + sending_.size(); }
+    // After reading: pauses reading while the peer leaves too much of our output unread.
+    void note_send_backlog();
+    // After a send completed: reading resumes once the backlog is below the low mark.
+    void ease_send_backlog();
+    bool send_stuck() const;
     void handle_received(ChunkRef chunk, u32 size);
     // Returns bytes consumed from data; stops at a partial frame or when closed.
     usize parse_frames(const char* data, usize size, const ChunkRef& chunk);
     bool take_protocol_header(const char*& data, usize& size);
     void carry_bytes(const char*& data, usize& size);
+    void drop_carry();
+    // Makes room for `bytes` more of incomplete frames on this shard: closes the connections
+    // with the oldest ones (this one too, if it is among them) until they fit.
+    void make_room_for_incomplete_frame(u64 bytes);
+    void evict_incomplete_frame();
     void handle_frame(const amqp::Frame& frame, const ChunkRef& chunk);
     void handle_connection_method(const amqp::Frame& frame);
     void handle_start_ok(const amqp::ConnectionStartOk& m);
@@ -119,12 +132,17 @@ private:
     ChunkRef carry_;          // a frame that arrived in pieces, reassembled
     u32 carry_size_ = 0;      // bytes in carry_
     u32 carry_needed_ = 0;    // the frame's whole size, once its header is in (0 before)
+    u64 carry_started_ms_ = 0;  // when its first bytes arrived
     std::string header_bytes_;  // the protocol header while it arrives
     bool recv_paused_ = false;
     bool published_ = false;
     std::optional<QueueId> pressured_queue_;  // met by this batch's publishes
     std::optional<QueueId> paused_for_;       // the queue a pause waits for, if any
     bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
+    // More than limits::connection_send_backlog_high bytes wait to be sent: reading is paused
+    // until they fall below the low mark (see note_send_backlog).
+    bool send_backlogged_ = false;
+    u64 send_progress_ms_ = 0;  // the last submission or completion of a send that moved bytes
     bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
 
     OutQueue out_;

@@ -151,6 +151,10 @@ bool set_handshake_timeout(std::string_view value, Options& out, std::string& wh
                      out.handshake_timeout_ms, why);
 }
 
+bool set_send_timeout(std::string_view value, Options& out, std::string& why) {
+    return parse_u32(value, send_timeout_min_ms, send_timeout_max_ms, out.send_timeout_ms, why);
+}
+
 bool set_journal_segment_mb(std::string_view value, Options& out, std::string& why) {
     return parse_u32(value, journal_segment_mb_min, journal_segment_mb_max,
                      out.journal_segment_mb, why);
@@ -272,6 +276,7 @@ constexpr std::array settings = {
     Setting{"--memory-high-watermark", "memory_high_watermark", set_memory_high_watermark},
     Setting{"--memory-limit-mb", "memory_limit_mb", set_memory_limit_mb},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
+    Setting{"", "send_timeout_ms", set_send_timeout},
     Setting{"", "default_user", set_default_user},
     Setting{"", "default_password", set_default_password},
     Setting{"", "loopback_users_only", set_loopback_users_only},
@@ -481,8 +486,8 @@ std::string help_text() {
     text += "                         the fraction (default 0)\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
-    text += "\nThe config file also sets handshake_timeout_ms, default_user, default_password,\n";
-    text += "loopback_users_only and vhosts (a comma-separated list).\n";
+    text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";
+    text += "default_password, loopback_users_only and vhosts (a comma-separated list).\n";
     return text;
 }
 

@@ -33,6 +33,8 @@ inline constexpr u32 channel_max_min = 1;
 inline constexpr u32 channel_max_max = 65535;
 inline constexpr u32 handshake_timeout_min_ms = 100;
 inline constexpr u32 handshake_timeout_max_ms = 600'000;
+inline constexpr u32 send_timeout_min_ms = 1000;
+inline constexpr u32 send_timeout_max_ms = 3'600'000;
 inline constexpr usize short_string_max_bytes = 255;  // user names and vhost names
 inline constexpr usize vhosts_max = 1024;
 inline constexpr usize config_line_max_bytes = 4096;
@@ -66,6 +68,10 @@ struct Options {
     u32 frame_max = 131072;
     u16 channel_max = 2047;
     u32 handshake_timeout_ms = 10000;  // from the TCP accept to connection.open
+    // A connection with more than limits::connection_send_backlog_high bytes waiting to be
+    // sent, whose socket has taken none of them for this long, is closed: its peer is not
+    // reading.
+    u32 send_timeout_ms = 30000;
     std::string default_user = "guest";
     std::string default_password = "guest";
     // The default user may log in only from loopback, as RabbitMQ's loopback_users.

@@ -32,6 +32,10 @@ struct ShardContext {
     // Back-pressure: while set, connections that publish stop reading (see Shard).
     bool throttled = false;
     std::vector<Connection*> paused;      // connections waiting for the throttle to lift
+    // Memory held by frames that have begun to arrive and are not complete, all connections
+    // together, and the connections holding them (see limits::shard_incomplete_frame_bytes_max).
+    u64 incomplete_frame_bytes = 0;
+    std::vector<Connection*> incomplete_frame_holders;
     u64 random_state = 0x9e3779b97f4a7c15ull;
 
     // xorshift64*: names for server-named queues and consumer tags; not a secret.

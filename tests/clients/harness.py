@@ -325,12 +325,12 @@ class BrokerTestCase(unittest.TestCase):
             self.skipTest(f"needs its own lepusd: {why}")
 
 
-def own_broker(test, why, extra_args=()):
+def own_broker(test, why, extra_args=(), config_text=None):
     """A lepusd of the test's own, stopped when the test ends. Against an external broker
     (AMQP_URL_OVERRIDE) the test is skipped instead; `why` says what it needs lepusd for."""
     if amqp_url_override():
         test.skipTest(why)
-    broker = Broker(extra_args=extra_args).start()
+    broker = Broker(config_text=config_text, extra_args=extra_args).start()
     test.addCleanup(broker.stop)
     return broker
 

@@ -4,8 +4,11 @@ close so the reply is still travelling between shards when the connection goes. 
 neither crash nor strand a message; the expectations are RabbitMQ 3.10's, which keeps every
 message of an unacknowledged basic.get on a connection that closed."""
 
+import resource
 import socket
+import struct
 import time
+import unittest
 
 import pika
 import pika.spec
@@ -64,6 +67,159 @@ class PipelinedCloseTest(BrokerTestCase):
         for client in clients:
             client.read_until_closed()
         self.assert_message_count(queue, 30)
+
+
+def logged_in(broker):
+    """A RawClient past connection.open, its handshake pipelined in one write (as lepusd and
+    RabbitMQ allow) so that a test can open hundreds quickly."""
+    client = RawClient(broker, timeout_s=30)
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.send(PROTOCOL_HEADER + b''.join(pika.frame.Method(0, m).marshal() for m in (
+        pika.spec.Connection.StartOk(client_properties={'product': 'hostile test'},
+                                     mechanism='PLAIN', response='\0guest\0guest',
+                                     locale='en_US'),
+        pika.spec.Connection.TuneOk(channel_max=2047, frame_max=131072, heartbeat=0),
+        pika.spec.Connection.Open(virtual_host='/'))))
+    while True:
+        frame = client.read_frame()
+        assert frame is not None, 'closed during the handshake'
+        if isinstance(frame, pika.frame.Method) and \
+                isinstance(frame.method, pika.spec.Connection.OpenOk):
+            return client
+
+
+def raise_descriptor_limit(wanted):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+class ResourceBoundsTest(unittest.TestCase):
+    """What one client can make lepusd hold. Each test runs its own lepusd, whose resident set
+    it reads (not under the sanitizers, whose shadow memory hides lepusd's own)."""
+
+    SEND_TIMEOUT_MS = 3000
+
+    def own(self, why):
+        return harness.own_broker(self, why,
+                                  config_text=f'send_timeout_ms = {self.SEND_TIMEOUT_MS}\n')
+
+    def rss_checked(self):
+        return not harness.sanitized()
+
+    def test_client_that_never_reads_is_paused_then_closed(self):
+        broker = self.own('reads lepusd\'s memory and sets its send timeout')
+        flooder = RawClient(broker).handshake()
+        self.addCleanup(flooder.close)
+        flooder.send_method(1, pika.spec.Channel.Open())
+        flooder.read_method(pika.spec.Channel.OpenOk)
+        # From here on the flooder reads nothing: every basic.qos-ok stays with lepusd.
+        flooder.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        batch = frames(*[pika.spec.Basic.Qos(prefetch_count=1)] * 4096)
+        before_kib = harness.resident_kib(broker.process.pid)
+        pushed = 0
+        stalled = False
+        deadline = time.monotonic() + 20
+        flooder.sock.settimeout(1.0)
+        while time.monotonic() < deadline:
+            try:
+                pushed += flooder.sock.send(batch)
+            except socket.timeout:
+                stalled = True  # lepusd stopped reading this connection
+                break
+        grown_kib = harness.resident_kib(broker.process.pid) - before_kib
+        self.assertTrue(stalled, f'lepusd kept reading {pushed} bytes of requests whose '
+                                 f'replies nobody read')
+        # Past 4 MiB of unsent replies lepusd reads no more; the kernel's buffers hold the rest.
+        self.assertLess(pushed, 64 << 20)
+        if self.rss_checked():
+            self.assertLess(grown_kib, 48 * 1024, f'lepusd grew by {grown_kib} KiB')
+
+        # Meanwhile an innocent publisher is served.
+        channel = broker.connect().channel()
+        channel.confirm_delivery()
+        channel.queue_declare('innocent')
+        for _ in range(100):
+            channel.basic_publish('', 'innocent', b'x')
+        self.assertEqual(channel.queue_declare('innocent', passive=True).method.message_count,
+                         100)
+
+        # Stuck past the send timeout, the flooder is closed.
+        started = time.monotonic()
+        flooder.sock.settimeout(None)
+        received = 0
+        while True:
+            try:
+                data = flooder.sock.recv(1 << 20)
+            except ConnectionResetError:
+                break  # closed with our unread requests still in its buffer
+            if not data:
+                break
+            received += len(data)
+        waited = time.monotonic() - started
+        self.assertLess(waited, self.SEND_TIMEOUT_MS / 1000 + 10)
+        self.assertIn('bytes wait to be sent and its peer has read none', broker.stderr_text())
+
+    def test_half_frames_hold_what_was_sent_then_time_out(self):
+        broker = self.own('reads lepusd\'s memory')
+        count = 500
+        raise_descriptor_limit(count + 100)
+        clients = []
+        for _ in range(count):
+            client = logged_in(broker)
+            self.addCleanup(client.close)
+            clients.append(client)
+        before_kib = harness.resident_kib(broker.process.pid)
+        started = time.monotonic()
+        for client in clients:
+            # The header of a frame of almost 128 KiB, then 8 bytes of it, then silence.
+            client.send(struct.pack('>BHI', 1, 1, 131064) + b'\x00\x3c\x00\x28abcd')
+        time.sleep(0.5)
+        grown_kib = harness.resident_kib(broker.process.pid) - before_kib
+        if self.rss_checked():
+            # A buffer sized by the header would cost 128 KiB each: 64 MiB in all.
+            self.assertLess(grown_kib, count * 24, f'{count} half frames grew lepusd by '
+                                                   f'{grown_kib} KiB')
+        for client in clients:
+            close = client.expect_connection_close(501, timeout_s=40)
+            self.assertIn(b'incomplete', close.reply_text.encode()
+                          if isinstance(close.reply_text, str) else close.reply_text)
+        waited = time.monotonic() - started
+        self.assertGreater(waited, 14)
+        # Other clients were served all along.
+        channel = broker.connect().channel()
+        channel.queue_declare('after-half-frames')
+
+    def test_incomplete_frames_beyond_the_shard_budget_close_the_oldest(self):
+        broker = self.own('fills the shards\' budget for incomplete frames')
+        count = 1400  # 1400 x 127 KiB: more than two shards' budget of 64 MiB each
+        raise_descriptor_limit(count + 100)
+        clients = []
+        for _ in range(count):
+            client = logged_in(broker)
+            self.addCleanup(client.close)
+            clients.append(client)
+        before_kib = harness.resident_kib(broker.process.pid)
+        almost = 127 * 1024
+        for client in clients:
+            client.send(struct.pack('>BHI', 1, 1, 131064) + b'\x00\x3c\x00\x28' +
+                        b'p' * (almost - 4))
+        time.sleep(1.5)  # a few ticks
+        evicted = 0
+        for client in clients:
+            client.sock.settimeout(0.01)
+            try:
+                data = client.sock.recv(4096)
+            except (socket.timeout, BlockingIOError):
+                continue
+            except ConnectionResetError:
+                data = b''
+            evicted += 1
+        grown_kib = harness.resident_kib(broker.process.pid) - before_kib
+        self.assertGreater(evicted, 0, 'no connection was closed for the budget')
+        self.assertIn('incomplete frames on this shard hold more than', broker.stderr_text())
+        if self.rss_checked():
+            self.assertLess(grown_kib, 200 * 1024, f'lepusd grew by {grown_kib} KiB')
 
 
 if __name__ == '__main__':
