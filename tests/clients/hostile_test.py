@@ -160,6 +160,40 @@ class ResourceBoundsTest(unittest.TestCase):
         self.assertLess(waited, self.SEND_TIMEOUT_MS / 1000 + 10)
         self.assertIn('bytes wait to be sent and its peer has read none', broker.stderr_text())
 
+    def test_no_ack_consumer_that_never_reads_holds_back_its_publisher(self):
+        broker = self.own('reads lepusd\'s memory')
+        setup = broker.connect().channel()
+        setup.queue_declare('large')
+        consumer = logged_in(broker)
+        self.addCleanup(consumer.close)
+        consumer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        consumer.send(frames(pika.spec.Channel.Open(),
+                             pika.spec.Basic.Consume(queue='large', no_ack=True)))
+        # The consumer reads nothing from here on.
+        publisher = logged_in(broker)
+        self.addCleanup(publisher.close)
+        publisher.send(frames(pika.spec.Channel.Open()))
+        body = b'B' * (1 << 20)
+        message = frames(pika.spec.Basic.Publish(exchange='', routing_key='large')) + \
+            pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal() + \
+            b''.join(pika.frame.Body(1, body[i:i + 131064]).marshal()
+                     for i in range(0, len(body), 131064))
+        before_kib = harness.resident_kib(broker.process.pid)
+        publisher.sock.settimeout(2.0)
+        sent = 0
+        try:
+            for _ in range(400):
+                publisher.sock.sendall(message)
+                sent += 1
+        except socket.timeout:
+            pass
+        grown_kib = harness.resident_kib(broker.process.pid) - before_kib
+        # In transit to the consumer: 8 MiB; in the queue before its publisher pauses: 64 MiB;
+        # the rest sits in the kernel's socket buffers.
+        self.assertLess(sent, 200, 'the publisher was never held back')
+        if self.rss_checked():
+            self.assertLess(grown_kib, 160 * 1024, f'lepusd grew by {grown_kib} KiB')
+
     def test_half_frames_hold_what_was_sent_then_time_out(self):
         broker = self.own('reads lepusd\'s memory')
         count = 500
