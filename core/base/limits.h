@@ -80,6 +80,9 @@ inline constexpr u32 iovec_count_max = 1024;        // IOV_MAX
 // Content headers up to this size are copied into a delivery's frame bytes, not referenced.
 inline constexpr u32 content_header_copy_max = 256;
 inline constexpr u32 close_handshake_timeout_ms = 3000;
+// A client that breaks the AMQP handshake is dropped this long after, with no reply, as
+// RabbitMQ does (its SILENT_CLOSE_DELAY).
+inline constexpr u32 handshake_error_close_delay_ms = 3000;
 // A frame that has begun to arrive must be complete within this time, heartbeats or not: a
 // peer that sends half a frame and falls silent is closed instead of holding its memory for
 // good. A legitimate frame of frame_size_max bytes crosses even a slow link in far less.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cinttypes>
 #include <cstdio>
 #include <numeric>
@@ -15,8 +16,9 @@ namespace lepus::wire {
 namespace {
 
 // Validation and decoding share one walk so they cannot disagree about what is well formed:
-// the walker is told whether to build values (Build) or only to check them.
-template <bool Build>
+// the walker is told whether to build values (Build) or only to check them, and whether floats
+// must be finite (method arguments; see validate_field_table).
+template <bool Build, bool FiniteOnly = false>
 class Walker {
 public:
     using Table = std::conditional_t<Build, FieldTable, std::monostate>;
@@ -73,8 +75,18 @@ private:
             case 'I': store(out, type, static_cast<i32>(reader.read_u32())); break;
             case 'i': store(out, type, reader.read_u32()); break;
             case 'l': store(out, type, static_cast<i64>(reader.read_u64())); break;
-            case 'f': store(out, type, std::bit_cast<float>(reader.read_u32())); break;
-            case 'd': store(out, type, std::bit_cast<double>(reader.read_u64())); break;
+            case 'f': {
+                auto v = std::bit_cast<float>(reader.read_u32());
+                if (FiniteOnly && !std::isfinite(v)) return false;
+                store(out, type, v);
+                break;
+            }
+            case 'd': {
+                auto v = std::bit_cast<double>(reader.read_u64());
+                if (FiniteOnly && !std::isfinite(v)) return false;
+                store(out, type, v);
+                break;
+            }
             case 'D': {
                 u8 scale = reader.read_u8();
                 store(out, type, Decimal{scale, reader.read_u32()});
@@ -194,6 +206,14 @@ bool values_equivalent(const FieldValue& a, const FieldValue& b) {
     if (a.type != b.type) return false;
     if (a.type == 'F') return tables_equivalent(held<FieldTable>(a), held<FieldTable>(b));
     if (a.type == 'A') return arrays_equivalent(held<FieldArray>(a), held<FieldArray>(b));
+    // Floats compare as the bytes they arrived as, so a NaN (allowed in message headers) is
+    // equivalent to itself.
+    if (a.type == 'f') {
+        return std::bit_cast<u32>(held<float>(a)) == std::bit_cast<u32>(held<float>(b));
+    }
+    if (a.type == 'd') {
+        return std::bit_cast<u64>(held<double>(a)) == std::bit_cast<u64>(held<double>(b));
+    }
     return a.value == b.value;
 }
 
@@ -324,6 +344,11 @@ bool tables_equivalent(const FieldTable& a, const FieldTable& b) {
 bool validate_field_table(std::string_view content) {
     std::monostate none;
     return Walker<false>::table(content, 1, none);
+}
+
+bool validate_argument_table(std::string_view content) {
+    std::monostate none;
+    return Walker<false, true>::table(content, 1, none);
 }
 
 bool decode_field_table(std::string_view content, FieldTable& out) {

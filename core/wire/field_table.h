@@ -81,6 +81,11 @@ bool tables_equivalent(const FieldTable& a, const FieldTable& b);
 // Checks a table's content bytes (without the u32 length prefix) for structure, bounds, known
 // type codes and the nesting limit. Allocates nothing; accepts exactly what decode accepts.
 bool validate_field_table(std::string_view content);
+// The same for a method's arguments (queue and exchange arguments, consumer and binding
+// arguments, client properties), which also refuses NaN and infinite floats: RabbitMQ 3.10
+// cannot decode them (its connection fails on them), and an argument that equals nothing,
+// itself included, would make declarations disagree with themselves.
+bool validate_argument_table(std::string_view content);
 
 // Decodes a table's content bytes (without the length prefix). Returns false on malformed input,
 // leaving `out` in an unspecified but valid state.

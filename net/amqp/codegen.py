@@ -230,7 +230,7 @@ def decode_lines(fields, target, indent):
 
 def validity_expression(fields, target):
     terms = ["reader.ok()"]
-    terms += ["wire::validate_field_table(%s%s)" % (target, f.member)
+    terms += ["wire::validate_argument_table(%s%s)" % (target, f.member)
               for f in fields if f.wire_type == "table"]
     return " && ".join(terms)
 

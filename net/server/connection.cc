@@ -134,7 +134,7 @@ void Connection::pause_reading() {
 }
 
 bool Connection::may_resume() const {
-    if (send_backlogged_) return false;
+    if (send_backlogged_ || silent_close_) return false;
     if (context_.throttled || context_.broker.memory_alarm()) return false;
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
 }
@@ -362,7 +362,7 @@ void Connection::frame_error(u16 code, const std::string& text) {
 void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     if (state_ == State::closing) {
         // Only the close handshake matters now; everything else is discarded, as AMQP says.
-        if (frame.type != frame_method || frame.channel != 0) return;
+        if (frame.type != frame_method || frame.channel != 0 || silent_close_) return;
         u32 id = peek_method(frame.payload);
         if (id == ConnectionCloseOk::id) {
             terminate("close handshake complete");
@@ -448,19 +448,25 @@ void Connection::handle_connection_method(const Frame& frame) {
                          class_id, method_id);
         return;
     }
-    auto expect = [&](State wanted, const char* name) {
+    // A handshake method out of its turn, with RabbitMQ's text: before connection.open-ok the
+    // connection is dropped as handshake_failed does; after it, 504 closes it.
+    auto expect = [&](State wanted) {
         if (state_ == wanted) return true;
-        connection_error(503, std::string("COMMAND_INVALID - expected '") + name + "', got '" +
-                                  std::string(method_name(class_id, method_id)) + "'",
-                         class_id, method_id);
+        std::string text =
+            std::string("unexpected method in connection state ") + handshake_state_name();
+        if (state_ == State::open) {
+            connection_error(504, "CHANNEL_ERROR - " + text, class_id, method_id);
+        } else {
+            handshake_failed(text + " (" + std::string(method_name(class_id, method_id)) + ")");
+        }
         return false;
     };
     if (auto* m = std::get_if<ConnectionStartOk>(&method)) {
-        if (expect(State::start_ok, "connection.start-ok")) handle_start_ok(*m);
+        if (expect(State::start_ok)) handle_start_ok(*m);
     } else if (auto* tune = std::get_if<ConnectionTuneOk>(&method)) {
-        if (expect(State::tune_ok, "connection.tune-ok")) handle_tune_ok(*tune);
+        if (expect(State::tune_ok)) handle_tune_ok(*tune);
     } else if (auto* open = std::get_if<ConnectionOpen>(&method)) {
-        if (expect(State::open_wait, "connection.open")) handle_open(*open);
+        if (expect(State::open_wait)) handle_open(*open);
     } else if (std::holds_alternative<ConnectionClose>(method)) {
         LEPUS_LOG(info, "closing AMQP connection %s (client %s, vhost '%s', user '%s')",
                   peer_name_.c_str(), client_name_.c_str(), vhost_.c_str(), user_.c_str());
@@ -571,25 +577,31 @@ void Connection::handle_start_ok(const ConnectionStartOk& m) {
 }
 
 void Connection::handle_tune_ok(const ConnectionTuneOk& m) {
+    // As RabbitMQ 3.10 negotiates: 0 means "no limit", which is more than the server allows,
+    // so a client must name a value within the server's.
+    auto refuse = [&](const char* field, u32 value, const char* detail, bool too_low, u32 bound) {
+        handshake_failed(std::string("failed to negotiate connection parameters: negotiated ") +
+                         field + " = " + std::to_string(value) + detail + " is " +
+                         (too_low ? "lower than the minimum" : "higher than the maximum") +
+                         " allowed value (" + std::to_string(bound) + ")");
+    };
     u32 server_frame_max = context_.options.frame_max;
-    u32 frame_max = m.frame_max == 0 ? server_frame_max : m.frame_max;
-    if (frame_max < frame_min_size || frame_max > server_frame_max) {
-        connection_error(530, "NOT_ALLOWED - frame_max=" + std::to_string(m.frame_max) +
-                                  " outside " + std::to_string(frame_min_size) + ".." +
-                                  std::to_string(server_frame_max),
-                         ConnectionTuneOk::class_id, ConnectionTuneOk::method_id);
+    if (m.frame_max != 0 && m.frame_max < frame_min_size) {
+        refuse("frame_max", m.frame_max, "", true, frame_min_size);
+        return;
+    }
+    if (m.frame_max == 0 || m.frame_max > server_frame_max) {
+        refuse("frame_max", m.frame_max, "", false, server_frame_max);
         return;
     }
     u16 server_channel_max = context_.options.channel_max;
-    u16 channel_max = m.channel_max == 0 ? server_channel_max : m.channel_max;
-    if (channel_max > server_channel_max) {
-        connection_error(530, "NOT_ALLOWED - channel_max=" + std::to_string(m.channel_max) +
-                                  " > " + std::to_string(server_channel_max) + " max",
-                         ConnectionTuneOk::class_id, ConnectionTuneOk::method_id);
+    if (m.channel_max == 0 || m.channel_max > server_channel_max) {
+        refuse("channel_max", m.channel_max, m.channel_max == 0 ? " (no limit)" : "", false,
+               server_channel_max);
         return;
     }
-    frame_max_ = frame_max;
-    channel_max_ = channel_max;
+    frame_max_ = m.frame_max;
+    channel_max_ = m.channel_max;
     heartbeat_s_ = m.heartbeat;
     state_ = State::open_wait;
 }
@@ -627,6 +639,30 @@ void Connection::connection_error(u16 code, const std::string& text, u16 class_i
     request_flush();
     state_ = State::closing;
     closing_since_ms_ = context_.now_ms;
+}
+
+const char* Connection::handshake_state_name() const {
+    switch (state_) {  // RabbitMQ's names, as its error texts give them
+        case State::protocol_header:
+        case State::start_ok: return "starting";
+        case State::tune_ok: return "tuning";
+        case State::open_wait: return "opening";
+        case State::open: return "running";
+        case State::closing:
+        case State::closed: return "closing";
+    }
+    return "?";
+}
+
+void Connection::handshake_failed(const std::string& text) {
+    if (state_ == State::closing || state_ == State::closed) return;
+    // As RabbitMQ: a peer that breaks the handshake gets no reply, only a closed socket after
+    // a delay, so that it cannot make the broker do work at the rate it reconnects.
+    LEPUS_LOG(error, "closing AMQP connection %s: %s", peer_name_.c_str(), text.c_str());
+    state_ = State::closing;
+    closing_since_ms_ = context_.now_ms;
+    silent_close_ = true;
+    pause_reading();
 }
 
 void Connection::force_close(const std::string& reason) {
@@ -767,7 +803,9 @@ void Connection::tick() {
         return;
     }
     if (state_ == State::closing) {
-        if (now - closing_since_ms_ > limits::close_handshake_timeout_ms) {
+        if (silent_close_ && now - closing_since_ms_ > limits::handshake_error_close_delay_ms) {
+            terminate("handshake failed");
+        } else if (now - closing_since_ms_ > limits::close_handshake_timeout_ms) {
             terminate("close handshake timed out");
         }
         return;

@@ -115,6 +115,10 @@ private:
     void send_start();
     bool authenticate(std::string_view mechanism, std::string_view response);
     void frame_error(u16 code, const std::string& text);
+    // A broken handshake: logs `text`, reads no more and drops the socket after
+    // limits::handshake_error_close_delay_ms, with no connection.close (RabbitMQ's way).
+    void handshake_failed(const std::string& text);
+    const char* handshake_state_name() const;
     void release_channels();
     void send_credits();
     Channel* channel(u16 number, u32 generation);
@@ -156,6 +160,7 @@ private:
     std::vector<iovec> iov_;
     msghdr message_header_{};
     bool close_after_send_ = false;
+    bool silent_close_ = false;  // handshake_failed: the socket closes with no close frame
 
     u32 frame_max_ = limits::frame_size_max;
     u16 channel_max_ = limits::channel_count_max;

@@ -264,5 +264,105 @@ class ProtocolTest(BrokerTestCase):
                 broker.stop()
 
 
+# RabbitMQ 3.10 closes a connection whose handshake breaks the rules after this delay, without a
+# connection.close, and logs why.
+SILENT_CLOSE_DELAY_S = 3.0
+
+
+class HandshakeRulesTest(BrokerTestCase):
+    """Handshake methods out of turn and tune-ok values outside the server's limits, answered as
+    RabbitMQ 3.10 answers them (each case checked against it)."""
+
+    def started(self):
+        client = RawClient(self.broker)
+        self.addCleanup(client.close)
+        client.send(PROTOCOL_HEADER)
+        client.read_method(pika.spec.Connection.Start)
+        return client
+
+    def tuning(self):
+        client = self.started()
+        client.send_method(0, pika.spec.Connection.StartOk(
+            client_properties={}, mechanism='PLAIN', response='\0guest\0guest',
+            locale='en_US'))
+        client.read_method(pika.spec.Connection.Tune)
+        return client
+
+    def assert_dropped_silently(self, clients):
+        """Every client's socket closes after about SILENT_CLOSE_DELAY_S, with nothing sent."""
+        started = time.monotonic()
+        for client in clients:
+            self.assertEqual(client.read_until_closed(timeout_s=10), b'')
+        self.assertGreater(time.monotonic() - started, SILENT_CLOSE_DELAY_S - 0.5)
+
+    def test_tune_ok_outside_the_limits_is_refused(self):
+        cases = [  # channel_max, frame_max, RabbitMQ's log text
+            (0, 131072, 'negotiated channel_max = 0 (no limit) is higher than the maximum '
+                        'allowed value (2047)'),
+            (2047, 0, 'negotiated frame_max = 0 is higher than the maximum allowed value '
+                      '(131072)'),
+            (3000, 131072, 'negotiated channel_max = 3000 is higher than the maximum allowed '
+                           'value (2047)'),
+            (2047, 200000, 'negotiated frame_max = 200000 is higher than the maximum allowed '
+                           'value (131072)'),
+            (2047, 1000, 'negotiated frame_max = 1000 is lower than the minimum allowed value '
+                         '(4096)'),
+        ]
+        clients = []
+        for channel_max, frame_max, _ in cases:
+            client = self.tuning()
+            client.send_method(0, pika.spec.Connection.TuneOk(
+                channel_max=channel_max, frame_max=frame_max, heartbeat=0))
+            client.send_method(0, pika.spec.Connection.Open(virtual_host='/'))
+            clients.append(client)
+        self.assert_dropped_silently(clients)
+        if not self.broker.external:
+            log = self.broker.stderr_text()
+            for _, _, text in cases:
+                self.assertIn('failed to negotiate connection parameters: ' + text, log)
+
+    def test_handshake_methods_out_of_turn_drop_the_connection(self):
+        open_early = self.tuning()
+        open_early.send_method(0, pika.spec.Connection.Open(virtual_host='/'))
+        tune_ok_early = self.started()
+        tune_ok_early.send_method(0, pika.spec.Connection.TuneOk(
+            channel_max=2047, frame_max=131072, heartbeat=0))
+        start_ok_twice = self.tuning()
+        start_ok_twice.send_method(0, pika.spec.Connection.StartOk(
+            client_properties={}, mechanism='PLAIN', response='\0guest\0guest',
+            locale='en_US'))
+        self.assert_dropped_silently([open_early, tune_ok_early, start_ok_twice])
+        if not self.broker.external:
+            log = self.broker.stderr_text()
+            self.assertIn('unexpected method in connection state tuning (connection.open)', log)
+            self.assertIn('unexpected method in connection state starting '
+                          '(connection.tune-ok)', log)
+
+    def test_connection_open_when_open_is_a_channel_error(self):
+        client = RawClient(self.broker).handshake()
+        self.addCleanup(client.close)
+        client.send_method(0, pika.spec.Connection.Open(virtual_host='/'))
+        close = client.expect_connection_close(504)
+        self.assertEqual(close.reply_text,
+                         'CHANNEL_ERROR - unexpected method in connection state running')
+        self.assertEqual((close.class_id, close.method_id), (10, 40))
+
+    def test_nan_in_arguments_closes_the_connection(self):
+        # RabbitMQ 3.10 cannot decode a NaN and drops the connection; lepusd closes it with 502.
+        client = RawClient(self.broker).handshake()
+        self.addCleanup(client.close)
+        client.send_method(1, pika.spec.Channel.Open())
+        client.read_method(pika.spec.Channel.OpenOk)
+        nan = b'\x05x-foo' + b'd' + struct.pack('>d', float('nan'))
+        declare = struct.pack('>HH', 50, 10) + struct.pack('>H', 0) + b'\x03nan' + b'\x00' + \
+            struct.pack('>I', len(nan)) + nan
+        client.send(struct.pack('>BHI', 1, 1, len(declare)) + declare + b'\xce')
+        if self.broker.external:
+            client.read_until_closed()
+            return
+        close = client.expect_connection_close(502)
+        self.assertEqual(close.reply_text, 'SYNTAX_ERROR - malformed queue.declare')
+
+
 if __name__ == '__main__':
     harness.main()
