@@ -25,7 +25,8 @@ public:
     virtual std::vector<u64> list_segments() = 0;  // segment numbers present, ascending
     // Creates a segment of `size` bytes, zero-filled: really written, so that later
     // O_DIRECT|DSYNC writes into it need no extent conversion. Durable on return (the
-    // directory entry too). 0 or -errno.
+    // directory entry too). 0 or -errno; on failure (-ENOSPC on a full disk) nothing of
+    // segment `number` is left.
     virtual i32 create_segment(u64 number, u64 size) = 0;
     virtual i32 open_segment(u64 number) = 0;  // an existing segment, for recovery; 0 or -errno
     virtual i32 remove_segment(u64 number) = 0;  // durable on return; 0 or -errno

@@ -110,6 +110,24 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
     // O_TRUNC: a file left by a crash during an earlier creation is started over.
     int fd = open(path(number).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
+    i32 rc = fill_segment(fd, size);
+    if (rc < 0) {
+        // A segment cut short by a full disk must not stay behind: it holds blocks the next
+        // attempt needs, and it would be taken for a segment at the next start.
+        close(fd);
+        unlink(path(number).c_str());
+        sync_directory();
+        return rc;
+    }
+    files_[number] = fd;
+    return sync_directory();
+}
+
+// Reserves the blocks first, so a disk without room for the segment refuses at once instead
+// of after writing most of it, then writes the zeros (fallocate leaves unwritten extents,
+// which every later O_DIRECT|DSYNC write would have to convert).
+i32 UringStorage::fill_segment(int fd, u64 size) {
+    if (fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0 && errno != EOPNOTSUPP) return -errno;
     auto free_buffer = [](void* pointer) { std::free(pointer); };
     std::unique_ptr<void, decltype(free_buffer)> zeros(
         std::aligned_alloc(persist::block_size, zero_fill_size), free_buffer);
@@ -118,20 +136,10 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
         u64 length = std::min<u64>(zero_fill_size, size - offset);
         ssize_t written = pwrite(fd, zeros.get(), length, static_cast<off_t>(offset));
         if (written < 0 && errno == EINTR) continue;
-        if (written <= 0) {
-            i32 error = written < 0 ? -errno : -EIO;
-            close(fd);
-            return error;
-        }
+        if (written <= 0) return written < 0 ? -errno : -EIO;
         offset += static_cast<u64>(written);
     }
-    if (fsync(fd) != 0) {
-        i32 error = -errno;
-        close(fd);
-        return error;
-    }
-    files_[number] = fd;
-    return sync_directory();
+    return fsync(fd) == 0 ? 0 : -errno;
 }
 
 i32 UringStorage::open_segment(u64 number) {

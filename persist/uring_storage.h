@@ -50,6 +50,7 @@ private:
     std::string path(u64 number) const;
     int descriptor(u64 number);  // opens on first use; -errno on failure
     i32 sync_directory();
+    i32 fill_segment(int fd, u64 size);  // preallocates and zero-fills; 0 or -errno
     io_uring_sqe* prepare(IoCompletion& completion);
 
     std::string directory_;
