@@ -34,6 +34,9 @@ public:
     // is recycled as the next spare without zero-filling a new one. 0 or -errno.
     virtual i32 rename_segment(u64 from, u64 to) = 0;
     virtual u64 segment_size(u64 number) = 0;
+    // Bytes the file system would still give the journal: what is left when a segment of the
+    // size wanted does not fit. An estimate (a file also takes some blocks for its layout).
+    virtual u64 available_bytes() = 0;
     // For recovery: blocks until done; bytes read or -errno. Offsets and lengths are
     // block-aligned and `buffer` is block-aligned.
     virtual i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) = 0;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -173,6 +174,15 @@ u64 UringStorage::segment_size(u64 number) {
     struct stat status {};
     if (stat(path(number).c_str(), &status) != 0) return 0;
     return static_cast<u64>(status.st_size);
+}
+
+u64 UringStorage::available_bytes() {
+    // f_bavail, df's "Available", which is what an operator checks. Root may also take the
+    // blocks ext4 reserves for it, but f_bfree would count the ones kept back even from root,
+    // so the figure errs on the side of too little: creation tries the least needed anyway.
+    struct statvfs status {};
+    if (fstatvfs(directory_fd_, &status) != 0) return 0;
+    return static_cast<u64>(status.f_bavail) * status.f_frsize;
 }
 
 i32 UringStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {

@@ -37,6 +37,7 @@ public:
     i32 remove_segment(u64 number) override;
     i32 rename_segment(u64 from, u64 to) override;
     u64 segment_size(u64 number) override;
+    u64 available_bytes() override;
     i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) override;
     void write(u64 number, u64 offset, const void* buffer, u32 length,
                IoCompletion& completion) override;
