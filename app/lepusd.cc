@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/base/log.h"
+#include "net/server/exit_code.h"
 #include "net/server/options.h"
 #include "net/server/server.h"
 
@@ -10,10 +11,11 @@ int main(int argc, char** argv) {
     lepus::server::Options options;
     std::string error;
     switch (lepus::server::parse_options(argc, argv, options, error)) {
-        case lepus::server::ParseOutcome::exit_ok: return 0;
+        case lepus::server::ParseOutcome::exit_ok:
+            return exit_status(lepus::server::ExitCode::ok);
         case lepus::server::ParseOutcome::error:
             std::fprintf(stderr, "lepusd: %s\nTry 'lepusd --help'.\n", error.c_str());
-            return 2;
+            return exit_status(lepus::server::ExitCode::usage);
         case lepus::server::ParseOutcome::run: break;
     }
     lepus::log::Level level = lepus::log::Level::info;

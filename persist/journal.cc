@@ -186,34 +186,26 @@ void Journal::write_callback(IoCompletion& completion, i32 result) {
     if (self.durable_sequence_ != durable_before) self.reclaim();
 }
 
-void Journal::fail(i32 error, const char* what) {
-    LEPUS_ASSERT(error < 0);
-    if (failure_ == 0) {
-        failure_ = error;
-        LEPUS_LOG(error, "journal: %s failed (%s): appends stop; recovery runs at restart", what,
-                  std::strerror(-error));
-    }
-}
-
-// Moves writing to the next segment number: the spare when it is large enough, otherwise a
+// Moves writing to the next segment number: the spare when it holds the record, otherwise a
 // segment zero-filled now (a stall of segment_size at disk speed, which recycling avoids).
 bool Journal::rotate(u32 record_bytes) {
     u64 number = active_ + 1;
-    u64 size_needed = std::max<u64>(options_.segment_size, align_up(record_bytes, block_size));
+    u64 record_blocks = align_up(record_bytes, block_size);
     bool ready = false;
     if (spare_ != 0) {
         LEPUS_ASSERT(spare_ == number);
         spare_ = 0;
-        ready = storage_.segment_size(number) >= size_needed;
+        // A spare made smaller by a start on a nearly full disk serves all the same.
+        ready = storage_.segment_size(number) >= record_blocks;
         if (!ready) {
             i32 rc = storage_.remove_segment(number);  // too small for this one large record
             if (rc < 0) return fail(rc, "removing the spare segment"), false;
         }
     }
     if (!ready) {
-        i32 rc = storage_.create_segment(number, size_needed);
-        if (rc < 0) return fail(rc, "creating a segment"), false;
-        stats_.segments_created++;
+        u64 size_wanted = std::max<u64>(options_.segment_size, record_blocks);
+        i32 rc = segment_create(number, size_wanted, record_blocks);
+        if (rc < 0) return fail(rc, "creating a segment", record_blocks), false;
     }
     active_ = number;
     active_size_ = storage_.segment_size(number);
@@ -221,6 +213,48 @@ bool Journal::rotate(u32 record_bytes) {
     segments_[number].size = active_size_;
     stats_.live_segments = segments_.size();
     return true;
+}
+
+// Creates segment `number` with `size_wanted` bytes or, when the disk has not that much room,
+// with the most that fits down to `size_min`: near a full disk the journal writes into the
+// space there is, and stops only when not even `size_min` is left. 0 or -errno.
+i32 Journal::segment_create(u64 number, u64 size_wanted, u64 size_min) {
+    LEPUS_ASSERT(size_min > 0 && size_min <= size_wanted && size_min % block_size == 0);
+    u64 size = size_wanted;
+    for (;;) {
+        i32 rc = storage_.create_segment(number, size);
+        if (rc == 0) break;
+        if (!no_space(rc) || size == size_min) return rc;
+        // Next, what the file system says is free; when even that failed (a file takes some
+        // blocks for its layout, which the count does not show), half. Each try that fails
+        // costs one fallocate, and the sizes shrink, so this ends.
+        u64 free = storage_.available_bytes() / block_size * block_size;
+        u64 half = size / 2 / block_size * block_size;
+        size = std::max(size_min, free < size ? free : half);
+    }
+    stats_.segments_created++;
+    if (size < size_wanted) {
+        LEPUS_LOG(warning, "journal: the disk is nearly full: segment %lu has %lu bytes, not %lu",
+                  static_cast<unsigned long>(number), static_cast<unsigned long>(size),
+                  static_cast<unsigned long>(size_wanted));
+    }
+    return 0;
+}
+
+void Journal::fail(i32 error, const char* what, u64 size_min) {
+    LEPUS_ASSERT(error < 0);
+    if (failure_ != 0) return;
+    failure_ = error;
+    if (no_space(error) && size_min > 0) {
+        space_needed_ = size_min;
+        space_free_ = storage_.available_bytes();
+        LEPUS_LOG(error, "journal: %s failed (%s: %lu bytes needed, %lu free)", what,
+                  std::strerror(-error), static_cast<unsigned long>(space_needed_),
+                  static_cast<unsigned long>(space_free_));
+        return;
+    }
+    LEPUS_LOG(error, "journal: %s failed (%s): appends stop; recovery runs at restart", what,
+              std::strerror(-error));
 }
 
 }  // namespace lepus::persist

@@ -59,6 +59,10 @@ public:
         u64 corrupt_records_skipped = 0;  // sequence numbers lost before a valid record
         std::vector<u64> missing_segments;
         i32 error = 0;  // -errno when storage failed; the journal is then failed()
+        // When the disk was full (-ENOSPC, -EDQUOT): the room start-up needed and the bytes
+        // the file system had free.
+        u64 space_needed = 0;
+        u64 space_free = 0;
         std::string summary() const;
     };
     // Called for each valid record in sequence order. `payload` is valid during the call only.
@@ -68,6 +72,9 @@ public:
     // Must run once, before any append. Reads every segment in order, verifies every record,
     // visits the valid ones, applies the decision table of FORMAT.md to damage, positions the
     // journal after the last valid record in a fresh block, then deletes what nothing retained.
+    // It writes nothing before it has read everything, and then needs room for one write
+    // (write_size_max) only: in the last segment's tail, or as a spare segment (FORMAT.md,
+    // "Running out of space"). Without it, error is -ENOSPC and space_needed says how much.
     RecoveryReport recover(const Visitor& visit);
 
     // Copies the record into the pending write and assigns the next sequence number. Kinds
@@ -97,6 +104,10 @@ public:
     }
     bool failed() const { return failure_ != 0; }
     i32 failure() const { return failure_; }  // -errno of the first failure
+    // When the failure is a segment that did not fit: the least it needed, and the bytes the
+    // storage said were free then. 0 otherwise.
+    u64 space_needed() const { return space_needed_; }
+    u64 space_free() const { return space_free_; }
 
     // Space reclamation. A segment is deleted once it is not being written, all its records are
     // durable, nothing retains it, and every segment it depends on is gone.
@@ -163,18 +174,28 @@ private:
     void extent_retire(Extent& extent);
     static void write_callback(IoCompletion& completion, i32 result);
     bool rotate(u32 record_bytes);
-    void fail(i32 error, const char* what);
+    i32 segment_create(u64 number, u64 size_wanted, u64 size_min);
+    // Fails the journal for good. `size_min`: the least a segment that did not fit needed,
+    // which is kept for space_needed() when the error says the disk is full.
+    void fail(i32 error, const char* what, u64 size_min = 0);
+    // A full disk (ENOSPC) or a full quota (EDQUOT): a smaller segment may still fit.
+    static bool no_space(i32 error) { return error == -ENOSPC || error == -EDQUOT; }
     void reclaim();
     bool reclaim_one(u64 number, Segment& segment);
     void segment_delete(u64 number);
 
     void recover_segment(Scan& scan, u64 number, const Visitor& visit);
     void recover_finish(Scan& scan);
+    void recover_failed(RecoveryReport& report) const;
+    void recover_prefix();
+    i32 recover_room();
 
     Storage& storage_;
     const JournalOptions options_;
     bool recovered_ = false;
     i32 failure_ = 0;
+    u64 space_needed_ = 0;
+    u64 space_free_ = 0;
 
     u64 last_sequence_ = 0;
     u64 durable_sequence_ = 0;

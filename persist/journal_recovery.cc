@@ -70,6 +70,10 @@ std::string Journal::RecoveryReport::summary() const {
         for (u64 number : missing_segments) text += " " + std::to_string(number);
     }
     if (error != 0) text += ", storage error: " + std::string(std::strerror(-error));
+    if (space_needed != 0) {
+        text += " (" + std::to_string(space_needed) + " bytes needed, " +
+                std::to_string(space_free) + " free)";
+    }
     return text;
 }
 
@@ -210,26 +214,30 @@ void Journal::recover_finish(Scan& scan) {
         active_ = present.front();
         write_offset_ = 0;
     } else {
-        i32 rc = storage_.create_segment(1, options_.segment_size);
-        if (rc < 0) return fail(rc, "creating the first segment"), void(report.error = rc);
-        stats_.segments_created++;
+        // A new journal: a segment as large as fits, with room for one write at least.
+        i32 rc = segment_create(1, options_.segment_size, options_.write_size_max);
+        if (rc < 0) {
+            fail(rc, "creating the first segment", options_.write_size_max);
+            return recover_failed(report);
+        }
         active_ = 1;
         write_offset_ = 0;
-        segments_[1].size = options_.segment_size;
+        segments_[1].size = storage_.segment_size(1);
     }
     active_size_ = segments_[active_].size;
 
-    // Segments after the active one hold nothing valid: one becomes the spare, the rest go.
+    // Segments after the active one hold nothing valid: one becomes the spare (whatever its
+    // size: rotate() checks that it holds the record), the rest go.
     for (auto it = segments_.upper_bound(active_); it != segments_.end();) {
         u64 number = it->first;
-        bool spare = number == active_ + 1 && it->second.size == options_.segment_size;
+        bool spare = number == active_ + 1;
         it = segments_.erase(it);
         if (spare) {
             spare_ = number;
             continue;
         }
         i32 rc = storage_.remove_segment(number);
-        if (rc < 0) return fail(rc, "removing an empty segment"), void(report.error = rc);
+        if (rc < 0) return fail(rc, "removing an empty segment"), recover_failed(report);
     }
 
     // Deleted on purpose, but the crash came before the removal. One the visitor retained is
@@ -244,7 +252,7 @@ void Journal::recover_finish(Scan& scan) {
         }
         segments_.erase(found);
         i32 rc = storage_.remove_segment(number);
-        if (rc < 0) return fail(rc, "removing a deleted segment"), void(report.error = rc);
+        if (rc < 0) return fail(rc, "removing a deleted segment"), recover_failed(report);
         stats_.segments_deleted++;
     }
     // The journal's own dependencies, as reclaim() set them when it wrote each deletion record.
@@ -256,16 +264,67 @@ void Journal::recover_finish(Scan& scan) {
         }
     }
 
-    if (spare_ == 0) {
-        i32 rc = storage_.create_segment(active_ + 1, options_.segment_size);
-        if (rc < 0) return fail(rc, "creating the spare segment"), void(report.error = rc);
-        stats_.segments_created++;
-        spare_ = active_ + 1;
-    }
+    recover_prefix();
+    if (failed() || recover_room() < 0) return recover_failed(report);
     recovered_ = true;
     stats_.live_segments = segments_.size();
     LEPUS_LOG(info, "journal: recovered %s", report.summary().c_str());
     reclaim();
+}
+
+void Journal::recover_failed(RecoveryReport& report) const {
+    report.error = failure_;
+    report.space_needed = space_needed_;
+    report.space_free = space_free_;
+}
+
+// The oldest segments that nothing retains go now, before anything is written: removing them
+// leaves no hole among the segments present, so no deletion record is needed, and nothing
+// older is left for them to outlive. On a full disk this is the room the start needs. The
+// first one of the normal size becomes the spare, saving a zero-fill.
+void Journal::recover_prefix() {
+    for (auto it = segments_.begin(); it != segments_.end() && it->first != active_;) {
+        if (it->second.live > 0) break;
+        u64 number = it->first;
+        bool recycle = spare_ == 0 && it->second.size == options_.segment_size;
+        it = segments_.erase(it);
+        stats_.segments_deleted++;
+        i32 rc = recycle ? storage_.rename_segment(number, active_ + 1)
+                         : storage_.remove_segment(number);
+        if (rc < 0) return fail(rc, "removing an unused segment");
+        if (recycle) spare_ = active_ + 1;
+    }
+}
+
+// Start-up keeps room for one write (write_size_max) in the active segment's tail and the
+// spare together, so the owner can go on (an acknowledgement needs a record) whatever else
+// the disk holds. A spare of the normal size is made when it fits; on a nearly full disk one
+// just large enough, or none when the tail is room enough. 0 or -errno (failed()).
+i32 Journal::recover_room() {
+    u64 room = active_size_ - write_offset_;
+    if (spare_ != 0) {
+        if (room + storage_.segment_size(spare_) >= options_.write_size_max) return 0;
+        i32 rc = storage_.remove_segment(spare_);  // too small: its blocks go to a larger one
+        if (rc < 0) return fail(rc, "removing the spare segment"), rc;
+        spare_ = 0;
+    }
+    u64 lacking = room >= options_.write_size_max
+                      ? 0
+                      : align_up(options_.write_size_max - room, block_size);
+    u64 size_min = lacking == 0 ? options_.segment_size : lacking;
+    i32 rc = segment_create(active_ + 1, options_.segment_size, size_min);
+    if (rc == 0) {
+        spare_ = active_ + 1;
+        return 0;
+    }
+    if (no_space(rc) && lacking == 0) {
+        LEPUS_LOG(warning, "journal: no room for a spare segment (%lu bytes free): the next "
+                  "segment is made when needed, as large as fits",
+                  static_cast<unsigned long>(storage_.available_bytes()));
+        return 0;
+    }
+    fail(rc, "making room to start", lacking);
+    return rc;
 }
 
 }  // namespace lepus::persist

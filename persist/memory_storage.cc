@@ -19,6 +19,11 @@ std::vector<u64> MemoryStorage::list_segments() {
 
 i32 MemoryStorage::create_segment(u64 number, u64 size) {
     LEPUS_ASSERT(size % persist::block_size == 0);
+    u64 replaced = segment_size(number);  // O_TRUNC: an old file of that number gives its room
+    if (size > available_bytes() + replaced) {
+        segments_.erase(number);
+        return -ENOSPC;
+    }
     segments_[number] = std::string(size, '\0');
     return 0;
 }
@@ -41,6 +46,17 @@ i32 MemoryStorage::rename_segment(u64 from, u64 to) {
 u64 MemoryStorage::segment_size(u64 number) {
     auto found = segments_.find(number);
     return found == segments_.end() ? 0 : found->second.size();
+}
+
+u64 MemoryStorage::used_bytes() const {
+    u64 used = 0;
+    for (const auto& [number, bytes] : segments_) used += bytes.size();
+    return used;
+}
+
+u64 MemoryStorage::available_bytes() {
+    u64 used = used_bytes();
+    return used >= capacity_ ? 0 : capacity_ - used;
 }
 
 i32 MemoryStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {

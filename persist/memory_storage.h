@@ -5,7 +5,9 @@
 // it completes (is applied to the image and its callback runs) during a later poll(), after
 // `completion_delay_polls` polls, in submission order or shuffled (`reorder`). crash() is power
 // loss: each write not yet completed is dropped, or torn (a random prefix of its 512-byte
-// sectors reaches the image), decided by the seed. Owned by the test; single-threaded.
+// sectors reaches the image), decided by the seed. A capacity, when set, makes it a small
+// disk: a segment that would not fit is refused with ENOSPC and nothing of it is kept, as
+// UringStorage does. Owned by the test; single-threaded.
 #include <map>
 #include <random>
 #include <string>
@@ -25,6 +27,7 @@ public:
     i32 remove_segment(u64 number) override;
     i32 rename_segment(u64 from, u64 to) override;
     u64 segment_size(u64 number) override;
+    u64 available_bytes() override;
     i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) override;
     void write(u64 number, u64 offset, const void* buffer, u32 length,
                IoCompletion& completion) override;
@@ -42,6 +45,9 @@ public:
     void set_reorder(u64 seed) { reorder_ = true; rng_.seed(seed); }
     void crash(u64 seed);  // power loss; queued operations vanish without callbacks
     void fail_next_writes(u32 count, i32 error) { fail_count_ = count; fail_error_ = error; }
+    // The disk's size: the segments present may take this many bytes in all.
+    void set_capacity(u64 bytes) { capacity_ = bytes; }
+    u64 used_bytes() const;
     void corrupt(u64 number, u64 offset, u8 mask = 0xFF);  // flips bits of one durable byte
     // Writes bytes into the durable image directly: stale data, hand-made damage.
     void poke(u64 number, u64 offset, std::string_view bytes);
@@ -74,6 +80,7 @@ private:
     u32 fail_count_ = 0;
     i32 fail_error_ = 0;
     u64 writes_completed_ = 0;
+    u64 capacity_ = UINT64_MAX;
 };
 
 }  // namespace lepus::persist

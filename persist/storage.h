@@ -25,7 +25,8 @@ public:
     virtual std::vector<u64> list_segments() = 0;  // segment numbers present, ascending
     // Creates a segment of `size` bytes, zero-filled: really written, so that later
     // O_DIRECT|DSYNC writes into it need no extent conversion. Durable on return (the
-    // directory entry too). 0 or -errno.
+    // directory entry too). 0 or -errno; on failure (-ENOSPC on a full disk) nothing of
+    // segment `number` is left.
     virtual i32 create_segment(u64 number, u64 size) = 0;
     virtual i32 open_segment(u64 number) = 0;  // an existing segment, for recovery; 0 or -errno
     virtual i32 remove_segment(u64 number) = 0;  // durable on return; 0 or -errno
@@ -33,6 +34,9 @@ public:
     // is recycled as the next spare without zero-filling a new one. 0 or -errno.
     virtual i32 rename_segment(u64 from, u64 to) = 0;
     virtual u64 segment_size(u64 number) = 0;
+    // Bytes the file system would still give the journal: what is left when a segment of the
+    // size wanted does not fit. An estimate (a file also takes some blocks for its layout).
+    virtual u64 available_bytes() = 0;
     // For recovery: blocks until done; bytes read or -errno. Offsets and lengths are
     // block-aligned and `buffer` is block-aligned.
     virtual i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) = 0;

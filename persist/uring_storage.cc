@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,6 +111,24 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
     // O_TRUNC: a file left by a crash during an earlier creation is started over.
     int fd = open(path(number).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
+    i32 rc = fill_segment(fd, size);
+    if (rc < 0) {
+        // A segment cut short by a full disk must not stay behind: it holds blocks the next
+        // attempt needs, and it would be taken for a segment at the next start.
+        close(fd);
+        unlink(path(number).c_str());
+        sync_directory();
+        return rc;
+    }
+    files_[number] = fd;
+    return sync_directory();
+}
+
+// Reserves the blocks first, so a disk without room for the segment refuses at once instead
+// of after writing most of it, then writes the zeros (fallocate leaves unwritten extents,
+// which every later O_DIRECT|DSYNC write would have to convert).
+i32 UringStorage::fill_segment(int fd, u64 size) {
+    if (fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0 && errno != EOPNOTSUPP) return -errno;
     auto free_buffer = [](void* pointer) { std::free(pointer); };
     std::unique_ptr<void, decltype(free_buffer)> zeros(
         std::aligned_alloc(persist::block_size, zero_fill_size), free_buffer);
@@ -118,20 +137,10 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
         u64 length = std::min<u64>(zero_fill_size, size - offset);
         ssize_t written = pwrite(fd, zeros.get(), length, static_cast<off_t>(offset));
         if (written < 0 && errno == EINTR) continue;
-        if (written <= 0) {
-            i32 error = written < 0 ? -errno : -EIO;
-            close(fd);
-            return error;
-        }
+        if (written <= 0) return written < 0 ? -errno : -EIO;
         offset += static_cast<u64>(written);
     }
-    if (fsync(fd) != 0) {
-        i32 error = -errno;
-        close(fd);
-        return error;
-    }
-    files_[number] = fd;
-    return sync_directory();
+    return fsync(fd) == 0 ? 0 : -errno;
 }
 
 i32 UringStorage::open_segment(u64 number) {
@@ -165,6 +174,15 @@ u64 UringStorage::segment_size(u64 number) {
     struct stat status {};
     if (stat(path(number).c_str(), &status) != 0) return 0;
     return static_cast<u64>(status.st_size);
+}
+
+u64 UringStorage::available_bytes() {
+    // f_bavail, df's "Available", which is what an operator checks. Root may also take the
+    // blocks ext4 reserves for it, but f_bfree would count the ones kept back even from root,
+    // so the figure errs on the side of too little: creation tries the least needed anyway.
+    struct statvfs status {};
+    if (fstatvfs(directory_fd_, &status) != 0) return 0;
+    return static_cast<u64>(status.f_bavail) * status.f_frsize;
 }
 
 i32 UringStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {

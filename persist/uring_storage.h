@@ -37,6 +37,7 @@ public:
     i32 remove_segment(u64 number) override;
     i32 rename_segment(u64 from, u64 to) override;
     u64 segment_size(u64 number) override;
+    u64 available_bytes() override;
     i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) override;
     void write(u64 number, u64 offset, const void* buffer, u32 length,
                IoCompletion& completion) override;
@@ -50,6 +51,7 @@ private:
     std::string path(u64 number) const;
     int descriptor(u64 number);  // opens on first use; -errno on failure
     i32 sync_directory();
+    i32 fill_segment(int fd, u64 size);  // preallocates and zero-fills; 0 or -errno
     io_uring_sqe* prepare(IoCompletion& completion);
 
     std::string directory_;

@@ -23,17 +23,28 @@ std::string DiskJournal::open(const std::string& directory, int wake_fd,
     return {};
 }
 
-persist::Journal::RecoveryReport DiskJournal::recover(const persist::Journal::Visitor& visit) {
+StartError DiskJournal::recover(const persist::Journal::Visitor& visit) {
     persist::Journal::RecoveryReport report = journal_->recover(visit);
+    if (report.space_needed != 0) {
+        std::string data_dir = std::filesystem::path(directory_).parent_path().string();
+        return StartError("not enough free space in data directory '" + data_dir +
+                              "' to start: the " + name_ + " journal (" + directory_ +
+                              ") needs " + std::to_string(report.space_needed) +
+                              " bytes free and the file system has " +
+                              std::to_string(report.space_free) +
+                              "; free some space there and start again",
+                          ExitCode::no_space);
+    }
     if (report.error != 0) {
-        LEPUS_LOG(error, "%s journal in %s cannot be read: %s", name_.c_str(), directory_.c_str(),
-                  std::strerror(-report.error));
-    } else if (report.torn_tail || report.corrupt_records_skipped > 0 ||
-               !report.missing_segments.empty()) {
+        return "cannot read the " + name_ + " journal in " + directory_ + ": " +
+               std::strerror(-report.error);
+    }
+    if (report.torn_tail || report.corrupt_records_skipped > 0 ||
+        !report.missing_segments.empty()) {
         LEPUS_LOG(warning, "%s journal recovered with damage: %s", name_.c_str(),
                   report.summary().c_str());
     }
-    return report;
+    return {};
 }
 
 DiskJournal::~DiskJournal() {
@@ -116,11 +127,17 @@ void DiskJournal::drain() {
 }
 
 void DiskJournal::fail_stop() {
+    std::string space;
+    if (journal_->space_needed() != 0) {
+        space = " (a segment of " + std::to_string(journal_->space_needed()) + " bytes needed, " +
+                std::to_string(journal_->space_free()) + " free)";
+    }
     LEPUS_LOG(error,
-              "%s journal write in %s failed: %s. Stopping now: what reached the disk is "
+              "%s journal write in %s failed: %s%s. Stopping now: what reached the disk is "
               "decided by recovery at the next start",
-              name_.c_str(), directory_.c_str(), std::strerror(-journal_->failure()));
-    _exit(75);
+              name_.c_str(), directory_.c_str(), std::strerror(-journal_->failure()),
+              space.c_str());
+    _exit(exit_status(ExitCode::journal_failed));
 }
 
 }  // namespace lepus::server

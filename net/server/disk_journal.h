@@ -6,12 +6,13 @@
 // shard 0.
 //
 // Failure is fail-stop: once a write fails, what reached the disk is unknowable, so the broker
-// logs the error and exits at once without answering anyone; recovery at the next start
-// decides what survived.
+// logs the error and exits at once (ExitCode::journal_failed) without answering anyone;
+// recovery at the next start decides what survived.
 #include <memory>
 #include <string>
 
 #include "core/journal_sink.h"
+#include "net/server/exit_code.h"
 #include "persist/journal.h"
 #include "persist/uring_storage.h"
 
@@ -27,8 +28,10 @@ public:
     // Opens (creating if needed) `directory`. Returns "" or the reason it cannot be used.
     std::string open(const std::string& directory, int wake_fd,
                      const persist::JournalOptions& options);
-    // Reads what is on disk; `visit` sees every valid record in order. Logs the outcome.
-    persist::Journal::RecoveryReport recover(const persist::Journal::Visitor& visit);
+    // Reads what is on disk; `visit` sees every valid record in order. Logs damage. Fails
+    // with ExitCode::no_space, saying how many bytes to free where, when the journal cannot
+    // make the room it needs to go on (persist/FORMAT.md, "Running out of space").
+    StartError recover(const persist::Journal::Visitor& visit);
 
     core::RecordAppended append(u8 kind, std::span<const std::string_view> parts) override;
     u64 durable_sequence() const override { return journal_->durable_sequence(); }

@@ -29,7 +29,7 @@ struct StartGate {
     std::mutex mutex;
     std::condition_variable changed;
     u32 reported = 0;
-    std::string first_error;
+    StartError first_error;
 };
 
 std::string prepare_data_dir(const std::string& path) {
@@ -83,8 +83,8 @@ struct Recovered {
     u64 epoch = 0;
 };
 
-std::string recover_definitions(const Options& options, const std::string& data_dir,
-                                u32 shard_count, int wake_fd, Recovered& out) {
+StartError recover_definitions(const Options& options, const std::string& data_dir,
+                               u32 shard_count, int wake_fd, Recovered& out) {
     out.journal = std::make_unique<DiskJournal>("definitions");
     persist::JournalOptions journal_options;
     journal_options.segment_size = 4u << 20;  // definitions are small; snapshots keep them so
@@ -94,7 +94,7 @@ std::string recover_definitions(const Options& options, const std::string& data_
     // Every segment read stays until this start's first snapshot is durable: until then those
     // records are the only copy of the definitions.
     std::vector<u64> segments;
-    persist::Journal::RecoveryReport report = out.journal->recover(
+    StartError recovered = out.journal->recover(
         [&](u8 kind, u64, const persist::Location& location, std::string_view payload) {
             if (segments.empty() || segments.back() != location.segment) {
                 segments.push_back(location.segment);
@@ -102,9 +102,7 @@ std::string recover_definitions(const Options& options, const std::string& data_
             }
             replay.record(kind, payload);
         });
-    if (report.error != 0) {
-        return "cannot read the definitions journal: " + std::string(std::strerror(-report.error));
-    }
+    if (recovered.failed()) return recovered;
     out.definitions = replay.finish(shard_count);
     out.epoch = out.definitions.epoch + 1;
     out.log = std::make_unique<core::DefinitionsLog>(*out.journal);
@@ -123,7 +121,7 @@ int run_server(const Options& options) {
                                                     : options.data_dir;
     if (std::string error = prepare_data_dir(data_dir); !error.empty()) {
         LEPUS_LOG(error, "%s", error.c_str());
-        return 1;
+        return exit_status(ExitCode::start_failed);
     }
     u32 shard_count = options.shards;
     if (shard_count == 0) shard_count = static_cast<u32>(tuning::allowed_cpus().size());
@@ -141,17 +139,17 @@ int run_server(const Options& options) {
     for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count)}) {
         if (!check.empty()) {
             LEPUS_LOG(error, "%s", check.c_str());
-            return 1;
+            return exit_status(ExitCode::start_failed);
         }
     }
 
     ShardGrid grid(shard_count);
     Recovered recovered;
-    if (std::string error =
+    if (StartError error =
             recover_definitions(options, data_dir, shard_count, grid.wake_fd(0), recovered);
-        !error.empty()) {
-        LEPUS_LOG(error, "start-up failed: %s", error.c_str());
-        return 1;
+        error.failed()) {
+        LEPUS_LOG(error, "start-up failed: %s", error.reason.c_str());
+        return exit_status(error.code);
     }
     std::vector<std::unique_ptr<Shard>> shards;
     for (u32 i = 0; i < shard_count; i++) {
@@ -172,7 +170,7 @@ int run_server(const Options& options) {
     for (u32 i = 0; i < shard_count; i++) {
         threads.emplace_back([&, i] {
             std::string pin_error = tuning::pin_current_thread(cpus[i]);
-            std::string error = shards[i]->init();
+            StartError error = shards[i]->init();
             if (!pin_error.empty()) {
                 LEPUS_LOG(warning, "shard %u not pinned to CPU %d: %s", i, cpus[i],
                           pin_error.c_str());
@@ -180,15 +178,15 @@ int run_server(const Options& options) {
             {
                 std::lock_guard lock(gate.mutex);
                 gate.reported++;
-                if (!error.empty() && gate.first_error.empty()) gate.first_error = error;
+                if (error.failed() && !gate.first_error.failed()) gate.first_error = error;
             }
             gate.changed.notify_all();
             {
                 std::unique_lock lock(gate.mutex);
                 gate.changed.wait(lock, [&] {
-                    return gate.reported == shard_count || !gate.first_error.empty();
+                    return gate.reported == shard_count || gate.first_error.failed();
                 });
-                if (!gate.first_error.empty()) return;
+                if (gate.first_error.failed()) return;
             }
             shards[i]->run();
         });
@@ -197,10 +195,10 @@ int run_server(const Options& options) {
         std::unique_lock lock(gate.mutex);
         gate.changed.wait(lock, [&] { return gate.reported == shard_count; });
     }
-    if (!gate.first_error.empty()) {
-        LEPUS_LOG(error, "start-up failed: %s", gate.first_error.c_str());
+    if (gate.first_error.failed()) {
+        LEPUS_LOG(error, "start-up failed: %s", gate.first_error.reason.c_str());
         for (auto& t : threads) t.join();
-        return 1;
+        return exit_status(gate.first_error.code);
     }
     std::string cpu_list;
     for (int cpu : cpus) {
@@ -226,7 +224,7 @@ int run_server(const Options& options) {
     for (auto& t : threads) t.join();
     shards.clear();
     LEPUS_LOG(info, "stopped");
-    return 0;
+    return exit_status(ExitCode::ok);
 }
 
 }  // namespace lepus::server

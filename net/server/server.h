@@ -10,7 +10,7 @@
 
 namespace lepus::server {
 
-// Runs until a stop signal. Returns the process exit code.
+// Runs until a stop signal. Returns the process exit code (an ExitCode).
 int run_server(const Options& options);
 
 }  // namespace lepus::server

@@ -100,7 +100,7 @@ Shard::~Shard() {
     if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
-std::string Shard::init() {
+StartError Shard::init() {
     log::set_thread_shard(static_cast<int>(id_.value));
     pool_.bind_to_current_thread();
     message_pool_.bind_to_current_thread();
@@ -116,7 +116,7 @@ std::string Shard::init() {
     }
     broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
     broker_->set_paging(u64{options_.queue_memory_mb} << 20, limits::queue_read_ahead_max);
-    if (std::string error = open_journal(); !error.empty()) return error;
+    if (StartError error = open_journal(); error.failed()) return error;
     if (id_ == ShardId(0)) {
         memory_monitor_ = std::make_unique<MemoryMonitor>(memory_limit_bytes(options_));
         LEPUS_LOG(info, "memory high watermark %llu MiB (%s)",
@@ -135,7 +135,7 @@ std::string Shard::init() {
     return {};
 }
 
-std::string Shard::open_journal() {
+StartError Shard::open_journal() {
     if (durability_.definitions != nullptr) broker_->restore_definitions(*durability_.definitions);
     if (durability_.data_dir.empty()) return {};
     std::string directory = durability_.data_dir + "/shard-" + std::to_string(id_.value);
@@ -144,16 +144,14 @@ std::string Shard::open_journal() {
         journal_->open(directory, grid_.wake_fd(id_.value), durability_.journal_options);
     if (!error.empty()) return error;
     broker_->set_journal(journal_.get());
-    persist::Journal::RecoveryReport report =
+    StartError recovered =
         journal_->recover([this](u8 kind, u64 sequence, const persist::Location& location,
                                  std::string_view payload) {
             broker_->recover_record(
                 kind, sequence,
                 core::RecordPlace{location.segment, location.offset, location.length}, payload);
         });
-    if (report.error != 0) {
-        return "cannot read the journal in " + directory + ": " + std::strerror(-report.error);
-    }
+    if (recovered.failed()) return recovered;
     u64 messages = broker_->finish_recovery();
     if (messages > 0) LEPUS_LOG(info, "recovered %llu messages", (unsigned long long)messages);
     if (id_ == ShardId(0) && durability_.definitions_journal != nullptr) {

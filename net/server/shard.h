@@ -21,6 +21,7 @@
 #include "net/io/ring.h"
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
+#include "net/server/exit_code.h"
 #include "net/server/memory_monitor.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
@@ -50,8 +51,8 @@ public:
     // Before init: where data lives and what the server recovered.
     void set_durability(ShardDurability durability) { durability_ = std::move(durability); }
     // Sets up the ring, buffers and journal (recovering this shard's queues), then the
-    // listener, on the calling thread. Returns "" or the error.
-    std::string init();
+    // listener, on the calling thread.
+    StartError init();
     // The loop; returns after request_stop() once every connection is closed.
     void run();
     // From any thread.
@@ -69,7 +70,7 @@ private:
     void resume_if_lifted(bool lifted);
     // Shard 0: reads the resident memory and raises or clears the memory alarm.
     void check_memory();
-    std::string open_journal();
+    StartError open_journal();
     // Journal completions: confirms and replies that waited for the disk are released.
     void poll_journals();
     // This turn's records, written as one group per journal.

@@ -81,7 +81,7 @@ def port_accepts(host, port):
 class Broker:
     """One lepusd process, or the broker named by AMQP_URL_OVERRIDE."""
 
-    def __init__(self, config_text=None, extra_args=()):
+    def __init__(self, config_text=None, extra_args=(), data_dir=None):
         self.host = "127.0.0.1"
         self.port = None
         self.vhost = "/"
@@ -93,6 +93,7 @@ class Broker:
         self.stderr_path = None
         self._config_text = config_text
         self._extra_args = list(extra_args)
+        self._data_dir = data_dir  # None: a fresh one in the work directory
         url = amqp_url_override()
         if url:
             parts = urllib.parse.urlparse(url)
@@ -113,8 +114,9 @@ class Broker:
             self.port = free_port()
         self.stopped = False
         # Small journal segments: every test broker preallocates a few per shard.
+        data_dir = self._data_dir or os.path.join(self.work_dir, "data")
         args = [binary, "--listen", f"{self.host}:{self.port}",
-                "--data-dir", os.path.join(self.work_dir, "data"), "--shards", str(SHARDS),
+                "--data-dir", data_dir, "--shards", str(SHARDS),
                 "--journal-segment-mb", "4"]
         if self._config_text is not None:
             config_path = os.path.join(self.work_dir, "lepusd.conf")

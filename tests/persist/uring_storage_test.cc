@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "tests/persist/journal_test_util.h"
@@ -116,6 +118,31 @@ TEST_F(UringStorageTest, CompletionsSignalTheWakeEventfd) {
     EXPECT_EQ(::read(wake, &count, sizeof count), static_cast<ssize_t>(sizeof count));
     EXPECT_GE(count, 1u);
     close(wake);
+}
+
+// A file size limit makes the creation fail part-way, as a full disk does, without needing a
+// small file system: the kernel refuses (EFBIG) whatever would grow the file past the limit.
+TEST_F(UringStorageTest, FailedCreationLeavesNoSegmentBehind) {
+    UringStorage storage;
+    std::string error = storage.init(directory_, -1);
+    if (!error.empty()) GTEST_SKIP() << error;
+    ASSERT_EQ(storage.create_segment(1, 256 * 1024), 0);
+
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    rlimit limited = saved;
+    limited.rlim_cur = 512 * 1024;
+    sighandler_t previous = signal(SIGXFSZ, SIG_IGN);  // the error code, not the signal
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limited), 0);
+    i32 rc = storage.create_segment(2, 2u << 20);
+    setrlimit(RLIMIT_FSIZE, &saved);
+    signal(SIGXFSZ, previous);
+
+    EXPECT_EQ(rc, -EFBIG);
+    EXPECT_EQ(storage.list_segments(), std::vector<u64>{1});
+    EXPECT_FALSE(std::filesystem::exists(directory_ + "/00000000000000000002.seg"));
+    // The segment before it is untouched.
+    EXPECT_EQ(storage.segment_size(1), 256u * 1024);
 }
 
 }  // namespace
