@@ -74,6 +74,10 @@ inline constexpr u64 recovery_resident_bytes_max = 64ull << 20;
 
 // Frames a channel holds while it waits for an earlier method to complete on another shard.
 inline constexpr u32 channel_parked_frames_max = 65536;
+// ... and the bytes of them: a parked frame keeps the buffer it arrived in, so large frames
+// parked by the thousand would hold gigabytes. A legitimate wait lasts a loop turn or two, in
+// which a shard reads a few MiB at most.
+inline constexpr u64 channel_parked_bytes_max = 64ull << 20;
 
 inline constexpr u32 connection_count_max = 65536;  // per shard
 inline constexpr u32 iovec_count_max = 1024;        // IOV_MAX

@@ -46,10 +46,12 @@ void Channel::handle_frame(const Frame& frame, const ChunkRef& chunk) {
         return;
     }
     if (waiting_ != Waiting::none || !parked_.empty()) {
-        if (parked_.size() >= limits::channel_parked_frames_max) {
+        if (parked_.size() >= limits::channel_parked_frames_max ||
+            parked_bytes_ + frame.payload.size() > limits::channel_parked_bytes_max) {
             connection_error(506, "RESOURCE_ERROR - too many frames sent while waiting", 0, 0);
             return;
         }
+        parked_bytes_ += frame.payload.size();
         parked_.push_back(Parked{frame.type, frame.payload, chunk});
         return;
     }
@@ -130,6 +132,7 @@ void Channel::unpark() {
            connection_.state() == Connection::State::open) {
         Parked p = std::move(parked_.front());
         parked_.pop_front();
+        parked_bytes_ -= p.payload.size();
         process_frame(p.type, p.payload, p.chunk);
     }
 }
@@ -571,6 +574,7 @@ void Channel::release() {
     }
     held_.clear();
     parked_.clear();
+    parked_bytes_ = 0;
     tx_publishes_.clear();
     tx_settles_.clear();
     publish_ = Publish{};

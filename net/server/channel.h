@@ -205,6 +205,7 @@ private:
     u16 pending_method_ = 0;
     std::string pending_consumer_tag_;
     std::deque<Parked> parked_;
+    u64 parked_bytes_ = 0;  // their payloads, bounded by limits::channel_parked_bytes_max
 
     std::vector<Consumer> consumers_;
     std::deque<Unacked> unacked_;  // in tag order; settled entries leave from the front

@@ -301,6 +301,42 @@ TEST_P(ConnectionLifecycleTest, InFlightRepliesAreSettledWhenTheClientGoes) {
     EXPECT_EQ(SimClient::count(owner.read(), BasicGetOk::id), expected);
 }
 
+// Frames that arrive while a channel waits for another shard are parked, holding the buffers
+// they came in: a client that sends large frames behind a request whose answer is slow would
+// hold gigabytes. Past limits::channel_parked_bytes_max the connection is closed with 506.
+TEST(ConnectionLimitsTest, ParkedFramesAreBoundedInBytes) {
+    ProtocolSim sim({2, core::sim::Interleaving::in_order, 0});
+    SimClient client(sim, 0);
+    client.handshake();
+    // The declare goes to shard 0's metadata and waits there: only I/O runs below, so the
+    // channel waits for as long as the test likes.
+    std::string bytes = declare("slow", false);
+    std::string body(131072 - 8, 'b');
+    std::string publish = SimClient::publish(1, "", "slow", body);
+    u64 parked = 0;
+    while (parked <= limits::channel_parked_bytes_max + (4u << 20)) {
+        bytes += publish;
+        parked += publish.size();
+    }
+    std::string_view rest(bytes);
+    std::vector<Received> got;
+    for (int round = 0; round < 100000 && !rest.empty(); round++) {
+        ssize_t n = client.write_some(rest);
+        if (n > 0) rest.remove_prefix(static_cast<usize>(n));
+        sim.pump_io();
+        std::vector<Received> more = client.read();
+        got.insert(got.end(), more.begin(), more.end());
+        if (SimClient::saw(got, ConnectionClose::id)) break;
+    }
+    ASSERT_TRUE(SimClient::saw(got, ConnectionClose::id));
+    for (const Received& r : got) {
+        if (r.method == ConnectionClose::id) {
+            EXPECT_EQ(r.reply_code, 506);
+        }
+    }
+    sim.pump();
+}
+
 std::vector<Case> all_cases() {
     std::vector<SimConfig> configs = {{2, core::sim::Interleaving::in_order, 0},
                                       {3, core::sim::Interleaving::in_order, 0}};

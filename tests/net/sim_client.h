@@ -63,6 +63,9 @@ public:
         }
     }
 
+    // As much of `bytes` as the socket takes now; -1 when it takes none.
+    ssize_t write_some(std::string_view bytes) { return ::write(fd_, bytes.data(), bytes.size()); }
+
     // Logs in as guest, opens the connection and channel 1.
     void handshake(u16 heartbeat_s = 0) {
         std::string bytes(amqp::protocol_header);
