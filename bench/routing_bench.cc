@@ -4,6 +4,7 @@
 //   build/release/bench/routing_bench
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -136,6 +137,46 @@ void headers_route(benchmark::State& state) {
     report(state, routed);
 }
 BENCHMARK(headers_route)->Arg(1000)->Arg(10000);
+
+// A hostile headers binding: one binding with `width` keys, and messages carrying the same
+// `width` headers in another order, each one equal, so an "all" match must look at every key.
+// Values are strings (range(1) == 0) or one-entry tables (range(1) == 1), which a hash that
+// only looks at a table's size cannot tell apart.
+wire::FieldValue wide_value(usize i, i64 kind) {
+    if (kind == 0) return wire::FieldValue::string("v" + std::to_string(i));
+    return wire::FieldValue::table({{"n", wire::FieldValue::int64(static_cast<i64>(i))}});
+}
+
+void headers_route_wide(benchmark::State& state) {
+    const auto width = static_cast<usize>(state.range(0));
+    std::mt19937 rng(4);
+    std::vector<usize> order(width);
+    for (usize i = 0; i < width; i++) order[i] = i;
+    wire::FieldTable arguments;
+    arguments.emplace_back("x-match", wire::FieldValue::string("all"));
+    for (usize i : order) {
+        arguments.emplace_back("h" + std::to_string(i), wide_value(i, state.range(1)));
+    }
+    Bindings bindings(ExchangeType::headers);
+    std::string error;
+    bindings.add(Destination::queue("q"), "", wire::field_table_content(arguments), &error);
+    std::shuffle(order.begin(), order.end(), rng);
+    wire::FieldTable headers;
+    for (usize i : order) {
+        headers.emplace_back("h" + std::to_string(i), wide_value(i, state.range(1)));
+    }
+    const std::string message = wire::field_table_content(headers);
+    std::vector<const Destination*> out;
+    usize routed = 0;
+    for (auto _ : state) {
+        out.clear();
+        bindings.route("", message, out);
+        routed += out.size();
+        benchmark::DoNotOptimize(out.data());
+    }
+    report(state, routed);
+}
+BENCHMARK(headers_route_wide)->Args({15000, 0})->Args({15000, 1})->Unit(benchmark::kMillisecond);
 
 void fanout_route(benchmark::State& state) {
     Bindings bindings(ExchangeType::fanout);

@@ -83,11 +83,7 @@ bool Broker::handles(const ShardMessage& message) {
     return std::visit(
         [](const auto& m) {
             using T = std::decay_t<decltype(m)>;
-            return !(std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
-                     std::is_same_v<T, Persisted> ||
-                     std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
-                     std::is_same_v<T, std::unique_ptr<GetReply>> ||
-                     std::is_same_v<T, std::unique_ptr<MetaReply>>);
+            return !is_channel_message<T>;
         },
         message);
 }
@@ -96,11 +92,7 @@ void Broker::handle(ShardMessage message) {
     std::visit(
         [this](auto& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
-                          std::is_same_v<T, Persisted> ||
-                          std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
-                          std::is_same_v<T, std::unique_ptr<GetReply>> ||
-                          std::is_same_v<T, std::unique_ptr<MetaReply>>) {
+            if constexpr (is_channel_message<T>) {
                 LEPUS_UNREACHABLE();
             } else {
                 on(m);

@@ -12,9 +12,12 @@
 // - Publish: the receiving shard routes on its replica and sends Enqueue to each queue's home.
 // - Consume: channel shard -> home (ConsumeRequest), home -> channel shard (ConsumeReply,
 //   Deliver, ConsumerCancelled); the channel answers with Settle and Credit.
+// - Direct reply-to: publishing channel -> the channel a reply name designates (DirectReply);
+//   for a queue.declare of the name, that channel answers the declaring one with a MetaReply.
 // Rarely sent messages are boxed so a ring slot stays small for the data-path ones.
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 
 #include "core/base/types.h"
@@ -275,6 +278,28 @@ struct ConsumerCancelled {  // the queue went away under a consumer
     ConsumerKey consumer;
 };
 
+// 128 random bits drawn from the kernel each time a channel starts consuming from
+// amq.rabbitmq.reply-to. Reply names carry them, and a channel acts on a name only while they
+// are its current reply consumer's: a name cannot be guessed, and an old one stays dead.
+struct ReplySecret {
+    u64 high = 0;
+    u64 low = 0;
+    friend bool operator==(const ReplySecret&, const ReplySecret&) = default;
+};
+
+// To the channel a direct reply-to name designates, which acts only if `secret` is its current
+// reply consumer's. With a message: deliver it to the reply consumer (or drop it, as RabbitMQ
+// does). Without: a queue.declare of the name, answered to `requester` with a MetaReply, ok if
+// the name is live and 404 otherwise. Boxed: replies are rare next to deliveries.
+struct DirectReply {
+    ChannelKey channel;
+    ReplySecret secret;
+    MessageRef message;    // the reply; empty for a declare
+    ChannelKey requester;  // a declare's channel, waiting for the answer
+    std::string name;      // a declare's queue name, for the answer
+    std::string vhost;     // the declaring channel's vhost, for the 404 text
+};
+
 struct GetRequest {
     ChannelKey channel;
     QueueId queue;
@@ -299,7 +324,16 @@ using ShardMessage =
                  std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
                  std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,
                  std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
-                 std::unique_ptr<QueueCommandDone>>;
+                 std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>>;
+
+// The messages addressed to a channel, which its connection's shard hands to the connection;
+// the Broker handles every other kind.
+template <typename T>
+inline constexpr bool is_channel_message =
+    std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
+    std::is_same_v<T, Persisted> || std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
+    std::is_same_v<T, std::unique_ptr<GetReply>> || std::is_same_v<T, std::unique_ptr<MetaReply>> ||
+    std::is_same_v<T, std::unique_ptr<DirectReply>>;
 
 // Where a shard's outgoing messages go. The server implements it with rings; tests with
 // plain vectors. A message to the sending shard itself is delivered too, after the current

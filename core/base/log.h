@@ -1,6 +1,8 @@
 #pragma once
 // One line per notable event on stderr: time, level, shard, text. A line is written with one
-// write(2) so lines from different shards never interleave.
+// write(2) so lines from different shards never interleave, and control characters in the text
+// are escaped (\n, \r, \t, \xNN; a backslash doubled), so text that came from a client can
+// never end a line early and forge the next one.
 #include "core/base/types.h"
 
 namespace lepus::log {

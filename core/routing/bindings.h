@@ -66,6 +66,10 @@ public:
     void route(std::string_view routing_key, std::string_view headers,
                std::vector<const Destination*>& out) const;
 
+    // The comparisons headers binds and routes have made so far (HeadersDictionary::comparisons):
+    // counted so that tests can check the bound on a route's work without a clock.
+    u64 headers_comparisons() const { return headers_dictionary_.comparisons(); }
+
     // Calls f(const Destination&, std::string_view routing_key, std::string_view arguments)
     // for every binding, in no particular order; `arguments` are the bytes given to add(). f
     // must not modify this Bindings.

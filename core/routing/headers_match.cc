@@ -1,8 +1,7 @@
 #include "core/routing/headers_match.h"
 
 #include <algorithm>
-#include <functional>
-#include <type_traits>
+#include <bit>
 #include <variant>
 
 #include "core/base/assert.h"
@@ -176,73 +175,42 @@ bool HeadersMatcher::matches(const MessageHeaders& headers) const {
     return want_all ? all_match : any_match;
 }
 
-std::size_t HeadersDictionary::ValueHash::operator()(const wire::FieldValue& value) const noexcept {
-    // Consistent with FieldValue's ==: equal values hash alike. Compound values hash by size
-    // only; binding values are almost always scalars and strings.
-    std::size_t h = static_cast<unsigned char>(value.type);
-    std::visit(
-        [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            std::size_t part = 0;
-            if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-                part = v == 0 ? 0 : std::hash<T>{}(v);  // 0.0 == -0.0
-            } else if constexpr (std::is_same_v<T, wire::Decimal>) {
-                part = (std::size_t{v.scale} << 32) ^ v.value;
-            } else if constexpr (std::is_same_v<T, wire::FieldArray> ||
-                                 std::is_same_v<T, wire::FieldTable>) {
-                part = v.size();
-            } else if constexpr (!std::is_same_v<T, std::monostate>) {
-                part = std::hash<T>{}(v);
-            }
-            h = h * 0x9e3779b97f4a7c15ull ^ part;
-        },
-        value.value);
-    return h;
-}
+HeadersDictionary::HeadersDictionary() : keys_(KeyLess{&comparisons_}) {}
 
-const std::string& HeadersDictionary::lookup_key(std::string_view key, u32 occurrence) {
-    // A fixed-width prefix keeps (key, occurrence) pairs distinct whatever bytes the key holds.
-    scratch_.clear();
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        scratch_.push_back(static_cast<char>(occurrence >> shift));
+u64 headers_value_summary(const wire::FieldValue& value) {
+    const u64 type = static_cast<u64>(static_cast<unsigned char>(value.type)) << 56;
+    if (const auto* text = std::get_if<std::string>(&value.value)) {
+        u64 prefix = 0;
+        const usize length = std::min<usize>(text->size(), 6);
+        for (usize i = 0; i < length; i++) {
+            prefix |= u64{static_cast<unsigned char>((*text)[i])} << (8 * i);
+        }
+        return type ^ (u64{text->size() & 0xff} << 48) ^ prefix;
     }
-    scratch_.append(key);
-    return scratch_;
+    // Headers are widened, so every integer is an i64 here.
+    if (const auto* integer = std::get_if<i64>(&value.value)) {
+        return type ^ static_cast<u64>(*integer);
+    }
+    return type;  // floats (0.0 equals -0.0), tables and the rest: the type alone
 }
 
-u32 HeadersDictionary::intern_key(std::string_view key, u32 occurrence) {
-    auto [it, inserted] = keys_.try_emplace(lookup_key(key, occurrence), 0);
-    if (inserted) {
+u32 HeadersDictionary::hold_key(std::string_view key, u32 occurrence) {
+    const KeyView view(key, occurrence);
+    auto it = keys_.lower_bound(view);
+    if (it == keys_.end() || keys_.key_comp()(view, it->first)) {
+        u32 slot = 0;
         if (free_keys_.empty()) {
-            it->second = static_cast<u32>(key_slots_.size());
-            LEPUS_ASSERT(it->second < never_equal);
+            slot = static_cast<u32>(key_slots_.size());
+            LEPUS_ASSERT(slot < UINT32_MAX);
             key_slots_.emplace_back();
         } else {
-            it->second = free_keys_.back();
+            slot = free_keys_.back();
             free_keys_.pop_back();
         }
-        key_slots_[it->second] = KeySlot{0, 0, unknown_value, &it->first};
+        it = keys_.emplace_hint(it, KeyName(key, occurrence), slot);
+        key_slots_[slot] = KeySlot{0, 0, 0, nullptr, it};
     }
     key_slots_[it->second].references++;
-    return it->second;
-}
-
-u32 HeadersDictionary::intern_value(const wire::FieldValue& value) {
-    if (value.type == 'V') return presence_only;
-    if (!(value == value)) return never_equal;
-    auto [it, inserted] = values_.try_emplace(value, 0);
-    if (inserted) {
-        if (free_values_.empty()) {
-            it->second = static_cast<u32>(value_slots_.size());
-            LEPUS_ASSERT(it->second < never_equal);
-            value_slots_.emplace_back();
-        } else {
-            it->second = free_values_.back();
-            free_values_.pop_back();
-        }
-        value_slots_[it->second] = ValueSlot{0, &it->first};
-    }
-    value_slots_[it->second].references++;
     return it->second;
 }
 
@@ -251,35 +219,26 @@ CompiledHeadersMatcher HeadersDictionary::compile(const HeadersMatcher& matcher)
     compiled.kind = matcher.kind();
     const auto& entries = matcher.entries();
     compiled.terms.reserve(entries.size());
+    compiled.values.reserve(entries.size());
     u32 occurrence = 0;
     for (usize i = 0; i < entries.size(); i++) {
         occurrence = i > 0 && entries[i].key == entries[i - 1].key ? occurrence + 1 : 0;
-        compiled.terms.push_back(
-            {intern_key(entries[i].key, occurrence), intern_value(entries[i].value)});
+        const wire::FieldValue& value = entries[i].value;
+        compiled.terms.push_back({hold_key(entries[i].key, occurrence), value.type == 'V',
+                                  headers_value_summary(value)});
+        compiled.values.push_back(value);
     }
     return compiled;
 }
 
 void HeadersDictionary::release(const CompiledHeadersMatcher& compiled) {
     for (const HeadersTerm& term : compiled.terms) {
-        KeySlot& key = key_slots_.at(term.key);
-        LEPUS_ASSERT(key.references > 0);
-        if (--key.references == 0) {
-            auto it = keys_.find(*key.name);
-            LEPUS_ASSERT(it != keys_.end() && it->second == term.key);
-            keys_.erase(it);
-            key = KeySlot{};
+        KeySlot& slot = key_slots_.at(term.key);
+        LEPUS_ASSERT(slot.references > 0);
+        if (--slot.references == 0) {
+            keys_.erase(slot.position);
+            slot = KeySlot{};
             free_keys_.push_back(term.key);
-        }
-        if (term.value == presence_only || term.value == never_equal) continue;
-        ValueSlot& value = value_slots_.at(term.value);
-        LEPUS_ASSERT(value.references > 0);
-        if (--value.references == 0) {
-            auto it = values_.find(*value.value);
-            LEPUS_ASSERT(it != values_.end() && it->second == term.value);
-            values_.erase(it);
-            value = ValueSlot{};
-            free_values_.push_back(term.value);
         }
     }
 }
@@ -290,18 +249,59 @@ void HeadersDictionary::load(const MessageHeaders& headers) {
         for (KeySlot& slot : key_slots_) slot.stamp = 0;
         epoch_ = 1;
     }
-    if (keys_.empty()) return;
     const wire::FieldTable& entries = headers.entries();
+    if (keys_.empty() || entries.empty()) return;
+    // A walk costs at most k + 3m comparisons. A lookup per header costs at most 2·log2(k) + 2
+    // (the map's tree is at most twice as deep as a balanced one, then an equality test and the
+    // occurrence), so looking up is chosen only where that stays under k + 3m too: a few headers
+    // against many keys look up, a wide message walks.
+    const usize k = keys_.size();
+    const usize m = entries.size();
+    if (2 * m * static_cast<usize>(std::bit_width(k)) < k + m) {
+        load_by_lookup(entries);
+    } else {
+        load_by_walk(entries);
+    }
+}
+
+void HeadersDictionary::load_value(u32 slot, const wire::FieldValue& value) {
+    KeySlot& key = key_slots_[slot];
+    key.stamp = epoch_;
+    key.summary = headers_value_summary(value);
+    key.value = &value;
+}
+
+// Both loads number equal keys as compile() does: the headers are stably sorted, so the n-th
+// header of a key is occurrence n.
+u32 HeadersDictionary::next_occurrence(const wire::FieldTable& entries, usize i, u32 occurrence) {
+    if (i == 0) return 0;
+    comparisons_++;
+    return entries[i].first == entries[i - 1].first ? occurrence + 1 : 0;
+}
+
+void HeadersDictionary::load_by_lookup(const wire::FieldTable& entries) {
     u32 occurrence = 0;
     for (usize i = 0; i < entries.size(); i++) {
         const auto& [name, value] = entries[i];
-        occurrence = i > 0 && name == entries[i - 1].first ? occurrence + 1 : 0;
-        auto key = keys_.find(lookup_key(name, occurrence));
+        occurrence = next_occurrence(entries, i, occurrence);
+        auto key = keys_.find(KeyView(name, occurrence));
         if (key == keys_.end()) continue;  // no binding asks for this header
-        auto interned = values_.find(value);
-        KeySlot& slot = key_slots_[key->second];
-        slot.stamp = epoch_;
-        slot.value = interned == values_.end() ? unknown_value : interned->second;
+        load_value(key->second, value);
+    }
+}
+
+void HeadersDictionary::load_by_walk(const wire::FieldTable& entries) {
+    const KeyLess& less = keys_.key_comp();
+    auto key = keys_.begin();
+    u32 occurrence = 0;
+    for (usize i = 0; i < entries.size() && key != keys_.end(); i++) {
+        const auto& [name, value] = entries[i];
+        occurrence = next_occurrence(entries, i, occurrence);
+        const KeyView view(name, occurrence);
+        while (key != keys_.end() && less(key->first, view)) ++key;
+        if (key == keys_.end() || less(view, key->first)) continue;  // no binding asks for it
+        load_value(key->second, value);
+        ++key;
     }
 }
 

@@ -1,5 +1,7 @@
 #include "net/server/bounce.h"
 
+#include "net/server/direct_reply.h"
+
 namespace lepus::server {
 
 using namespace lepus::core;
@@ -22,6 +24,16 @@ void bounce(ShardMessage& message, Outbox& outbox) {
             Settle s{get.queue, get.sequence, SettleKind::undelivered, {}, get.redelivered};
             s.message = std::move(get.message);
             outbox.send(get.home, std::move(s));
+        }
+        return;
+    }
+    if (auto* r = std::get_if<std::unique_ptr<DirectReply>>(&message)) {
+        // The channel the name designates is gone, so the name is dead: a reply is dropped, as
+        // RabbitMQ drops it, and a declare of the name is answered 404.
+        DirectReply& reply = **r;
+        if (!reply.message) {
+            outbox.send(reply.requester.connection.shard,
+                        std::make_unique<MetaReply>(direct_reply_declare_answer(reply, false)));
         }
         return;
     }

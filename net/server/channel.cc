@@ -253,7 +253,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     core::Broker::PublishConfirm confirm{key(), confirm_mode_ ? published_ + 1 : tx_sequence, 0};
     bool track = confirm_mode_ || tx_committing_;
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
-        routed = route_direct_reply(message->routing_key(), message) ? 1 : 0;
+        route_direct_reply(message->routing_key(), message);
     } else {
         std::optional<QueueId> pressured;
         routed = broker.publish(vhost, exchange, message, headers, track ? &confirm : nullptr,
@@ -470,6 +470,7 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
         return;
     }
     has_reply_consumer_ = true;
+    reply_secret_ = draw_reply_secret();  // names handed out before are dead from now on
     consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0),
                                   connection_.context().shard, true, true, 0, 0});
     if (!m.nowait) {
@@ -486,7 +487,7 @@ bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
                       BasicPublish::class_id, BasicPublish::method_id);
         return false;
     }
-    std::string name = direct_reply_name(key());
+    std::string name = direct_reply_name(DirectReplyName{key(), reply_secret_});
     header.properties.set_reply_to(name);
     std::string encoded;
     wire::WireWriter writer(encoded);
@@ -499,19 +500,70 @@ bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
     return true;
 }
 
-bool Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
-    std::optional<core::ChannelKey> target = parse_direct_reply_name(routing_key);
-    if (!target) return false;
+void Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
+    std::optional<DirectReplyName> target = parse_direct_reply_name(routing_key);
     ShardContext& context = connection_.context();
-    if (target->connection.shard.value >= context.broker.shard_count()) return false;
+    if (!target || target->channel.connection.shard.value >= context.broker.shard_count()) {
+        return;  // RabbitMQ drops a reply to a malformed name without a word
+    }
+    auto reply = std::make_unique<core::DirectReply>();
+    reply->channel = target->channel;
+    reply->secret = target->secret;
+    reply->message = message;
+    context.outbox.send(target->channel.connection.shard, std::move(reply));
+}
+
+// RabbitMQ 3.10 answers a declare (passive or not) of amq.rabbitmq.reply-to itself with ok,
+// no messages and one consumer, on any channel; of a live reply name the same; of anything
+// else starting with amq.rabbitmq.reply-to (malformed, dead, or of another reply consumer) 404.
+void Channel::declare_direct_reply(const QueueDeclare& m) {
+    const std::string name(m.queue);
+    ShardContext& context = connection_.context();
+    if (name == direct_reply_queue) {
+        last_queue_ = name;
+        QueueDeclareOk ok;
+        ok.queue = name;
+        ok.consumer_count = 1;
+        if (!m.nowait) send_method(ok);
+        return;
+    }
+    std::optional<DirectReplyName> target = parse_direct_reply_name(name);
+    if (!target || target->channel.connection.shard.value >= context.broker.shard_count()) {
+        channel_error(404, core::no_queue_text(name, connection_.vhost()),
+                      QueueDeclare::class_id, QueueDeclare::method_id);
+        return;
+    }
+    // Only the channel the name designates knows whether it is live: ask it.
+    auto request = std::make_unique<core::DirectReply>();
+    request->channel = target->channel;
+    request->secret = target->secret;
+    request->requester = key();
+    request->name = name;
+    request->vhost = connection_.vhost();
+    context.outbox.send(target->channel.connection.shard, std::move(request));
+    last_queue_ = name;
+    await_meta_reply(PendingOk::queue_declare, m.nowait, QueueDeclare::class_id,
+                     QueueDeclare::method_id);
+}
+
+void Channel::on_direct_reply(core::DirectReply& reply) {
+    const bool live = has_reply_consumer_ && reply.secret == reply_secret_;
+    if (!reply.message) {
+        connection_.context().outbox.send(
+            reply.requester.connection.shard,
+            std::make_unique<core::MetaReply>(direct_reply_declare_answer(reply, live)));
+        return;
+    }
+    if (!live) return;  // a dead name: RabbitMQ drops the reply too
+    Consumer* consumer = find_consumer(direct_reply_consumer_id);
+    LEPUS_ASSERT(consumer != nullptr);
     core::Deliver d;
-    d.consumer = core::ConsumerKey{*target, direct_reply_consumer_id};
+    d.consumer = core::ConsumerKey{key(), direct_reply_consumer_id};
     d.queue = QueueId(0);
-    d.home = context.shard;
-    d.message = message;
+    d.home = connection_.context().shard;
+    d.message = std::move(reply.message);
     d.no_ack = true;
-    context.outbox.send(target->connection.shard, std::move(d));
-    return true;
+    deliver_now(*consumer, d);
 }
 
 // ---- settlement ----
@@ -618,6 +670,8 @@ void Channel::on_message(core::ShardMessage& message) {
         on_reply(**cr);
     } else if (auto* g = std::get_if<std::unique_ptr<core::GetReply>>(&message)) {
         on_reply(**g);
+    } else if (auto* dr = std::get_if<std::unique_ptr<core::DirectReply>>(&message)) {
+        on_direct_reply(**dr);
     } else {
         LEPUS_UNREACHABLE();
     }

@@ -150,14 +150,20 @@ private:
     // The consumer's x-priority argument (0 without one); sends 406 and returns false when it
     // is not an integer, as RabbitMQ does.
     bool consumer_priority(std::string_view arguments, const std::string& queue, i32& priority);
-    // Sends a reply published to amq.rabbitmq.reply-to.* to its channel; false if the name is
-    // not one of ours.
-    bool route_direct_reply(std::string_view routing_key, const MessageRef& message);
+    // Sends a reply published to amq.rabbitmq.reply-to.* to the channel its name designates,
+    // which delivers it only if the name is live; a malformed name drops it here. Either way
+    // the publish counts as unrouted, as in RabbitMQ: with mandatory it is returned NO_ROUTE.
+    void route_direct_reply(std::string_view routing_key, const MessageRef& message);
+    // queue.declare of amq.rabbitmq.reply-to or a name under it, answered as RabbitMQ does.
+    void declare_direct_reply(const amqp::QueueDeclare& m);
+    void on_direct_reply(core::DirectReply& reply);
     // A publish with reply_to = amq.rabbitmq.reply-to gets the channel's own reply name in a
     // rewritten content header; the body is not touched.
     bool rewrite_reply_to(amqp::ContentHeader& header, ChunkSlice& slice);
 
     void send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id);
+    // Waits for the MetaReply that will answer the current method, parking what follows.
+    void await_meta_reply(PendingOk ok, bool nowait, u16 class_id, u16 method_id);
     void publish_complete();
     void route_publish(const std::string& exchange, bool mandatory, std::string_view headers,
                        const MessageRef& message);
@@ -232,6 +238,7 @@ private:
 
     std::string last_queue_;
     bool has_reply_consumer_ = false;  // consuming from amq.rabbitmq.reply-to
+    core::ReplySecret reply_secret_;   // drawn afresh by each reply consumer
 };
 
 // The consumer id a channel's direct reply-to consumer always has: replies are addressed to the

@@ -137,12 +137,8 @@ const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_
 }
 
 void Channel::on_method(const QueueDeclare& m) {
-    if (m.passive &&
-        (m.queue == direct_reply_queue || parse_direct_reply_name(m.queue).has_value())) {
-        // The pseudo-queue exists for every channel, as in RabbitMQ.
-        QueueDeclareOk ok;
-        ok.queue = m.queue;
-        if (!m.nowait) send_method(ok);
+    if (m.queue.starts_with(direct_reply_queue)) {
+        declare_direct_reply(m);
         return;
     }
     core::QueueDeclareOp op;
@@ -219,6 +215,10 @@ void Channel::send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id
         last_queue_ = declare->info.name;
     }
     connection_.context().outbox.send(ShardId(0), std::move(request));
+    await_meta_reply(ok, nowait, class_id, method_id);
+}
+
+void Channel::await_meta_reply(PendingOk ok, bool nowait, u16 class_id, u16 method_id) {
     waiting_ = Waiting::meta;
     pending_ok_ = ok;
     pending_nowait_ = nowait;

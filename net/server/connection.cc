@@ -859,6 +859,8 @@ void Connection::on_message(core::ShardMessage message) {
                 return &m->channel;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
                 return &m->to;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::DirectReply>>) {
+                return &m->channel;
             } else {
                 return nullptr;
             }

@@ -362,6 +362,8 @@ void Shard::deliver(core::ShardMessage message) {
                 return &m->channel.connection;
             } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
                 return &m->to.connection;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::DirectReply>>) {
+                return &m->channel.connection;
             } else {
                 return nullptr;
             }

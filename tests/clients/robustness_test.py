@@ -6,6 +6,7 @@ each on its own connection, then a normal client checks the broker still serves.
 import random
 import socket
 import struct
+import time
 
 import harness
 from harness import BrokerTestCase
@@ -29,11 +30,11 @@ def method(channel, class_id, method_id, arguments):
     return frame(1, channel, struct.pack('>HH', class_id, method_id) + arguments)
 
 
-def handshake():
+def handshake(user=b'guest'):
     return [
         PROTOCOL_HEADER,
         method(0, 10, 11, struct.pack('>I', 0) + shortstr(b'PLAIN') +
-               longstr(b'\x00guest\x00guest') + shortstr(b'en_US')),
+               longstr(b'\x00' + user + b'\x00guest') + shortstr(b'en_US')),
         method(0, 10, 31, struct.pack('>HIH', 0, 131072, 0)),
         method(0, 10, 40, shortstr(b'/') + shortstr(b'') + b'\x00'),
     ]
@@ -137,6 +138,25 @@ class RobustnessTest(BrokerTestCase):
                 pieces.append(data[:cut])
                 data = data[cut:]
             self.send_and_drain(pieces)
+        self.assert_broker_serves()
+
+    def test_user_name_cannot_forge_a_log_line(self):
+        """A PLAIN user name holding a newline and a whole log line: lepusd logs the refused
+        login on one line with the newline escaped, so no line of its log is the forgery."""
+        self.skip_if_external("reads lepusd's log")
+        forged = '2026-01-01T00:00:00.000Z [error] forged: all queues deleted'
+        self.send_and_drain(handshake(b'intruder\n' + forged.encode() + b'\r\n')[:2])
+        deadline = time.monotonic() + 5
+        while 'intruder' not in self.broker.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = self.broker.stderr_text().splitlines()
+        escaped = f"'intruder\\n{forged}\\r\\n'"
+        mentions = [line for line in lines if 'intruder' in line]
+        self.assertTrue(mentions)
+        for line in mentions:  # the refused login, then the connection's close
+            self.assertIn(escaped, line)
+        forgeries = [line for line in lines if line.startswith(forged[:24])]
+        self.assertEqual(forgeries, [])
         self.assert_broker_serves()
 
 

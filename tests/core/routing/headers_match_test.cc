@@ -29,7 +29,6 @@ bool matches(const FieldTable& binding, const FieldTable& headers) {
     EXPECT_EQ(dictionary.matches(compiled), merged);
     dictionary.release(compiled);
     EXPECT_EQ(dictionary.key_count(), 0u);
-    EXPECT_EQ(dictionary.value_count(), 0u);
     return merged;
 }
 
@@ -222,7 +221,6 @@ TEST(HeadersMatchTest, DictionarySharesAndReleasesEntries) {
     CompiledHeadersMatcher c2 = dictionary.compile(*second);
     CompiledHeadersMatcher c3 = dictionary.compile(*third);
     EXPECT_EQ(dictionary.key_count(), 2u);
-    EXPECT_EQ(dictionary.value_count(), 2u);  // void is not interned
 
     MessageHeaders message;
     message.assign(wire::field_table_content({{"a", str("1")}}));
@@ -238,7 +236,6 @@ TEST(HeadersMatchTest, DictionarySharesAndReleasesEntries) {
 
     dictionary.release(c1);
     EXPECT_EQ(dictionary.key_count(), 1u);
-    EXPECT_EQ(dictionary.value_count(), 1u);
     // Freed ids are reused without confusing the survivors.
     auto fourth = HeadersMatcher::parse({{"c", str("3")}}, nullptr);
     CompiledHeadersMatcher c4 = dictionary.compile(*fourth);
@@ -250,7 +247,6 @@ TEST(HeadersMatchTest, DictionarySharesAndReleasesEntries) {
     dictionary.release(c3);
     dictionary.release(c4);
     EXPECT_EQ(dictionary.key_count(), 0u);
-    EXPECT_EQ(dictionary.value_count(), 0u);
 }
 
 // Many matchers in one dictionary against random messages, duplicates included: the compiled
@@ -258,7 +254,11 @@ TEST(HeadersMatchTest, DictionarySharesAndReleasesEntries) {
 TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     std::mt19937 rng(99);
     auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
-    const char* keys[] = {"a", "b", "c", "x-d", "x-match"};
+    // Enough keys that both ways of loading a message run: a few headers against many keys
+    // look each one up, many headers walk the keys.
+    const char* keys[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i",   "j",
+                          "k", "l", "m", "n", "o", "p", "q", "r", "x-d", "x-match"};
+    const int key_count = 19;  // x-match only where the test puts it
     const char* modes[] = {"all", "any", "all-with-x", "any-with-x"};
     auto random_value = [&]() {
         switch (pick(4)) {
@@ -275,7 +275,7 @@ TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     auto random_table = [&](int entries_max) {
         FieldTable table;
         for (int n = pick(entries_max + 1); n > 0; n--) {
-            table.emplace_back(keys[pick(4)], random_value());
+            table.emplace_back(keys[pick(key_count)], random_value());
         }
         return table;
     };
@@ -296,7 +296,7 @@ TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     }
     MessageHeaders message;
     for (int m = 0; m < 500; m++) {
-        ASSERT_TRUE(message.assign(wire::field_table_content(random_table(6))));
+        ASSERT_TRUE(message.assign(wire::field_table_content(random_table(pick(2) ? 3 : 40))));
         dictionary.load(message);
         for (usize i = 0; i < matchers.size(); i++) {
             ASSERT_EQ(dictionary.matches(compiled[i]), matchers[i].matches(message))
@@ -305,7 +305,6 @@ TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     }
     for (const auto& c : compiled) dictionary.release(c);
     EXPECT_EQ(dictionary.key_count(), 0u);
-    EXPECT_EQ(dictionary.value_count(), 0u);
 }
 
 }  // namespace
