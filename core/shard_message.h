@@ -335,6 +335,30 @@ inline constexpr bool is_channel_message =
     std::is_same_v<T, std::unique_ptr<GetReply>> || std::is_same_v<T, std::unique_ptr<MetaReply>> ||
     std::is_same_v<T, std::unique_ptr<DirectReply>>;
 
+// The channel a channel message is addressed to; nullptr for the messages the Broker handles.
+inline const ChannelKey* channel_of(const ShardMessage& message) {
+    return std::visit(
+        [](const auto& m) -> const ChannelKey* {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled>) {
+                return &m.consumer.channel;
+            } else if constexpr (std::is_same_v<T, Persisted>) {
+                return &m.channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<ConsumeReply>>) {
+                return &m->consumer.channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<GetReply>> ||
+                                 std::is_same_v<T, std::unique_ptr<DirectReply>>) {
+                return &m->channel;
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<MetaReply>>) {
+                return &m->to;
+            } else {
+                static_assert(!is_channel_message<T>, "every channel message names its channel");
+                return nullptr;
+            }
+        },
+        message);
+}
+
 // Where a shard's outgoing messages go. The server implements it with rings; tests with
 // plain vectors. A message to the sending shard itself is delivered too, after the current
 // work, never re-entrantly.

@@ -845,27 +845,7 @@ Channel* Connection::channel(u16 number, u32 generation) {
 }
 
 void Connection::on_message(core::ShardMessage message) {
-    const core::ChannelKey* key = std::visit(
-        [](auto& m) -> const core::ChannelKey* {
-            using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, core::Deliver> ||
-                          std::is_same_v<T, core::ConsumerCancelled>) {
-                return &m.consumer.channel;
-            } else if constexpr (std::is_same_v<T, core::Persisted>) {
-                return &m.channel;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
-                return &m->consumer.channel;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
-                return &m->channel;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
-                return &m->to;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::DirectReply>>) {
-                return &m->channel;
-            } else {
-                return nullptr;
-            }
-        },
-        message);
+    const core::ChannelKey* key = core::channel_of(message);
     LEPUS_ASSERT(key != nullptr);
     // Only an open channel of an open connection takes a message; for any other the
     // conversation is settled here, so nothing is stranded and no consumer is left behind.

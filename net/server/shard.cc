@@ -348,27 +348,9 @@ void Shard::deliver(core::ShardMessage message) {
         broker_->handle(std::move(message));
         return;
     }
-    const core::ConnectionKey* key = std::visit(
-        [](auto& m) -> const core::ConnectionKey* {
-            using T = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<T, core::Deliver> ||
-                          std::is_same_v<T, core::ConsumerCancelled>) {
-                return &m.consumer.channel.connection;
-            } else if constexpr (std::is_same_v<T, core::Persisted>) {
-                return &m.channel.connection;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
-                return &m->consumer.channel.connection;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
-                return &m->channel.connection;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
-                return &m->to.connection;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<core::DirectReply>>) {
-                return &m->channel.connection;
-            } else {
-                return nullptr;
-            }
-        },
-        message);
+    const core::ChannelKey* channel = core::channel_of(message);
+    LEPUS_ASSERT(channel != nullptr);
+    const core::ConnectionKey* key = &channel->connection;
     LEPUS_ASSERT(key != nullptr && key->shard == id_);
     Connection* connection = find_connection(*key);
     if (connection == nullptr || connection->state() == Connection::State::closed) {

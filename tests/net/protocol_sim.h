@@ -122,25 +122,8 @@ public:
 
 private:
     static const core::ConnectionKey* connection_of(const core::ShardMessage& message) {
-        return std::visit(
-            [](const auto& m) -> const core::ConnectionKey* {
-                using T = std::decay_t<decltype(m)>;
-                if constexpr (std::is_same_v<T, core::Deliver> ||
-                              std::is_same_v<T, core::ConsumerCancelled>) {
-                    return &m.consumer.channel.connection;
-                } else if constexpr (std::is_same_v<T, core::Persisted>) {
-                    return &m.channel.connection;
-                } else if constexpr (std::is_same_v<T, std::unique_ptr<core::ConsumeReply>>) {
-                    return &m->consumer.channel.connection;
-                } else if constexpr (std::is_same_v<T, std::unique_ptr<core::GetReply>>) {
-                    return &m->channel.connection;
-                } else if constexpr (std::is_same_v<T, std::unique_ptr<core::MetaReply>>) {
-                    return &m->to.connection;
-                } else {
-                    return nullptr;
-                }
-            },
-            message);
+        const core::ChannelKey* channel = core::channel_of(message);
+        return channel == nullptr ? nullptr : &channel->connection;
     }
 
     ChunkPool pool_;
