@@ -73,6 +73,13 @@ inline constexpr u32 content_header_copy_max = 256;
 inline constexpr u32 close_handshake_timeout_ms = 3000;
 inline constexpr u32 shutdown_grace_ms = 2000;
 
+// Out of descriptors or kernel memory, an accept fails and the connection it could not take
+// stays in the listen backlog, so accepting again at once fails again at once: a shard would
+// spin a core on it. It stops accepting for this long instead; clients wait in the backlog.
+inline constexpr u32 accept_pause_ms = 100;
+// Accept failures are logged at most once per interval, with a count of those it stands for.
+inline constexpr u32 accept_failure_log_interval_ms = 1000;
+
 static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);
 static_assert(recv_buffer_size >= frame_size_min, "a minimum-size frame fits one buffer");
 static_assert(recv_compact_max < recv_buffer_size);

@@ -84,6 +84,16 @@ private:
     void arm_accept();
     void arm_wakeup();
     static void on_accept(io::Completion& completion, i32 result, u32 flags);
+    // An accept failed with `error` (an errno); `ended`: the multishot accept ended with it.
+    // Unless the failure used up the connection it was for, accepting pauses for
+    // limits::accept_pause_ms, since a retry would fail at once on the same connection.
+    void accept_failed(int error, bool ended);
+    // When a pause is over; accepting again.
+    void resume_accepting();
+    // The accept failures not yet logged, in one line, once its interval has passed.
+    void report_accept_failures();
+    // When a pause of accepting ends, or UINT64_MAX.
+    u64 accept_deadline_ms() const;
     static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
     void accept_connection(int fd);
     void run_timers();
@@ -105,6 +115,17 @@ private:
     std::unique_ptr<ShardContext> context_;
     int listen_fd_ = -1;
     io::Completion accept_completion_;
+    enum class AcceptState : u8 { accepting, paused };
+    AcceptState accept_state_ = AcceptState::accepting;
+    u64 accept_resume_ms_ = 0;  // when a pause ends
+    // Failures counted since the last line about them (see report_accept_failures).
+    struct AcceptFailures {
+        u32 count = 0;
+        int error = 0;      // the last one's errno
+        u64 first_ms = 0;   // when the first of them happened
+        u64 logged_ms = 0;  // when the last line was written; 0: never
+    };
+    AcceptFailures accept_failures_;
     io::Completion wakeup_completion_;
     u64 wakeup_value_ = 0;
 
