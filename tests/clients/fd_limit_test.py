@@ -3,7 +3,8 @@
 The connection an accept could not take stays in the listen backlog, so an immediate retry
 fails the same way: lepusd used to spin a core on it and log every failure (1.7 million lines
 a minute). Now it logs about once a second with a count, uses next to no CPU, and serves new
-connections as soon as descriptors are free again.
+connections as soon as descriptors are free again. At start-up it raises its soft limit to the
+hard one, and says what it got.
 """
 import os
 import socket
@@ -56,6 +57,7 @@ class FdLimitTest(unittest.TestCase):
     def test_out_of_descriptors_pauses_accepts_instead_of_spinning(self):
         broker = harness.own_broker(self, "sets lepusd's open-files limit",
                                     nofile=(NOFILE, NOFILE))
+        wait_for_log(broker, f"open files limit {NOFILE},")
         held = []
         self.addCleanup(lambda: [s.close() for s in held])
         # The kernel completes the TCP handshake of each into the listen backlog whether or
@@ -89,6 +91,13 @@ class FdLimitTest(unittest.TestCase):
         self.assertIsNotNone(method)
         self.assertEqual(body, b"served")
         connection.close()
+
+    def test_soft_limit_is_raised_to_the_hard_one(self):
+        broker = harness.own_broker(self, "sets lepusd's open-files limit", nofile=(256, 1024))
+        wait_for_log(broker, "open files limit 1024,")
+        with open(f"/proc/{broker.process.pid}/limits") as f:
+            line = next(line for line in f if line.startswith("Max open files"))
+        self.assertEqual(line.split()[3:5], ["1024", "1024"], line)
 
 
 if __name__ == "__main__":
