@@ -73,6 +73,16 @@ inline constexpr u32 content_header_copy_max = 256;
 inline constexpr u32 close_handshake_timeout_ms = 3000;
 inline constexpr u32 shutdown_grace_ms = 2000;
 
+// A shard hands the memory it freed back to the kernel (see net/server/idle_watch.h) once it has
+// been idle this long after doing work: long enough that a pause between bursts does not make
+// it release pages it is about to fault in again, short enough that the resident size follows
+// a drop in load within moments.
+inline constexpr u32 memory_release_quiet_ms = 1000;
+// A shard that never stops working altogether (heartbeats for many idle connections) but is
+// idle most of the time releases at most this often.
+inline constexpr u32 memory_release_interval_ms = 10000;
+static_assert(memory_release_quiet_ms < memory_release_interval_ms);
+
 // Out of descriptors or kernel memory, an accept fails and the connection it could not take
 // stays in the listen backlog, so accepting again at once fails again at once: a shard would
 // spin a core on it. It stops accepting for this long instead; clients wait in the backlog.

@@ -495,12 +495,14 @@ void Shard::run_timers() {
     // ended would never read again, so the tick checks (after the lifts of this very turn,
     // which flush_outbox has not seen yet).
     resume_if_lifted(false);
-    if (broker_->memory_alarm()) {
-        // Under the alarm, what this shard keeps for reuse goes back to the kernel, so the
-        // resident memory falls as soon as consumers have taken the backlog.
-        pool_.trim();
-        message_pool_.trim();
-        release_free_memory();
+    // Under the memory alarm, what this shard keeps for reuse goes back to the kernel at every
+    // tick, so the resident memory falls as soon as consumers have taken the backlog. Otherwise
+    // it goes back once the shard has gone idle, so that the resident memory follows a drop in
+    // load (connections, channels or queues gone) instead of staying at its peak.
+    bool idle = idle_watch_.tick(now);
+    if (broker_->memory_alarm() || idle) {
+        if (idle) LEPUS_LOG(debug, "idle: returning free memory to the kernel");
+        release_memory();
     }
     if (memory_monitor_) check_memory();
     if (!context_->paused.empty()) {
@@ -517,6 +519,12 @@ void Shard::run_timers() {
             if (connection) connection->terminate("broker shutdown");
         }
     }
+}
+
+void Shard::release_memory() {
+    pool_.trim();
+    message_pool_.trim();
+    release_free_memory();
 }
 
 void Shard::reap_connections() {
@@ -568,13 +576,14 @@ void Shard::request_stop() {
 
 void Shard::run() {
     LEPUS_LOG(debug, "shard running");
+    idle_watch_ = IdleWatch(monotonic_ms());
     for (;;) {
         context_->now_ms = monotonic_ms();
         poll_journals();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
         // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
         broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
-        drain_mailboxes();
+        if (drain_mailboxes()) idle_watch_.note_work();
         run_timers();
         // Output of this turn: each connection's frames in one send.
         std::vector<Connection*>& flush_list = context_->flush_list;
@@ -590,7 +599,10 @@ void Shard::run() {
         bool idle = local_.empty() && !ring_.has_completions() &&
                     !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
-        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) idle = false;
+        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) {
+            idle = false;
+            idle_watch_.note_work();
+        }
         u32 timeout = 0;
         if (idle) {
             grid_.set_sleeping(id_.value, true);
@@ -606,7 +618,13 @@ void Shard::run() {
                 }
             }
         }
-        ring_.submit_and_run(timeout, limits::completion_batch_max);
+        // The clock is read around waits only, never on a busy turn. A wait's figure includes
+        // the callbacks of what woke it: at most one batch, on a shard that had nothing to do.
+        u64 wait_started_ns = timeout > 0 ? monotonic_ns() : 0;
+        if (ring_.submit_and_run(timeout, limits::completion_batch_max) > 0) {
+            idle_watch_.note_work();
+        }
+        if (timeout > 0) idle_watch_.note_asleep_ns(monotonic_ns() - wait_started_ns);
         grid_.set_sleeping(id_.value, false);
     }
     // Everything written reaches the disk before the shard goes: a clean stop loses nothing.

@@ -21,6 +21,7 @@
 #include "net/io/ring.h"
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
+#include "net/server/idle_watch.h"
 #include "net/server/memory_monitor.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
@@ -97,6 +98,8 @@ private:
     static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
     void accept_connection(int fd);
     void run_timers();
+    // The pools' spare storage and the allocator's free pages go back to the kernel.
+    void release_memory();
     void reap_connections();
     void begin_shutdown();
     Connection* find_connection(const core::ConnectionKey& key);
@@ -144,6 +147,7 @@ private:
     u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
     bool seen_memory_alarm_ = false;               // the broker's memory_alarm() at the last look
     std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
+    IdleWatch idle_watch_{0};                         // restarted when the loop starts
 };
 
 }  // namespace lepus::server
