@@ -108,6 +108,23 @@ inline constexpr u64 connection_send_backlog_low = 1ull << 20;
 static_assert(connection_send_backlog_low < connection_send_backlog_high);
 inline constexpr u32 shutdown_grace_ms = 2000;
 
+// A shard hands the memory it freed back to the kernel (see net/server/idle_watch.h) once it has
+// been idle this long after doing work: long enough that a pause between bursts does not make
+// it release pages it is about to fault in again, short enough that the resident size follows
+// a drop in load within moments.
+inline constexpr u32 memory_release_quiet_ms = 1000;
+// A shard that never stops working altogether (heartbeats for many idle connections) but is
+// idle most of the time releases at most this often.
+inline constexpr u32 memory_release_interval_ms = 10000;
+static_assert(memory_release_quiet_ms < memory_release_interval_ms);
+
+// Out of descriptors or kernel memory, an accept fails and the connection it could not take
+// stays in the listen backlog, so accepting again at once fails again at once: a shard would
+// spin a core on it. It stops accepting for this long instead; clients wait in the backlog.
+inline constexpr u32 accept_pause_ms = 100;
+// Accept failures are logged at most once per interval, with a count of those it stands for.
+inline constexpr u32 accept_failure_log_interval_ms = 1000;
+
 static_assert((recv_buffer_count & (recv_buffer_count - 1)) == 0);
 static_assert(recv_buffer_size >= frame_size_min, "a minimum-size frame fits one buffer");
 static_assert(recv_compact_max < recv_buffer_size);

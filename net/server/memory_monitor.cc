@@ -1,6 +1,7 @@
 #include "net/server/memory_monitor.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,7 +17,11 @@ extern "C" void mi_collect(bool force) __attribute__((weak));
 namespace lepus::server {
 
 void release_free_memory() {
-    if (mi_collect != nullptr) mi_collect(true);
+    if (mi_collect != nullptr) {
+        mi_collect(true);
+    } else {
+        malloc_trim(0);
+    }
 }
 
 u64 physical_memory_bytes() {

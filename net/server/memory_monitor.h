@@ -21,7 +21,12 @@ u64 memory_limit_bytes(const Options& options);
 
 // Hands the calling thread's free memory back to the kernel: with mimalloc as the process
 // allocator (lepusd's release builds), freed pages otherwise stay resident until the thread
-// allocates again, and the alarm could not clear on an idle broker. A no-op without mimalloc.
+// allocates again, and the alarm could not clear on an idle broker. mimalloc's heaps are per
+// thread, so each shard calls this on its own thread. mimalloc 2.0 (Debian 12's) purges only
+// the free pages of segments that became entirely free: a segment that still holds a live
+// block keeps its free pages until the thread allocates in it again (2.1 purges those too).
+// Without mimalloc (the sanitizer builds, the tests), glibc's malloc_trim releases the free
+// pages of every arena.
 void release_free_memory();
 
 class MemoryMonitor {

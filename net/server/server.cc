@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -31,6 +33,31 @@ struct StartGate {
     u32 reported = 0;
     StartError first_error;
 };
+
+// Every connection is a descriptor, and the soft limit a shell or service manager hands down
+// is usually 1024: far fewer connections than one shard serves. The hard limit is what the
+// administrator allows, so lepusd takes all of it. Returns the limit now in force.
+u64 raise_open_files_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    rlim_t wanted = limit.rlim_max;
+    if (wanted == RLIM_INFINITY) {
+        // Linux refuses a soft limit above fs.nr_open, the most a process may have open.
+        u64 nr_open = 0;
+        std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+        if (nr_open == 0) return limit.rlim_cur;
+        wanted = static_cast<rlim_t>(nr_open);
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return limit.rlim_cur;
+    rlimit raised{wanted, limit.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+        LEPUS_LOG(warning, "cannot raise the open-files limit from %llu to %llu: %s",
+                  static_cast<unsigned long long>(limit.rlim_cur),
+                  static_cast<unsigned long long>(wanted), std::strerror(errno));
+        return limit.rlim_cur;
+    }
+    return wanted;
+}
 
 std::string prepare_data_dir(const std::string& path) {
     std::error_code ec;
@@ -117,6 +144,7 @@ StartError recover_definitions(const Options& options, const std::string& data_d
 }  // namespace
 
 int run_server(const Options& options) {
+    u64 open_files_max = raise_open_files_limit();
     std::string data_dir = options.data_dir.empty() ? std::string(data_dir_default)
                                                     : options.data_dir;
     if (std::string error = prepare_data_dir(data_dir); !error.empty()) {
@@ -205,9 +233,12 @@ int run_server(const Options& options) {
         if (!cpu_list.empty()) cpu_list.push_back(',');
         cpu_list.append(std::to_string(cpu));
     }
-    LEPUS_LOG(info, "Lepus %s listening on %s:%u with %u shards (CPUs %s), data directory %s",
+    LEPUS_LOG(info,
+              "Lepus %s listening on %s:%u with %u shards (CPUs %s), open files limit %llu, "
+              "data directory %s",
               std::string(lepus_version).c_str(), options.listen_host.c_str(),
-              options.listen_port, shard_count, cpu_list.c_str(), data_dir.c_str());
+              options.listen_port, shard_count, cpu_list.c_str(),
+              static_cast<unsigned long long>(open_files_max), data_dir.c_str());
 
     for (;;) {
         int signal_number = 0;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -46,6 +47,28 @@ inline void cpu_relax() {
 
 // While busy polling, spins between entries into the ring (each is a syscall).
 constexpr u32 busy_poll_ring_every = 8;
+
+// Errors of accept(2) that end the connection they were for, so the next accept takes the next
+// one: a connection aborted before it was taken, refused by a firewall rule, or one of the
+// network errors Linux passes on from the new socket. Any other failure (out of descriptors or
+// kernel memory, or a broken listener) leaves the backlog as it was, and would recur at once.
+bool accept_error_uses_up_connection(int error) {
+    switch (error) {
+        case ECONNABORTED:
+        case EPERM:
+        case EPROTO:
+        case ENOPROTOOPT:
+        case ENETDOWN:
+        case ENETUNREACH:
+        case EHOSTDOWN:
+        case EHOSTUNREACH:
+        case ENONET:
+        case EOPNOTSUPP:
+            return true;
+        default:
+            return false;
+    }
+}
 
 // A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
 int open_listener(const std::string& host, u16 port, std::string& error) {
@@ -210,12 +233,65 @@ void Shard::arm_wakeup() {
 
 void Shard::on_accept(io::Completion& completion, i32 result, u32 flags) {
     auto& self = *static_cast<Shard*>(completion.owner);
+    bool ended = !(flags & IORING_CQE_F_MORE);
     if (result >= 0) {
         self.accept_connection(result);
     } else if (result != -ECANCELED && !self.stopping_) {
-        LEPUS_LOG(warning, "accept failed: %s", std::strerror(-result));
+        self.accept_failed(-result, ended);
     }
-    if (!(flags & IORING_CQE_F_MORE) && !self.stopping_) self.arm_accept();
+    if (ended && !self.stopping_ && self.accept_state_ == AcceptState::accepting) {
+        self.arm_accept();
+    }
+}
+
+void Shard::accept_failed(int error, bool ended) {
+    // The clock of this turn was read before the wait that brought this completion.
+    u64 now = monotonic_ms();
+    AcceptFailures& failures = accept_failures_;
+    if (failures.count++ == 0) failures.first_ms = now;
+    failures.error = error;
+    if (!accept_error_uses_up_connection(error)) {
+        accept_state_ = AcceptState::paused;
+        accept_resume_ms_ = now + limits::accept_pause_ms;
+        // The kernel ends a multishot accept on such an error; were it still armed, it is
+        // cancelled, so that the pause is one.
+        if (!ended) {
+            io_uring_sqe* sqe = ring_.prepare_untracked();
+            io_uring_prep_cancel(sqe, &accept_completion_, 0);
+        }
+    }
+    report_accept_failures();
+}
+
+void Shard::resume_accepting() {
+    accept_state_ = AcceptState::accepting;
+    // A cancelled accept still in flight is armed again when its completion arrives.
+    if (!stopping_ && !accept_completion_.in_flight) arm_accept();
+}
+
+u64 Shard::accept_deadline_ms() const {
+    return accept_state_ == AcceptState::paused ? accept_resume_ms_ : UINT64_MAX;
+}
+
+void Shard::report_accept_failures() {
+    AcceptFailures& failures = accept_failures_;
+    if (failures.count == 0) return;
+    u64 now = monotonic_ms();
+    u64 interval = limits::accept_failure_log_interval_ms;
+    if (failures.logged_ms != 0 && now - failures.logged_ms < interval) return;
+    char pause[64] = "";
+    if (accept_state_ == AcceptState::paused) {
+        std::snprintf(pause, sizeof pause, "; pausing accepts for %u ms", limits::accept_pause_ms);
+    }
+    if (failures.count == 1) {
+        LEPUS_LOG(warning, "accept failed: %s%s", std::strerror(failures.error), pause);
+    } else {
+        LEPUS_LOG(warning, "accept failed: %s (x%u in the last %.1f s)%s",
+                  std::strerror(failures.error), failures.count,
+                  static_cast<double>(now - failures.first_ms) / 1000.0, pause);
+    }
+    failures.count = 0;
+    failures.logged_ms = now;
 }
 
 void Shard::on_wakeup(io::Completion& completion, i32, u32) {
@@ -391,18 +467,24 @@ bool Shard::drain_mailboxes() {
 
 void Shard::run_timers() {
     u64 now = context_->now_ms;
+    if (accept_state_ == AcceptState::paused && now >= accept_resume_ms_) resume_accepting();
     if (now - last_tick_ms_ < tick_interval_ms) return;
     last_tick_ms_ = now;
+    // Failures counted after the last line are told once its interval has passed, even when
+    // no more come.
+    report_accept_failures();
     // Paused connections are resumed when their back-pressure ends; one left paused after it
     // ended would never read again, so the tick checks (after the lifts of this very turn,
     // which flush_outbox has not seen yet).
     resume_if_lifted(false);
-    if (broker_->memory_alarm()) {
-        // Under the alarm, what this shard keeps for reuse goes back to the kernel, so the
-        // resident memory falls as soon as consumers have taken the backlog.
-        pool_.trim();
-        message_pool_.trim();
-        release_free_memory();
+    // Under the memory alarm, what this shard keeps for reuse goes back to the kernel at every
+    // tick, so the resident memory falls as soon as consumers have taken the backlog. Otherwise
+    // it goes back once the shard has gone idle, so that the resident memory follows a drop in
+    // load (connections, channels or queues gone) instead of staying at its peak.
+    bool idle = idle_watch_.tick(now);
+    if (broker_->memory_alarm() || idle) {
+        if (idle) LEPUS_LOG(debug, "idle: returning free memory to the kernel");
+        release_memory();
     }
     if (memory_monitor_) check_memory();
     if (!context_->paused.empty()) {
@@ -419,6 +501,12 @@ void Shard::run_timers() {
             if (connection) connection->terminate("broker shutdown");
         }
     }
+}
+
+void Shard::release_memory() {
+    pool_.trim();
+    message_pool_.trim();
+    release_free_memory();
 }
 
 void Shard::reap_connections() {
@@ -470,13 +558,14 @@ void Shard::request_stop() {
 
 void Shard::run() {
     LEPUS_LOG(debug, "shard running");
+    idle_watch_ = IdleWatch(monotonic_ms());
     for (;;) {
         context_->now_ms = monotonic_ms();
         poll_journals();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
         // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
         broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
-        drain_mailboxes();
+        if (drain_mailboxes()) idle_watch_.note_work();
         run_timers();
         // Output of this turn: each connection's frames in one send.
         std::vector<Connection*>& flush_list = context_->flush_list;
@@ -492,13 +581,17 @@ void Shard::run() {
         bool idle = local_.empty() && !ring_.has_completions() &&
                     !grid_.has_incoming(id_.value);
         for (auto& pending : pending_) idle = idle && pending.empty();
-        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) idle = false;
+        if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) {
+            idle = false;
+            idle_watch_.note_work();
+        }
         u32 timeout = 0;
         if (idle) {
             grid_.set_sleeping(id_.value, true);
             if (!grid_.has_incoming(id_.value)) {
                 timeout = tick_interval_ms;
-                u64 deadline = std::min(broker_->next_deadline_ms(), journal_deadline_ms());
+                u64 deadline = std::min(
+                    {broker_->next_deadline_ms(), journal_deadline_ms(), accept_deadline_ms()});
                 u64 now = context_->now_ms;
                 if (deadline <= now) {
                     timeout = 0;
@@ -507,7 +600,13 @@ void Shard::run() {
                 }
             }
         }
-        ring_.submit_and_run(timeout, limits::completion_batch_max);
+        // The clock is read around waits only, never on a busy turn. A wait's figure includes
+        // the callbacks of what woke it: at most one batch, on a shard that had nothing to do.
+        u64 wait_started_ns = timeout > 0 ? monotonic_ns() : 0;
+        if (ring_.submit_and_run(timeout, limits::completion_batch_max) > 0) {
+            idle_watch_.note_work();
+        }
+        if (timeout > 0) idle_watch_.note_asleep_ns(monotonic_ns() - wait_started_ns);
         grid_.set_sleeping(id_.value, false);
     }
     // Everything written reaches the disk before the shard goes: a clean stop loses nothing.

@@ -22,6 +22,7 @@
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
 #include "net/server/exit_code.h"
+#include "net/server/idle_watch.h"
 #include "net/server/memory_monitor.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
@@ -85,9 +86,21 @@ private:
     void arm_accept();
     void arm_wakeup();
     static void on_accept(io::Completion& completion, i32 result, u32 flags);
+    // An accept failed with `error` (an errno); `ended`: the multishot accept ended with it.
+    // Unless the failure used up the connection it was for, accepting pauses for
+    // limits::accept_pause_ms, since a retry would fail at once on the same connection.
+    void accept_failed(int error, bool ended);
+    // When a pause is over; accepting again.
+    void resume_accepting();
+    // The accept failures not yet logged, in one line, once its interval has passed.
+    void report_accept_failures();
+    // When a pause of accepting ends, or UINT64_MAX.
+    u64 accept_deadline_ms() const;
     static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
     void accept_connection(int fd);
     void run_timers();
+    // The pools' spare storage and the allocator's free pages go back to the kernel.
+    void release_memory();
     void reap_connections();
     void begin_shutdown();
     Connection* find_connection(const core::ConnectionKey& key);
@@ -106,6 +119,17 @@ private:
     std::unique_ptr<ShardContext> context_;
     int listen_fd_ = -1;
     io::Completion accept_completion_;
+    enum class AcceptState : u8 { accepting, paused };
+    AcceptState accept_state_ = AcceptState::accepting;
+    u64 accept_resume_ms_ = 0;  // when a pause ends
+    // Failures counted since the last line about them (see report_accept_failures).
+    struct AcceptFailures {
+        u32 count = 0;
+        int error = 0;      // the last one's errno
+        u64 first_ms = 0;   // when the first of them happened
+        u64 logged_ms = 0;  // when the last line was written; 0: never
+    };
+    AcceptFailures accept_failures_;
     io::Completion wakeup_completion_;
     u64 wakeup_value_ = 0;
 
@@ -124,6 +148,7 @@ private:
     u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
     bool seen_memory_alarm_ = false;               // the broker's memory_alarm() at the last look
     std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
+    IdleWatch idle_watch_{0};                         // restarted when the loop starts
 };
 
 }  // namespace lepus::server

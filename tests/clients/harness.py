@@ -16,6 +16,7 @@ that need their own broker process or special settings are skipped then.
 import ctypes
 import faulthandler
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -81,7 +82,7 @@ def port_accepts(host, port):
 class Broker:
     """One lepusd process, or the broker named by AMQP_URL_OVERRIDE."""
 
-    def __init__(self, config_text=None, extra_args=(), data_dir=None):
+    def __init__(self, config_text=None, extra_args=(), data_dir=None, nofile=None):
         self.host = "127.0.0.1"
         self.port = None
         self.vhost = "/"
@@ -94,6 +95,7 @@ class Broker:
         self._config_text = config_text
         self._extra_args = list(extra_args)
         self._data_dir = data_dir  # None: a fresh one in the work directory
+        self._nofile = nofile  # lepusd's RLIMIT_NOFILE as (soft, hard), or None to inherit ours
         url = amqp_url_override()
         if url:
             parts = urllib.parse.urlparse(url)
@@ -128,7 +130,7 @@ class Broker:
         with open(self.stderr_path, "ab") as stderr:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                             stdout=stderr, stderr=stderr,
-                                            preexec_fn=_die_with_parent)
+                                            preexec_fn=self._before_exec)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_accepts(self.host, self.port):
             if self.process.poll() is not None:
@@ -140,6 +142,11 @@ class Broker:
                            f"within {START_TIMEOUT_S} s")
             time.sleep(0.05)
         return self
+
+    def _before_exec(self):
+        _die_with_parent()
+        if self._nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, self._nofile)
 
     def stop(self):
         """SIGTERM, then insist on exit code 0 within STOP_TIMEOUT_S."""
@@ -327,12 +334,13 @@ class BrokerTestCase(unittest.TestCase):
             self.skipTest(f"needs its own lepusd: {why}")
 
 
-def own_broker(test, why, extra_args=(), config_text=None):
+def own_broker(test, why, extra_args=(), config_text=None, nofile=None):
     """A lepusd of the test's own, stopped when the test ends. Against an external broker
-    (AMQP_URL_OVERRIDE) the test is skipped instead; `why` says what it needs lepusd for."""
+    (AMQP_URL_OVERRIDE) the test is skipped instead; `why` says what it needs lepusd for.
+    nofile: lepusd's open-files limit as (soft, hard), set before it starts."""
     if amqp_url_override():
         test.skipTest(why)
-    broker = Broker(config_text=config_text, extra_args=extra_args).start()
+    broker = Broker(config_text=config_text, extra_args=extra_args, nofile=nofile).start()
     test.addCleanup(broker.stop)
     return broker
 
