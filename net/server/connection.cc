@@ -135,6 +135,8 @@ void Connection::pause_reading() {
 
 bool Connection::may_resume() const {
     if (send_backlogged_ || silent_close_) return false;
+    // The throttle, the alarm and queue pressure hold only a connection that publishes.
+    if (!held_for_publishing_) return true;
     if (context_.throttled || context_.broker.memory_alarm()) return false;
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
 }
@@ -151,6 +153,7 @@ void Connection::send_blocked() {
 void Connection::resume_reading() {
     if (!recv_paused_) return;
     recv_paused_ = false;
+    held_for_publishing_ = false;
     paused_for_.reset();
     if (blocked_sent_ && state_ == State::open) {
         write_method_frame(out_.writer(), 0, ConnectionUnblocked{});
@@ -211,7 +214,10 @@ void Connection::handle_received(ChunkRef chunk, u32 size) {
     if (published_) {
         published_ = false;
         bool alarm = context_.broker.memory_alarm();
-        if (context_.throttled || pressured_queue_ || alarm) pause_reading();
+        if (context_.throttled || pressured_queue_ || alarm) {
+            held_for_publishing_ = true;
+            pause_reading();
+        }
         if (alarm) send_blocked();
         pressured_queue_.reset();
     }

@@ -146,6 +146,8 @@ private:
     // More than limits::connection_send_backlog_high bytes wait to be sent: reading is paused
     // until they fall below the low mark (see note_send_backlog).
     bool send_backlogged_ = false;
+    // Paused because its publishes met the throttle, the memory alarm or a pressured queue.
+    bool held_for_publishing_ = false;
     u64 send_progress_ms_ = 0;  // the last submission or completion of a send that moved bytes
     bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
 
