@@ -104,6 +104,15 @@ class ResourceBoundsTest(unittest.TestCase):
         return harness.own_broker(self, why,
                                   config_text=f'send_timeout_ms = {self.SEND_TIMEOUT_MS}\n')
 
+    def logged_in_many(self, broker, count):
+        raise_descriptor_limit(count + 100)
+        clients = []
+        for _ in range(count):
+            client = logged_in(broker)
+            self.addCleanup(client.close)
+            clients.append(client)
+        return clients
+
     def rss_checked(self):
         return not harness.sanitized()
 
@@ -197,12 +206,7 @@ class ResourceBoundsTest(unittest.TestCase):
     def test_half_frames_hold_what_was_sent_then_time_out(self):
         broker = self.own('reads lepusd\'s memory')
         count = 500
-        raise_descriptor_limit(count + 100)
-        clients = []
-        for _ in range(count):
-            client = logged_in(broker)
-            self.addCleanup(client.close)
-            clients.append(client)
+        clients = self.logged_in_many(broker, count)
         before_kib = harness.resident_kib(broker.process.pid)
         started = time.monotonic()
         for client in clients:
@@ -227,12 +231,7 @@ class ResourceBoundsTest(unittest.TestCase):
     def test_incomplete_frames_beyond_the_shard_budget_close_the_oldest(self):
         broker = self.own('fills the shards\' budget for incomplete frames')
         count = 1400  # 1400 x 127 KiB: more than two shards' budget of 64 MiB each
-        raise_descriptor_limit(count + 100)
-        clients = []
-        for _ in range(count):
-            client = logged_in(broker)
-            self.addCleanup(client.close)
-            clients.append(client)
+        clients = self.logged_in_many(broker, count)
         before_kib = harness.resident_kib(broker.process.pid)
         almost = 127 * 1024
         for client in clients:
