@@ -19,9 +19,15 @@ namespace lepus::server {
 void release_free_memory() {
     if (mi_collect != nullptr) {
         mi_collect(true);
-    } else {
-        malloc_trim(0);
+        return;
     }
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's allocator owns the heap, so glibc's has nothing to give back; and
+    // malloc_trim on a shard thread that never used glibc's malloc leaves its arena bookkeeping
+    // inconsistent, which glibc finds (and aborts on) when the thread exits.
+#else
+    malloc_trim(0);
+#endif
 }
 
 u64 physical_memory_bytes() {
