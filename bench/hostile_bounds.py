@@ -18,7 +18,8 @@ os.environ['LEPUSD'] = os.path.abspath(sys.argv[1])
 
 import harness  # noqa: E402
 import pika  # noqa: E402
-from hostile_test import frames, logged_in, raise_descriptor_limit  # noqa: E402
+from hostile_test import (frames, large_publish, logged_in, qos_flood,  # noqa: E402
+                          raise_descriptor_limit)
 
 
 def grown_kib(broker, before_kib):
@@ -30,7 +31,7 @@ def never_reading_flooder(broker):
     flooder.send_method(1, pika.spec.Channel.Open())
     flooder.read_method(pika.spec.Channel.OpenOk)
     flooder.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    batch = frames(*[pika.spec.Basic.Qos(prefetch_count=1)] * 4096)
+    batch = qos_flood()
     before = harness.resident_kib(broker.process.pid)
     pushed = 0
     flooder.sock.settimeout(1.0)
@@ -68,11 +69,7 @@ def stuck_no_ack_consumer(broker):
                          pika.spec.Basic.Consume(queue='large', no_ack=True)))
     publisher = logged_in(broker)
     publisher.send(frames(pika.spec.Channel.Open()))
-    body = b'B' * (1 << 20)
-    message = frames(pika.spec.Basic.Publish(exchange='', routing_key='large')) + \
-        pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal() + \
-        b''.join(pika.frame.Body(1, body[i:i + 131064]).marshal()
-                 for i in range(0, len(body), 131064))
+    message = large_publish('large')
     time.sleep(0.3)
     before = harness.resident_kib(broker.process.pid)
     publisher.sock.settimeout(2.0)

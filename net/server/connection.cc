@@ -236,9 +236,13 @@ void Connection::ease_send_backlog() {
     if (!send_backlogged_ || send_backlog() >= limits::connection_send_backlog_low) return;
     send_backlogged_ = false;
     if (!recv_paused_ || !may_resume()) return;  // still held for another reason
+    leave_paused_list();
+    resume_reading();
+}
+
+void Connection::leave_paused_list() {
     auto& paused = context_.paused;
     paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
-    resume_reading();
 }
 
 bool Connection::send_stuck() const {
@@ -701,8 +705,7 @@ void Connection::terminate(const char* reason) {
     state_ = State::closed;
     drop_carry();
     if (recv_paused_) {
-        auto& paused = context_.paused;
-        paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
+        leave_paused_list();
         recv_paused_ = false;
     }
     context_.terminated_slots.push_back(key_.slot);

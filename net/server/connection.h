@@ -96,6 +96,8 @@ private:
     void note_send_backlog();
     // After a send completed: reading resumes once the backlog is below the low mark.
     void ease_send_backlog();
+    // Off the shard's list of paused connections (Shard::resume_paused walks it).
+    void leave_paused_list();
     bool send_stuck() const;
     void handle_received(ChunkRef chunk, u32 size);
     // Returns bytes consumed from data; stops at a partial frame or when closed.

@@ -22,6 +22,20 @@ def frames(*methods, channel=1):
     return b''.join(pika.frame.Method(channel, m).marshal() for m in methods)
 
 
+def qos_flood():
+    """4,096 pipelined basic.qos on channel 1: requests that each cost lepusd a reply."""
+    return frames(*[pika.spec.Basic.Qos(prefetch_count=1)] * 4096)
+
+
+def large_publish(queue, size=1 << 20):
+    """A basic.publish of `size` bytes to `queue` on channel 1, in 128 KiB body frames."""
+    body = b'B' * size
+    return (frames(pika.spec.Basic.Publish(exchange='', routing_key=queue))
+            + pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal()
+            + b''.join(pika.frame.Body(1, body[i:i + 131064]).marshal()
+                       for i in range(0, len(body), 131064)))
+
+
 def connection_close():
     return pika.frame.Method(0, pika.spec.Connection.Close(
         reply_code=200, reply_text='bye', class_id=0, method_id=0)).marshal()
@@ -124,7 +138,7 @@ class ResourceBoundsTest(unittest.TestCase):
         flooder.read_method(pika.spec.Channel.OpenOk)
         # From here on the flooder reads nothing: every basic.qos-ok stays with lepusd.
         flooder.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        batch = frames(*[pika.spec.Basic.Qos(prefetch_count=1)] * 4096)
+        batch = qos_flood()
         before_kib = harness.resident_kib(broker.process.pid)
         pushed = 0
         stalled = False
@@ -182,11 +196,7 @@ class ResourceBoundsTest(unittest.TestCase):
         publisher = logged_in(broker)
         self.addCleanup(publisher.close)
         publisher.send(frames(pika.spec.Channel.Open()))
-        body = b'B' * (1 << 20)
-        message = frames(pika.spec.Basic.Publish(exchange='', routing_key='large')) + \
-            pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal() + \
-            b''.join(pika.frame.Body(1, body[i:i + 131064]).marshal()
-                     for i in range(0, len(body), 131064))
+        message = large_publish('large')
         before_kib = harness.resident_kib(broker.process.pid)
         publisher.sock.settimeout(2.0)
         sent = 0
@@ -242,11 +252,11 @@ class ResourceBoundsTest(unittest.TestCase):
         for client in clients:
             client.sock.settimeout(0.01)
             try:
-                data = client.sock.recv(4096)
+                client.sock.recv(4096)  # its connection.close, or the end of the stream
             except (socket.timeout, BlockingIOError):
-                continue
+                continue  # still open
             except ConnectionResetError:
-                data = b''
+                pass
             evicted += 1
         grown_kib = harness.resident_kib(broker.process.pid) - before_kib
         self.assertGreater(evicted, 0, 'no connection was closed for the budget')

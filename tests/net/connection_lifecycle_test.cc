@@ -232,20 +232,12 @@ TEST_P(ConnectionLifecycleTest, InFlightRepliesAreSettledWhenTheClientGoes) {
 
     std::string bytes = request.bytes();
     switch (c.close) {
-        case CloseKind::connection_close: {
-            ConnectionClose close;
-            close.reply_code = 200;
-            close.reply_text = "bye";
-            client.send(bytes + SimClient::method(0, close));
+        case CloseKind::connection_close:
+            client.send(bytes + SimClient::method(0, ConnectionClose{200, "bye", 0, 0}));
             break;
-        }
-        case CloseKind::channel_close: {
-            ChannelClose close;
-            close.reply_code = 200;
-            close.reply_text = "bye";
-            client.send(bytes + SimClient::method(1, close));
+        case CloseKind::channel_close:
+            client.send(bytes + SimClient::method(1, ChannelClose{200, "bye", 0, 0}));
             break;
-        }
         case CloseKind::socket_drop:
             client.send(bytes);
             sim_.pump_io();  // read and sent on, the replies not yet moved
