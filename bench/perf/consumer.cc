@@ -28,6 +28,14 @@ u32 method_id_at(std::string_view payload) {
            (u32{static_cast<u8>(payload[2])} << 8) | static_cast<u8>(payload[3]);
 }
 
+// The producers have stopped: keep what the consumers had received by now.
+void close_publishing_phase(ConsumerShared& shared, u64 now) {
+    shared.latency_publishing = shared.latency;
+    shared.received_publishing = shared.received.load(std::memory_order_relaxed);
+    shared.publishing_closed_ns = now;
+    shared.publishing_closed = true;
+}
+
 }  // namespace
 
 SequenceTracker::SequenceTracker(const Options& options)
@@ -261,6 +269,11 @@ void run_consumers(std::vector<Consumer*>& consumers, ConsumerShared& shared, u6
         }
         int ready = ::epoll_pwait2(epoll, events, 64, &timeout, nullptr);
         now = now_ns();
+        // Before this turn's input: a turn's messages all count on one side of the end.
+        if (!shared.publishing_closed &&
+            now >= shared.publishing_end_ns.load(std::memory_order_acquire)) {
+            close_publishing_phase(shared, now);
+        }
         next_more.clear();
         for (Consumer* consumer : more_input) {
             if (consumer->on_readable(now)) next_more.push_back(consumer);
@@ -299,6 +312,8 @@ void run_consumers(std::vector<Consumer*>& consumers, ConsumerShared& shared, u6
         if (now >= stop_ns && now - idle_since >= shared.grace_ns.load()) break;
         if (now >= stop_ns && now - stop_ns >= ConsumerShared::drain_max_ns) break;
     }
+    // Every consumer failed before publishing ended: what arrived, arrived while publishing.
+    if (!shared.publishing_closed) close_publishing_phase(shared, now_ns());
     for (Consumer* consumer : consumers) consumer->ack_rest();
     ::close(epoll);
 }

@@ -70,6 +70,19 @@ struct ConsumerShared {
     std::atomic<u64> stop_ns{~u64{0}};
     std::atomic<u64> grace_ns{0};
     static constexpr u64 drain_max_ns = 120ull * 1000 * 1000 * 1000;
+
+    // Set by the producer thread when the last producer stops publishing. The whole-run
+    // figures include the drain of whatever backlog is left then, which hides consumers
+    // starved while publishers ran flat out; these keep the publishing phase apart.
+    std::atomic<u64> publishing_end_ns{~u64{0}};
+    // What had arrived by then, taken by the consumer thread at the start of its first read
+    // turn after publishing_end_ns (so to within one turn), or when it stops, if earlier;
+    // publishing_closed_ns says when, so a rate over it counts and times the same interval.
+    // A copy of `latency` taken once rather than a third record per message.
+    Histogram latency_publishing;
+    u64 received_publishing = 0;
+    u64 publishing_closed_ns = 0;
+    bool publishing_closed = false;
 };
 
 class Consumer {
@@ -121,7 +134,8 @@ private:
 
 // The consumer thread: drives every consumer with one epoll until the expected messages have
 // arrived, the stop time has passed, or every consumer failed. Publishes each second's latency
-// percentiles (seconds counted from start_ns) into `shared`.
+// percentiles (seconds counted from start_ns) into `shared`, and what had arrived when
+// publishing ended.
 void run_consumers(std::vector<Consumer*>& consumers, ConsumerShared& shared, u64 start_ns);
 
 }  // namespace lepus::perf

@@ -10,8 +10,10 @@ namespace {
 constexpr std::string_view help_text = R"(lepus-perf: an AMQP 0-9-1 load generator (in the spirit of RabbitMQ's PerfTest).
 
 Producers publish to queues, consumers consume them, and the tool reports publish, confirm and
-consume rates and end-to-end latency. Every producer and consumer has its own connection with
-one channel. Works against any AMQP 0-9-1 broker.
+consume rates and end-to-end latency. The consume rate and latency are given over the whole run
+(including the drain of any backlog once publishing stops) and over the publishing phase alone,
+with the backlog left when the producers stopped. Every producer and consumer has its own
+connection with one channel. Works against any AMQP 0-9-1 broker.
 
   --uri URI              amqp://user:password@host:port/vhost
                          (default amqp://guest:guest@127.0.0.1:5672/)

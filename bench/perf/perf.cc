@@ -147,6 +147,20 @@ Totals sum_producers(std::vector<std::unique_ptr<Producer>>& producers) {
     return totals;
 }
 
+// Deliveries the consumers should see for what was published so far: each message once per
+// consumed queue it routes to (fanout reaches several).
+u64 deliveries_owed(std::vector<std::unique_ptr<Producer>>& producers, const Options& options,
+                    const std::vector<bool>& consumed_queues) {
+    u64 owed = 0;
+    for (auto& producer : producers) {
+        u64 sent = producer->counters().published.load();
+        for (u32 q = 0; q < options.queues; q++) {
+            if (consumed_queues[q] && options.routes_to(producer->id(), q)) owed += sent;
+        }
+    }
+    return owed;
+}
+
 std::string grouped(double value) {
     std::string digits = std::to_string(static_cast<u64>(value + 0.5));
     std::string out;
@@ -167,13 +181,28 @@ struct Summary {
     double publish_rate = 0;
     double confirm_rate = 0;
     double consume_rate = 0;
+    // The publishing phase only (start to the moment the producers stopped), without the
+    // drain: 0 unless the run both publishes and consumes.
+    double consume_rate_publishing = 0;
+    u64 backlog_at_publish_end = 0;
     double duration_s = 0;
     double cpu_s = 0;
     Histogram latency;
+    Histogram latency_publishing;
     Histogram confirm_latency;
     std::vector<std::string> per_producer;  // lines for producers with gaps or duplicates
     std::string per_producer_json;
 };
+
+// The consumers while the producers ran, apart from the drain the whole-run lines include.
+void print_publishing_phase(FILE* out, const Summary& s) {
+    std::fprintf(out, "  while publishing:\n");
+    std::fprintf(out, "    consume  %12s msg/s  (backlog %llu when publishing stopped)\n",
+                 grouped(s.consume_rate_publishing).c_str(),
+                 static_cast<unsigned long long>(s.backlog_at_publish_end));
+    std::fprintf(out, "    latency  p50 %.1f us  p99 %.1f us\n",
+                 us(s.latency_publishing.quantile(0.5)), us(s.latency_publishing.quantile(0.99)));
+}
 
 void print_summary(FILE* out, const Options& options, const Summary& s) {
     u64 moved = std::max(s.totals.sent, s.received);
@@ -195,6 +224,7 @@ void print_summary(FILE* out, const Options& options, const Summary& s) {
         std::fprintf(out, "  latency  p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
                      us(s.latency.quantile(0.5)), us(s.latency.quantile(0.99)),
                      us(s.latency.quantile(0.999)), us(s.latency.max()));
+        if (options.producers > 0) print_publishing_phase(out, s);
         std::fprintf(out, "  gaps %llu  duplicates %llu", static_cast<unsigned long long>(s.gaps),
                      static_cast<unsigned long long>(s.duplicates));
         if (s.foreign > 0) {
@@ -211,20 +241,24 @@ void print_json(const Options& options, const Summary& s) {
     u64 moved = std::max(s.totals.sent, s.received);
     std::printf(
         "{\"publish_rate\":%.1f,\"confirm_rate\":%.1f,\"consume_rate\":%.1f,"
+        "\"consume_rate_publishing\":%.1f,"
         "\"sent\":%llu,\"confirmed\":%llu,\"nacked\":%llu,\"received\":%llu,"
-        "\"redelivered\":%llu,"
+        "\"redelivered\":%llu,\"backlog_at_publish_end\":%llu,"
         "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
+        "\"latency_us_publishing\":{\"p50\":%.1f,\"p99\":%.1f},"
         "\"confirm_latency_us\":{\"p50\":%.1f,\"p99\":%.1f},"
         "\"gaps\":%llu,\"duplicates\":%llu,\"foreign\":%llu,\"duration_s\":%.3f,"
         "\"cpu_s\":%.3f,\"cpu_s_per_million\":%.4f,"
         "\"producers\":%u,\"consumers\":%u,\"queues\":%u,\"size\":%u,\"per_producer\":[%s]}\n",
-        s.publish_rate, s.confirm_rate, s.consume_rate,
+        s.publish_rate, s.confirm_rate, s.consume_rate, s.consume_rate_publishing,
         static_cast<unsigned long long>(s.totals.sent),
         static_cast<unsigned long long>(s.totals.confirmed),
         static_cast<unsigned long long>(s.totals.nacked),
         static_cast<unsigned long long>(s.received),
-        static_cast<unsigned long long>(s.redelivered), us(s.latency.quantile(0.5)),
+        static_cast<unsigned long long>(s.redelivered),
+        static_cast<unsigned long long>(s.backlog_at_publish_end), us(s.latency.quantile(0.5)),
         us(s.latency.quantile(0.99)), us(s.latency.quantile(0.999)), us(s.latency.max()),
+        us(s.latency_publishing.quantile(0.5)), us(s.latency_publishing.quantile(0.99)),
         us(s.confirm_latency.quantile(0.5)), us(s.confirm_latency.quantile(0.99)),
         static_cast<unsigned long long>(s.gaps), static_cast<unsigned long long>(s.duplicates),
         static_cast<unsigned long long>(s.foreign), s.duration_s, s.cpu_s,
@@ -286,7 +320,9 @@ int run(const Options& options) {
     std::thread producer_thread([&] {
         pin_thread(options.cpus, 0);
         ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-        if (!producer_list.empty()) run_producers(producer_list, options, stop_producers);
+        if (!producer_list.empty()) {
+            run_producers(producer_list, options, stop_producers, shared.publishing_end_ns);
+        }
         producers_done.store(true);
     });
     std::thread consumer_thread([&] {
@@ -309,15 +345,7 @@ int run(const Options& options) {
             if (interrupted.load() || failed) stop_producers.store(true);
             if (producers_done.load() && !drain_started) {
                 drain_started = true;
-                u64 expected = 0;
-                for (auto& producer : producers) {
-                    u64 sent = producer->counters().published.load();
-                    for (u32 q = 0; q < options.queues; q++) {
-                        if (consumed_queues[q] && options.routes_to(producer->id(), q)) {
-                            expected += sent;
-                        }
-                    }
-                }
+                u64 expected = deliveries_owed(producers, options, consumed_queues);
                 bool producer_failed = false;
                 for (auto& producer : producers) {
                     producer_failed |= producer->state() == Producer::State::failed;
@@ -397,6 +425,15 @@ int run(const Options& options) {
     summary.publish_rate = rate(summary.totals.sent, start_ns, summary.totals.last_publish_ns);
     summary.confirm_rate = rate(summary.totals.confirmed, start_ns, summary.totals.last_confirm_ns);
     summary.consume_rate = rate(summary.received, start_ns, last_receive_ns);
+    if (!producers.empty() && !consumers.empty()) {
+        // Nothing is published after publishing_end_ns, so what is owed now was owed then.
+        u64 owed = deliveries_owed(producers, options, consumed_queues);
+        summary.consume_rate_publishing =
+            rate(shared.received_publishing, start_ns, shared.publishing_closed_ns);
+        summary.backlog_at_publish_end =
+            owed > shared.received_publishing ? owed - shared.received_publishing : 0;
+        summary.latency_publishing.merge(shared.latency_publishing);
+    }
     u64 end_ns = std::max({summary.totals.last_publish_ns, summary.totals.last_confirm_ns,
                            summary.received > 0 ? last_receive_ns : 0, start_ns});
     summary.duration_s = static_cast<double>(end_ns - start_ns) / 1e9;

@@ -278,7 +278,7 @@ void Producer::on_readable(u64 now) {
 }
 
 void run_producers(std::vector<Producer*>& producers, const Options& options,
-                   std::atomic<bool>& stop) {
+                   std::atomic<bool>& stop, std::atomic<u64>& publishing_end_ns) {
     (void)options;
     int epoll = ::epoll_create1(EPOLL_CLOEXEC);
     LEPUS_ASSERT(epoll >= 0);
@@ -291,6 +291,7 @@ void run_producers(std::vector<Producer*>& producers, const Options& options,
     epoll_event events[64];
     u64 wake = 0;
     bool stopping = false;
+    bool publishing = true;
     for (;;) {
         u64 now = now_ns();
         timespec timeout{};
@@ -312,10 +313,18 @@ void run_producers(std::vector<Producer*>& producers, const Options& options,
         }
         wake = never;
         bool active = false;
+        bool any_publishing = false;
         for (Producer* producer : producers) {
             wake = std::min(wake, producer->pump(now));
             Producer::State state = producer->state();
             active |= state == Producer::State::publishing || state == Producer::State::settling;
+            any_publishing |= state == Producer::State::publishing;
+        }
+        // Marked here rather than when `active` drops: settling confirms may take up to the
+        // grace, and the consumers' publishing-phase figures must not include that time.
+        if (publishing && !any_publishing) {
+            publishing = false;
+            publishing_end_ns.store(now, std::memory_order_release);
         }
         if (!active) break;
     }

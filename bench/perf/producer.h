@@ -98,8 +98,10 @@ private:
 };
 
 // The producer thread: drives every producer with one epoll until all have finished or `stop`
-// is set. Returns once all producers are finished or failed.
+// is set. Returns once all producers are finished or failed. `publishing_end_ns` gets the time
+// the last producer stopped publishing, before confirms still in flight are waited for: the
+// end of the publishing phase the consumers' figures are split at.
 void run_producers(std::vector<Producer*>& producers, const Options& options,
-                   std::atomic<bool>& stop);
+                   std::atomic<bool>& stop, std::atomic<u64>& publishing_end_ns);
 
 }  // namespace lepus::perf
