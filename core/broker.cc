@@ -129,7 +129,7 @@ void Broker::update_pressure(Queue& queue) {
     u64 mark_bytes =
         queue.pressured ? limits::queue_pressure_low_bytes : limits::queue_pressure_high_bytes;
     bool backlog = queue.ready_count() >= mark || queue.resident_bytes() >= mark_bytes;
-    bool pressured = backlog && queue.delivery_bound();
+    bool pressured = backlog && (queue.delivery_bound() || queue.consumers_progressing());
     if (pressured == queue.pressured) return;
     queue.pressured = pressured;
     set_pressure(queue.info().id, pressured);

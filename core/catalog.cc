@@ -146,7 +146,12 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
         const Exchange* source = exchange_stack_.back();
         exchange_stack_.pop_back();
         destinations_.clear();
+        u64 comparisons = source->bindings.headers_comparisons();
         source->bindings.route(routing_key, headers, destinations_);
+        routing_work_ += destinations_.size() + source->bindings.headers_comparisons() - comparisons;
+        // One exchange's bindings name each destination once: only the queues reached through
+        // a second exchange need looking for among those found already.
+        bool first_exchange = source == &exchange;
         if (destinations_.empty() && source->alternate_exchange) {
             auto alternate = vhost.exchanges.find(*source->alternate_exchange);
             if (alternate != vhost.exchanges.end()) visit(&alternate->second);
@@ -156,7 +161,8 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
                 auto it = vhost.queues.find(d->name);
                 if (it == vhost.queues.end()) continue;
                 const QueueInfo* q = &it->second;
-                if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
+                if (first_exchange || std::find(out.begin(), out.end(), q) == out.end())
+                    out.push_back(q);
                 continue;
             }
             auto it = vhost.exchanges.find(d->name);

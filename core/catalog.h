@@ -50,6 +50,10 @@ public:
     bool route(const VHost& vhost, const Exchange& exchange, std::string_view routing_key,
                std::string_view headers, std::vector<const QueueInfo*>& out);
 
+    // The work route() has done so far: a unit per destination matched and per header
+    // comparison. The shard weighs it into each loop turn's budget (limits::turn_input_budget).
+    u64 routing_work() const { return routing_work_; }
+
     const std::unordered_map<std::string, VHost>& vhosts() const { return vhosts_; }
 
     // True when some binding has `name` as its destination exchange or source.
@@ -67,6 +71,7 @@ private:
     std::vector<const routing::Destination*> destinations_;
     std::vector<const Exchange*> exchange_stack_;
     std::vector<const Exchange*> exchanges_seen_;
+    u64 routing_work_ = 0;
 };
 
 // The default exchange's name, and the exchanges predeclared in every vhost.

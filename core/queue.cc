@@ -207,6 +207,11 @@ bool Queue::delivery_bound() const {
     return false;
 }
 
+bool Queue::consumers_progressing() const {
+    return eligible_consumer_count() > 0 &&
+           now_ms_ < last_delivered_ms_ + limits::queue_consumer_stall_ms;
+}
+
 bool Queue::some_consumer_has_room() const {
     usize eligible = eligible_consumer_count();
     for (usize i = 0; i < eligible; i++) {
@@ -362,6 +367,7 @@ u32 Queue::purge() {
 }
 
 void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
+    last_delivered_ms_ = now_ms_;
     c.in_transit++;
     c.in_transit_bytes += entry.message->transit_size();
     d.consumer = c.key;
@@ -455,6 +461,12 @@ u64 Queue::next_deadline_ms() const {
     }
     if (arguments_.expires_ms && consumers_.empty() && !expiry_requested_) {
         deadline = std::min(deadline, last_used_ms_ + *arguments_.expires_ms);
+    }
+    // Under pressure for its consumers' pace, the moment they count as stalled: the pressure
+    // is looked at again then, even if nothing else happens to the queue.
+    if (pressured && !delivery_bound()) {
+        u64 stalled_at = last_delivered_ms_ + limits::queue_consumer_stall_ms;
+        if (stalled_at > now_ms_) deadline = std::min(deadline, stalled_at);
     }
     return deadline;
 }

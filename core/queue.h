@@ -179,6 +179,9 @@ public:
     // True when a consumer could take more but its deliveries are all still travelling to its
     // socket: the queue is limited by delivery, not by acks (limits::queue_pressure_high).
     bool delivery_bound() const;
+    // True when it has a consumer that was handed a message in the last
+    // limits::queue_consumer_stall_ms: its backlog is one consumers are working through.
+    bool consumers_progressing() const;
     // Whether the Broker counts this queue as delivery-bound with a backlog.
     bool pressured = false;
 
@@ -256,6 +259,7 @@ private:
     std::vector<Band> bands_;  // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
+    u64 last_delivered_ms_ = 0;  // the last time a consumer was handed a message
     u64 resident_bytes_ = 0;  // bodies of ready messages held in memory
     usize paged_count_ = 0;
     std::pmr::unordered_map<u64, Unsettled> unsettled_{&pool_};

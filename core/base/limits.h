@@ -21,10 +21,38 @@ inline constexpr u32 recv_buffer_count = 256;  // power of two, as io_uring requ
 // the copy costs little next to the receive itself.
 inline constexpr u32 recv_compact_max = 4096;
 
-// Completions a shard handles per loop turn. Each receive may carry a whole buffer of
-// publishes, so an unbounded batch lets one busy publisher make a turn so long that the queues'
-// dispatch and the consumers' sends (done once per turn) starve; the rest wait in the CQ.
-inline constexpr u32 completion_batch_max = 32;
+// Completions a shard takes per loop turn: all that are ready (the CQ holds four times the 4096
+// submission entries), within shard_inbox_high. Taking a receive only queues its bytes on its
+// connection, so a long batch costs little; handling them is bounded apart, per turn and per
+// connection, below. Leaving completions in the CQ instead would make an ack wait behind
+// every buffer of publishes that arrived before it, turn after turn.
+inline constexpr u32 completion_batch_max = 16384;
+
+// Received bytes a shard handles per loop turn, all connections together: publishes routed,
+// acks settled, methods answered. Bounding the turn bounds how long the queues' dispatch, the
+// other shards' messages and every connection's send wait for whatever one client sent.
+// Routing work counts too (Catalog::routing_work, one unit per header comparison or
+// destination, weighed as a byte), so a publish that is cheap to send and dear to route
+// cannot hold the turn either.
+inline constexpr u64 turn_input_budget = 256 * 1024;
+// What one connection is served before the next connection with input waiting is: an ack
+// that arrived after a flood of publishes on another connection is handled in the same turn.
+inline constexpr u64 connection_input_slice = 32 * 1024;
+// Memory a connection's received and not yet handled bytes may hold (the whole receive
+// buffers they are in). Past the high mark the shard stops reading its socket (the peer's TCP
+// window closes) until it falls below the low mark; the receives already in the kernel's hands
+// may add up to one turn's arrivals on top.
+inline constexpr u64 connection_inbox_high = 256 * 1024;
+inline constexpr u64 connection_inbox_low = 64 * 1024;
+// The same for all of a shard's connections together (many connections that each send a
+// little at once). Past it the shard takes no more completions: receives wait in the
+// completion queue, and once the receive buffers are all there, in the kernel, until the
+// inboxes drain. The completion queue bounded all input this way before bytes were queued per
+// connection, to as many receive buffers as the ring has; this allows half as much again.
+inline constexpr u64 shard_inbox_high = u64{recv_buffer_count} * recv_buffer_size / 2;
+static_assert(connection_input_slice <= turn_input_budget);
+static_assert(connection_inbox_low < connection_inbox_high);
+static_assert(connection_inbox_high < shard_inbox_high);
 
 // Free message storage a shard keeps for reuse (a few hundred bytes each). Enough for the
 // messages of a few loop turns; a burst beyond it goes back to the allocator.
@@ -47,11 +75,14 @@ inline constexpr u32 consumer_transit_max = 2048;
 // socket be handed 2,048 messages of 1 MiB. A message larger than this still goes, alone.
 inline constexpr u64 consumer_transit_bytes_max = 8ull << 20;
 
-// A queue whose consumers are waiting only for their deliveries to reach the socket (not for
-// acks) and whose ready backlog passes the high mark is delivery-bound: the connections that
-// publish to it pause until it falls below the low mark, so ingest cannot outrun delivery.
-// Publishers to other queues go on. A backlog held back by consumers' prefetch, or with no
-// consumer, never pauses anyone.
+// A queue with consumers whose ready backlog passes the high mark is under pressure: the
+// connections that publish to it pause until it falls below the low mark, so ingest cannot
+// outrun what its consumers take, whether delivery (the socket) or acks (their prefetch) hold
+// them back. Publishers to other queues go on. A queue with no consumer, or whose consumers
+// have taken nothing for queue_consumer_stall_ms (a consumer that hangs with its prefetch
+// full), accepts and pages as if it had none: its publishers are never held for it. So is a
+// connection that itself holds deliveries to ack (see Connection::after_input), so that its
+// acks never wait behind its own held publishes.
 inline constexpr u32 queue_pressure_high = 16384;
 inline constexpr u32 queue_pressure_low = 4096;
 static_assert(queue_pressure_low < queue_pressure_high);
@@ -60,6 +91,7 @@ static_assert(queue_pressure_low < queue_pressure_high);
 inline constexpr u64 queue_pressure_high_bytes = 64ull << 20;
 inline constexpr u64 queue_pressure_low_bytes = 16ull << 20;
 static_assert(queue_pressure_low_bytes < queue_pressure_high_bytes);
+inline constexpr u64 queue_consumer_stall_ms = 1000;
 
 // Deep queues: a queue keeps at most this many bytes of ready bodies in memory. Past it, a
 // message that is in the journal keeps only its index entry and is read back from the journal

@@ -53,6 +53,8 @@ public:
     void release();
     // The close handshake is over; the connection forgets the channel.
     bool finished() const { return finished_; }
+    // Deliveries wait for the client's ack on this channel.
+    bool awaits_acks() const { return unacked_live_ > 0; }
 
 private:
     struct Parked {

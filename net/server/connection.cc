@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
@@ -93,7 +94,7 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
             std::memcpy(fitted->data(), chunk.get()->data(), static_cast<usize>(result));
             chunk = ChunkRef::adopt(fitted);
         }
-        if (self.state_ != State::closed) self.handle_received(std::move(chunk), static_cast<u32>(result));
+        if (self.state_ != State::closed) self.receive(std::move(chunk), static_cast<u32>(result));
     } else if (result == -ECANCELED) {
         // Our own cancel, for back-pressure. Paused: resume_reading() arms it again. Resumed
         // before the cancel completed (resume could not arm a receive still in flight): the
@@ -101,11 +102,10 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         if (self.recv_paused_) return;
     } else if (self.state_ != State::closed) {
         if (result == 0) {
-            if (self.state_ == State::open) {
-                LEPUS_LOG(warning, "client %s closed TCP connection unexpectedly",
-                          self.peer_name_.c_str());
-            }
-            self.terminate("peer closed the socket");
+            // What the peer sent before closing is handled first (a close among it makes
+            // this a clean end), then the connection ends.
+            self.peer_gone_ = true;
+            if (self.inbox_.empty()) self.end_after_peer_closed();
             return;
         }
         if (result != -ENOBUFS) {
@@ -122,15 +122,40 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
     }
 }
 
-void Connection::pause_reading() {
+void Connection::stop_reading() {
     if (recv_paused_ || state_ == State::closed) return;
     recv_paused_ = true;
-    paused_for_ = pressured_queue_;
     if (recv_completion_.in_flight) {
         io_uring_sqe* sqe = context_.ring.prepare_untracked();
         io_uring_prep_cancel(sqe, &recv_completion_, 0);
     }
-    context_.paused.push_back(this);
+}
+
+void Connection::restart_reading() {
+    if (!recv_paused_ || inbox_full_ || held_for_publishing_ || send_backlogged_ ||
+        silent_close_ || peer_gone_ || state_ == State::closed)
+        return;
+    recv_paused_ = false;
+    // Time spent paused is the broker's doing, not a silent peer's.
+    last_received_ms_ = context_.now_ms;
+    if (!recv_completion_.in_flight) arm_recv();
+}
+
+void Connection::end_after_peer_closed() {
+    if (state_ == State::open) {
+        LEPUS_LOG(warning, "client %s closed TCP connection unexpectedly", peer_name_.c_str());
+    }
+    terminate("peer closed the socket");
+}
+
+void Connection::pause_reading() {
+    if (state_ == State::closed) return;
+    if (!paused_listed_) {
+        paused_listed_ = true;
+        paused_for_ = pressured_queue_;
+        context_.paused.push_back(this);
+    }
+    stop_reading();
 }
 
 bool Connection::may_resume() const {
@@ -151,8 +176,7 @@ void Connection::send_blocked() {
 }
 
 void Connection::resume_reading() {
-    if (!recv_paused_) return;
-    recv_paused_ = false;
+    paused_listed_ = false;
     held_for_publishing_ = false;
     paused_for_.reset();
     if (blocked_sent_ && state_ == State::open) {
@@ -160,9 +184,10 @@ void Connection::resume_reading() {
         request_flush();
     }
     blocked_sent_ = false;
-    // Time spent paused is the broker's doing, not a silent peer's.
-    last_received_ms_ = context_.now_ms;
-    if (state_ != State::closed && !recv_completion_.in_flight) arm_recv();
+    // What was received is handled again; the socket is read again unless the inbox is still
+    // full (serve_input restarts it once that has drained).
+    if (!inbox_.empty()) enlist_for_input();
+    restart_reading();
 }
 
 bool Connection::take_protocol_header(const char*& data, usize& size) {
@@ -187,33 +212,124 @@ bool Connection::take_protocol_header(const char*& data, usize& size) {
     return true;
 }
 
-void Connection::handle_received(ChunkRef chunk, u32 size) {
+void Connection::receive(ChunkRef chunk, u32 size) {
     last_received_ms_ = context_.now_ms;
-    const char* data = chunk.get()->data();
-    usize left = size;
-    if (state_ == State::protocol_header) {
-        if (!take_protocol_header(data, left)) return;
+    // Bounded by the memory the receives hold, whole buffers, however little each carries.
+    u64 held = chunk.get()->capacity;
+    inbox_.push_back(Received{std::move(chunk), 0, size});
+    inbox_bytes_ += held;
+    context_.inbox_bytes += held;
+    if (!input_held()) enlist_for_input();
+    if (!inbox_full_ && inbox_bytes_ > limits::connection_inbox_high) {
+        inbox_full_ = true;
+        stop_reading();
     }
-    if (close_after_send_) return;  // framing is broken; only the close goes out
+}
+
+void Connection::enlist_for_input() {
+    if (input_enlisted_ || state_ == State::closed) return;
+    input_enlisted_ = true;
+    context_.input_turns.enlist(key_.slot, key_.generation);
+}
+
+bool Connection::input_held() const {
+    // Publishers held by back-pressure handle nothing more until it ends, not only read
+    // nothing more: what they sent already would otherwise still reach the queues.
+    return held_for_publishing_ || send_backlogged_ || silent_close_ || close_after_send_ ||
+           state_ == State::closed;
+}
+
+bool Connection::wants_input_turn() const { return !inbox_.empty() && !input_held(); }
+
+u64 Connection::serve_input(u64 budget) {
+    input_enlisted_ = false;
+    u64 spent = 0;
+    while (spent < budget && wants_input_turn()) {
+        Received& next = inbox_.front();
+        u32 used = static_cast<u32>(handle_received(next.chunk.get()->data() + next.offset,
+                                                    next.size - next.offset, next.chunk,
+                                                    budget, spent));
+        if (state_ == State::closed) return spent;  // terminate() has emptied the inbox
+        LEPUS_ASSERT(used > 0 || input_held());
+        next.offset += used;
+        if (next.offset == next.size) {
+            inbox_bytes_ -= next.chunk.get()->capacity;
+            context_.inbox_bytes -= next.chunk.get()->capacity;
+            inbox_.pop_front();
+        }
+    }
+    if (state_ == State::closed) return spent;
+    after_input();
+    if (peer_gone_ && inbox_.empty()) {
+        end_after_peer_closed();
+        return spent;
+    }
+    if (inbox_full_ && inbox_bytes_ < limits::connection_inbox_low) {
+        inbox_full_ = false;
+        restart_reading();
+    }
+    if (wants_input_turn()) enlist_for_input();
+    return spent;
+}
+
+usize Connection::handle_received(const char* data, usize size, const ChunkRef& chunk,
+                                  u64 budget, u64& spent) {
+    const char* start = data;
+    usize left = size;
+    auto used = [&] { return static_cast<usize>(data - start); };
+    if (state_ == State::protocol_header) {
+        if (!take_protocol_header(data, left)) {
+            spent += used();
+            return size;  // the header is incomplete, or refused and the rest is ignored
+        }
+    }
+    if (close_after_send_) return size;  // framing is broken; only the close goes out
     if (carry_size_ > 0) {
         carry_bytes(data, left);
-        if (carry_needed_ == 0 || carry_size_ < carry_needed_) return;
+        if (carry_needed_ == 0 || carry_size_ < carry_needed_) {
+            spent += used();
+            return state_ == State::closed || close_after_send_ ? size : used();
+        }
         ChunkRef carried = carry_;  // the frame is whole: no longer incomplete
         u32 carried_size = carry_size_;
         drop_carry();
-        usize used = parse_frames(carried.get()->data(), carried_size, carried);
-        LEPUS_ASSERT(used == carried_size || state_ == State::closed || close_after_send_);
+        u64 carried_spent = 0;
+        usize parsed = parse_frames(carried.get()->data(), carried_size, carried,
+                                    std::numeric_limits<u64>::max(), carried_spent);
+        LEPUS_ASSERT(parsed == carried_size || state_ == State::closed || close_after_send_);
+        spent += used() + (carried_spent - carried_size);  // the routing work it caused
     }
-    if (left > 0 && state_ != State::closed && !close_after_send_) {
-        usize used = parse_frames(data, left, chunk);
-        data += used;
-        left -= used;
-        if (left > 0 && state_ != State::closed && !close_after_send_) carry_bytes(data, left);
+    if (left > 0 && state_ != State::closed && !close_after_send_ && spent < budget) {
+        usize parsed = parse_frames(data, left, chunk, budget, spent);
+        data += parsed;
+        left -= parsed;
+        // Stopped short of the budget with bytes left: they begin a frame still incomplete.
+        if (left > 0 && spent < budget && state_ != State::closed && !close_after_send_) {
+            carry_bytes(data, left);
+            spent += left;
+            data += left;
+            left = 0;
+        }
     }
+    if (state_ == State::closed || close_after_send_) return size;
+    return used();
+}
+
+bool Connection::awaits_acks() const {
+    for (const auto& [number, ch] : channels_) {
+        if (ch->awaits_acks()) return true;
+    }
+    return false;
+}
+
+void Connection::after_input() {
     for (auto& [number, ch] : channels_) ch->flush_confirms();
     if (published_) {
         published_ = false;
         bool alarm = context_.broker.memory_alarm();
+        // A connection that consumes as well must go on reading its acks, or the queue it
+        // waits for might be one only those acks can drain (see limits::queue_pressure_high).
+        if (pressured_queue_ && awaits_acks()) pressured_queue_.reset();
         if (context_.throttled || pressured_queue_ || alarm) {
             held_for_publishing_ = true;
             pause_reading();
@@ -235,12 +351,13 @@ void Connection::note_send_backlog() {
 void Connection::ease_send_backlog() {
     if (!send_backlogged_ || send_backlog() >= limits::connection_send_backlog_low) return;
     send_backlogged_ = false;
-    if (!recv_paused_ || !may_resume()) return;  // still held for another reason
+    if (!paused_listed_ || !may_resume()) return;  // still held for another reason
     leave_paused_list();
     resume_reading();
 }
 
 void Connection::leave_paused_list() {
+    paused_listed_ = false;
     auto& paused = context_.paused;
     paused.erase(std::remove(paused.begin(), paused.end(), this), paused.end());
 }
@@ -332,19 +449,24 @@ void Connection::make_room_for_incomplete_frame(u64 bytes) {
     }
 }
 
-usize Connection::parse_frames(const char* data, usize size, const ChunkRef& chunk) {
+usize Connection::parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                               u64& spent) {
     usize position = 0;
-    while (position < size && state_ != State::closed && !close_after_send_) {
+    const core::Catalog& catalog = context_.broker.catalog();
+    while (position < size && state_ != State::closed && !close_after_send_ && spent < budget) {
         Frame frame;
         usize frame_size = 0;
         FrameStatus status =
             parse_frame(std::string_view(data + position, size - position), frame_max_, frame,
                         frame_size);
         switch (status) {
-            case FrameStatus::complete:
+            case FrameStatus::complete: {
+                u64 work = catalog.routing_work();
                 handle_frame(frame, chunk);
                 position += frame_size;
+                spent += frame_size + (catalog.routing_work() - work);
                 continue;
+            }
             case FrameStatus::incomplete: return position;
             case FrameStatus::too_large:
                 frame_error(501, "FRAME_ERROR - frame exceeds the negotiated frame_max " +
@@ -704,10 +826,12 @@ void Connection::terminate(const char* reason) {
     release_channels();
     state_ = State::closed;
     drop_carry();
-    if (recv_paused_) {
-        leave_paused_list();
-        recv_paused_ = false;
-    }
+    inbox_.clear();  // a turn still in line finds it closed, or its slot freed or reused
+    context_.inbox_bytes -= inbox_bytes_;
+    inbox_bytes_ = 0;
+    inbox_full_ = false;
+    if (paused_listed_) leave_paused_list();
+    recv_paused_ = false;
     context_.terminated_slots.push_back(key_.slot);
     // Shutting the socket down completes the in-flight receive and send; done() then lets the
     // shard free the slot and close the descriptor.
@@ -789,7 +913,7 @@ void Connection::tick() {
     // A live connection always has a receive armed unless paused for back-pressure. Should the
     // receive's completions ever leave it unarmed, reading must not stop for good: say so, and
     // arm it again.
-    if (!recv_paused_ && !recv_completion_.in_flight && !close_after_send_) {
+    if (!recv_paused_ && !recv_completion_.in_flight && !close_after_send_ && !peer_gone_) {
         LEPUS_LOG(warning, "connection %s had no receive armed; arming it again",
                   peer_name_.c_str());
         arm_recv();

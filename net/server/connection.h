@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/base/limits.h"
+#include "core/base/ring_deque.h"
 #include "core/base/types.h"
 #include "core/chunk.h"
 #include "core/shard_message.h"
@@ -73,14 +74,22 @@ public:
     // ... and the message reached a queue under pressure: reading pauses after this batch
     // until the queue's pressure ends.
     void note_pressured(QueueId queue) { pressured_queue_ = queue; }
-    // Paused, and neither the shard's throttle, the memory alarm nor the queue it waits for
-    // holds it any more.
+    // Paused, and neither the shard's throttle, the memory alarm, the queue it waits for nor
+    // its unread output holds it any more (a full inbox only delays reading, see
+    // resume_reading).
     bool may_resume() const;
     // Tells a client that supports it that its connection is blocked by the memory alarm
     // (connection.blocked); resume_reading tells it when that ends.
     void send_blocked();
-    // Starts reading again after a pause for back-pressure.
+    // Ends a pause for back-pressure: handles what was received again, and reads again
+    // unless its inbox is still full.
     void resume_reading();
+    // Handles up to `budget` (bytes, plus routing work) of what has been received, whole
+    // frames only, at least one; returns what it spent. The shard calls it in turn for each
+    // connection with input waiting (InputTurns).
+    u64 serve_input(u64 budget);
+    // Received bytes wait and nothing holds them back: the connection wants another turn.
+    bool wants_input_turn() const;
     const std::string& peer_name() const { return peer_name_; }
 
     State state() const { return state_; }
@@ -89,6 +98,12 @@ private:
     static void on_recv(io::Completion& completion, i32 result, u32 flags);
     static void on_send(io::Completion& completion, i32 result, u32 flags);
     void arm_recv();
+    // Stops reading the socket (cancels the multishot receive).
+    void stop_reading();
+    // Reads the socket again, unless a hold or a full inbox still stops it.
+    void restart_reading();
+    // Holds the connection for back-pressure (held_for_publishing_ or send_backlogged_ says
+    // which): reads and handles nothing more, and waits on the shard's paused list.
     void pause_reading();
     // Bytes queued for the socket, sent or not: what this connection's output holds in memory.
     usize send_backlog() const { return out_.size() + sending_.size(); }
@@ -99,9 +114,26 @@ private:
     // Off the shard's list of paused connections (Shard::resume_paused walks it).
     void leave_paused_list();
     bool send_stuck() const;
-    void handle_received(ChunkRef chunk, u32 size);
-    // Returns bytes consumed from data; stops at a partial frame or when closed.
-    usize parse_frames(const char* data, usize size, const ChunkRef& chunk);
+    // A receive completed: its bytes wait in the inbox for the connection's turn.
+    void receive(ChunkRef chunk, u32 size);
+    // The peer closed its side and everything it sent before has been handled.
+    void end_after_peer_closed();
+    // Asks the shard for a turn, unless one is pending already.
+    void enlist_for_input();
+    // Something other than the inbox's size keeps its bytes from being handled now.
+    bool input_held() const;
+    // Handles the bytes at `data` (from `chunk`) until they are used up or `budget` is spent;
+    // returns the bytes used. Frames split between receives are reassembled in carry_.
+    usize handle_received(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                          u64& spent);
+    // After handling input: confirms, the holds that publishing met, the send backlog.
+    void after_input();
+    // Some channel has deliveries the client has yet to ack.
+    bool awaits_acks() const;
+    // Returns bytes consumed from data; stops at a partial frame, when closed, or before a
+    // frame once `budget` is spent (spent counts bytes and the routing work they caused).
+    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                       u64& spent);
     bool take_protocol_header(const char*& data, usize& size);
     void carry_bytes(const char*& data, usize& size);
     void drop_carry();
@@ -140,7 +172,21 @@ private:
     u32 carry_needed_ = 0;    // the frame's whole size, once its header is in (0 before)
     u64 carry_started_ms_ = 0;  // when its first bytes arrived
     std::string header_bytes_;  // the protocol header while it arrives
-    bool recv_paused_ = false;
+    bool recv_paused_ = false;   // the socket is not being read
+    bool paused_listed_ = false;  // on the shard's paused list: held until the hold lifts
+    // Received and not yet handled, oldest first; `offset` is where handling stopped.
+    struct Received {
+        ChunkRef chunk;
+        u32 offset = 0;
+        u32 size = 0;
+    };
+    RingDeque<Received> inbox_;
+    u64 inbox_bytes_ = 0;  // the capacity of the buffers in inbox_: the memory it holds
+    bool input_enlisted_ = false;  // in the shard's InputTurns
+    bool peer_gone_ = false;       // the peer closed the socket; the inbox is its last word
+    // The inbox holds more than limits::connection_inbox_high: reading is paused until it
+    // holds less than the low mark.
+    bool inbox_full_ = false;
     bool published_ = false;
     std::optional<QueueId> pressured_queue_;  // met by this batch's publishes
     std::optional<QueueId> paused_for_;       // the queue a pause waits for, if any

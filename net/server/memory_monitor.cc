@@ -13,6 +13,8 @@
 
 // Declared weak so that builds without mimalloc (the sanitizer builds, the tests) link too.
 extern "C" void mi_collect(bool force) __attribute__((weak));
+extern "C" void mi_option_set(int option, long value) __attribute__((weak));
+extern "C" long mi_option_get(int option) __attribute__((weak));
 
 namespace lepus::server {
 
@@ -28,6 +30,15 @@ void release_free_memory() {
 #else
     malloc_trim(0);
 #endif
+}
+
+void set_prompt_decommit(bool on) {
+    if (mi_option_set == nullptr || mi_option_get == nullptr) return;
+    // mimalloc.h's mi_option_decommit_delay (2.0.x): declared by number so that builds without
+    // mimalloc's header link too.
+    constexpr int decommit_delay = 15;
+    static long usual = mi_option_get(decommit_delay);
+    mi_option_set(decommit_delay, on ? 0 : usual);
 }
 
 u64 physical_memory_bytes() {

@@ -29,6 +29,15 @@ u64 memory_limit_bytes(const Options& options);
 // pages of every arena.
 void release_free_memory();
 
+// Under the memory alarm, memory freed anywhere in the process goes back to the kernel at once
+// rather than after a delay. mimalloc 2.0 returns a freed span of a segment that still holds
+// live blocks only after mi_option_decommit_delay (25 ms), and only when that segment is
+// allocated from again, which release_free_memory cannot force: memory freed as consumers
+// drain a backlog could stay resident for good and the alarm never clear. With no delay each
+// emptied span costs an madvise, which is why it is on only during the alarm. The option is
+// process-wide; the shard that watches memory sets it. A no-op without mimalloc.
+void set_prompt_decommit(bool on);
+
 class MemoryMonitor {
 public:
     explicit MemoryMonitor(u64 limit_bytes);

@@ -393,6 +393,7 @@ void Shard::check_memory() {
                   "of %llu MiB; publishing resumes",
                   mib(memory_monitor_->resident_bytes()), mib(memory_monitor_->limit_bytes()));
     }
+    set_prompt_decommit(*alarm);
     broker_->raise_memory_alarm(*alarm);
 }
 
@@ -537,6 +538,14 @@ void Shard::begin_shutdown() {
     }
 }
 
+u32 Shard::completion_batch() const {
+    // Each receive adds at most one buffer to the inboxes.
+    u64 held = context_->inbox_bytes;
+    if (held >= limits::shard_inbox_high) return 0;
+    return static_cast<u32>(std::min<u64>(
+        limits::completion_batch_max, (limits::shard_inbox_high - held) / limits::recv_buffer_size + 1));
+}
+
 bool Shard::busy_poll() {
     // Mailboxes are checked on every spin (a load per ring); the ring needs a syscall to run
     // the kernel's deferred completion work, so it is entered every few spins only.
@@ -565,6 +574,13 @@ void Shard::run() {
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
         // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
         broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
+        // What the connections received, before the mailboxes: publishes routed to queues on
+        // this shard are dispatched in the same turn, and other shards get this turn's work
+        // with its flush.
+        if (!context_->input_turns.empty()) {
+            context_->input_turns.serve(limits::turn_input_budget, connections_);
+            idle_watch_.note_work();
+        }
         if (drain_mailboxes()) idle_watch_.note_work();
         run_timers();
         // Output of this turn: each connection's frames in one send.
@@ -579,7 +595,7 @@ void Shard::run() {
             break;
 
         bool idle = local_.empty() && !ring_.has_completions() &&
-                    !grid_.has_incoming(id_.value);
+                    !grid_.has_incoming(id_.value) && context_->input_turns.empty();
         for (auto& pending : pending_) idle = idle && pending.empty();
         if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) {
             idle = false;
@@ -603,7 +619,7 @@ void Shard::run() {
         // The clock is read around waits only, never on a busy turn. A wait's figure includes
         // the callbacks of what woke it: at most one batch, on a shard that had nothing to do.
         u64 wait_started_ns = timeout > 0 ? monotonic_ns() : 0;
-        if (ring_.submit_and_run(timeout, limits::completion_batch_max) > 0) {
+        if (ring_.submit_and_run(timeout, completion_batch()) > 0) {
             idle_watch_.note_work();
         }
         if (timeout > 0) idle_watch_.note_asleep_ns(monotonic_ns() - wait_started_ns);

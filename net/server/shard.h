@@ -80,6 +80,9 @@ private:
     // With --journal-flush-ms: when held records must be written, or UINT64_MAX.
     u64 journal_deadline_ms() const;
     bool drain_mailboxes();
+    // Completions to take this turn: all that are ready while the connections' inboxes hold
+    // less than limits::shard_inbox_high.
+    u32 completion_batch() const;
     // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
     bool busy_poll();
     void deliver(core::ShardMessage message);

@@ -8,6 +8,7 @@
 #include "core/shard_message.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
+#include "net/server/input_turns.h"
 #include "net/server/options.h"
 
 namespace lepus::server {
@@ -32,6 +33,8 @@ struct ShardContext {
     // Back-pressure: while set, connections that publish stop reading (see Shard).
     bool throttled = false;
     std::vector<Connection*> paused;      // connections waiting for the throttle to lift
+    InputTurns input_turns;               // connections with received bytes to handle
+    u64 inbox_bytes = 0;                  // held by the connections' inboxes, all together
     // Memory held by frames that have begun to arrive and are not complete, all connections
     // together, and the connections holding them (see limits::shard_incomplete_frame_bytes_max).
     u64 incomplete_frame_bytes = 0;

@@ -88,6 +88,42 @@ class FlowControlTest(BrokerTestCase):
         self.assertEqual(received[0], PUBLISH_COUNT)
         consumer.close()
 
+    def test_a_connection_that_consumes_goes_on_publishing_to_its_own_queue(self):
+        """A worker that takes a message, publishes another to the queue it consumes and then
+        acks (a retry loop; Celery's workers publish as they consume too) keeps going while
+        that queue is under pressure: were it held like a plain publisher, its acks would wait
+        unread behind its own held publish, and only its acks can drain the queue."""
+        queue = self.unique("flow-own")
+        self.delete_queues_after(queue)
+        setup = self.channel()
+        setup.queue_declare(queue)
+        backlog = 20000  # past the pressure mark, so a consumer working through it is pressure
+        for _ in range(backlog):
+            setup.basic_publish("", queue, b"w")
+
+        worker = self.connect()
+        channel = worker.channel()
+        channel.basic_qos(prefetch_count=50)
+        republished = [0]
+        acked = [0]
+        wanted = 5000
+
+        def on_message(ch, method, _properties, _body):
+            if republished[0] < wanted:
+                ch.basic_publish("", queue, b"r")
+                republished[0] += 1
+            ch.basic_ack(method.delivery_tag)
+            acked[0] += 1
+
+        channel.basic_consume(queue, on_message)
+        deadline = time.monotonic() + 20
+        while republished[0] < wanted and time.monotonic() < deadline:
+            worker.process_data_events(time_limit=0.2)
+        self.assertEqual(republished[0], wanted, "the worker was held")
+        channel.cancel()
+        worker.close()  # what it had not acked goes back to the queue
+        self.assert_message_count(queue, backlog + wanted - acked[0])
+
 
 if __name__ == "__main__":
     harness.main()

@@ -1022,6 +1022,14 @@ protected:
             sim_.run();
         }
     }
+    // The consumer's socket took these deliveries.
+    void written(const QueueInfo& queue, const std::vector<Deliver>& got) {
+        u64 bytes = 0;
+        for (const Deliver& d : got) bytes += d.message->transit_size();
+        sim_.post(0, queue.home.value,
+                  Credit{queue.id, stuck_, static_cast<u32>(got.size()), bytes});
+        sim_.run();
+    }
     bool pressured_everywhere(QueueId queue) {
         for (u32 s = 0; s < shards(); s++) {
             if (!broker(s).pressured(queue)) return false;
@@ -1084,10 +1092,13 @@ TEST_P(PressureTest, ABacklogOfLargeMessagesIsPressureByItsBytes) {
     ASSERT_EQ(consume(stuck_, "large", 0, /*no_ack=*/true)->code, 0);
     const std::string body(1 << 20, 'L');
     u64 size = make_message(body, "", "large")->transit_size();
-    u64 in_transit = (limits::consumer_transit_bytes_max + size - 1) / size;
-    u64 backlog = limits::queue_pressure_high_bytes / body.size();
-    for (u64 i = 0; i < in_transit + backlog - 1; i++) publish_only(0, "", "large", body);
-    sim_.run();
+    // Up to just under the byte mark: what the consumer's transit limit took is not counted.
+    const Queue* queue = home_queue("large");
+    while (queue->resident_bytes() + body.size() < limits::queue_pressure_high_bytes) {
+        publish_only(0, "", "large", body);
+        sim_.run();
+    }
+    EXPECT_GT(size, body.size());
     EXPECT_LT(ready("large"), limits::queue_pressure_low) << "few messages, many bytes";
     EXPECT_TRUE(pressured_nowhere(large.id)) << "just under the byte mark";
     publish_only(0, "", "large", body);
@@ -1095,13 +1106,65 @@ TEST_P(PressureTest, ABacklogOfLargeMessagesIsPressureByItsBytes) {
     EXPECT_TRUE(pressured_everywhere(large.id));
 }
 
-TEST_P(PressureTest, ABacklogHeldByPrefetchIsNoPressure) {
+TEST_P(PressureTest, ABacklogAckingConsumersWorkThroughIsPressure) {
     declare_queue(channel(last()), "acked");
     QueueInfo acked = queue_info("acked");
     ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, 0);
     for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "acked", "m");
     sim_.run();
-    EXPECT_TRUE(pressured_nowhere(acked.id)) << "the consumer's acks, not delivery, hold it back";
+    EXPECT_TRUE(pressured_everywhere(acked.id)) << "its consumer's acks hold it back";
+    EXPECT_TRUE(publish_reporting("acked").has_value());
+
+    // The consumer acks as it goes: the pressure lasts while the backlog does, and ends with it.
+    u64 lifts = broker(0).pressure_lifts();
+    while (ready("acked") >= limits::queue_pressure_low) {
+        std::vector<Deliver> got = delivers(0);
+        ASSERT_FALSE(got.empty());
+        written(acked, got);
+        for (const Deliver& d : got) settle(0, d, SettleKind::ack);
+        EXPECT_TRUE(ready("acked") < limits::queue_pressure_low || pressured_everywhere(acked.id));
+    }
+    EXPECT_TRUE(pressured_nowhere(acked.id));
+    EXPECT_GT(broker(0).pressure_lifts(), lifts);
+}
+
+// A consumer that hangs with its prefetch full must not hold its queue's publishers for good:
+// once it has taken nothing for queue_consumer_stall_ms the queue accepts as if it had none.
+TEST_P(PressureTest, AStalledConsumerStopsHoldingPublishers) {
+    declare_queue(channel(last()), "acked");
+    QueueInfo acked = queue_info("acked");
+    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, 0);
+    for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "acked", "m");
+    sim_.run();
+    ASSERT_TRUE(pressured_everywhere(acked.id));
+    auto advance_to = [&](u64 now_ms) {
+        for (u32 s = 0; s < shards(); s++) broker(s).advance_time(now_ms);
+        for (u32 s = 0; s < shards(); s++) broker(s).dispatch_pending();
+        sim_.run();
+    };
+    advance_to(limits::queue_consumer_stall_ms - 1);
+    EXPECT_TRUE(pressured_everywhere(acked.id)) << "not stalled yet";
+    EXPECT_EQ(broker(acked.home.value).next_deadline_ms(), limits::queue_consumer_stall_ms)
+        << "the stall is looked for without anything else happening to the queue";
+    advance_to(limits::queue_consumer_stall_ms);
+    EXPECT_TRUE(pressured_nowhere(acked.id));
+    EXPECT_FALSE(publish_reporting("acked").has_value());
+
+    // It acks again: it is handed more, and its backlog holds publishers again.
+    std::vector<Deliver> got = delivers(0);
+    ASSERT_FALSE(got.empty());
+    for (const Deliver& d : got) settle(0, d, SettleKind::ack);
+    publish_only(0, "", "acked", "m");
+    sim_.run();
+    EXPECT_TRUE(pressured_everywhere(acked.id));
+}
+
+TEST_P(PressureTest, ABacklogWithNoConsumerIsNoPressure) {
+    declare_queue(channel(last()), "idle");
+    QueueInfo idle = queue_info("idle");
+    for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "idle", "m");
+    sim_.run();
+    EXPECT_TRUE(pressured_nowhere(idle.id)) << "it accepts and pages as ever";
 }
 
 TEST_P(BrokerSimTest, MemoryAlarmReachesEveryShard) {

@@ -95,7 +95,11 @@ public:
 
     // Submits, reaps, sends and frees finished connections once; true if anything happened.
     bool run_io() {
-        bool progress = ring_.submit_and_run(0, 1024) > 0;
+        bool progress = ring_.submit_and_run(0, limits::completion_batch_max) > 0;
+        if (!context_->input_turns.empty()) {
+            context_->input_turns.serve(limits::turn_input_budget, connections_);
+            progress = true;
+        }
         std::vector<Connection*> flush = std::move(context_->flush_list);
         context_->flush_list.clear();
         for (Connection* c : flush) c->flush();
