@@ -53,8 +53,15 @@ public:
     void release();
     // The close handshake is over; the connection forgets the channel.
     bool finished() const { return finished_; }
-    // Deliveries wait for the client's ack on this channel.
-    bool awaits_acks() const { return unacked_live_ > 0; }
+    // Deliveries wait for the client's ack on this channel, or will: it has a consumer that
+    // acks (between two batches of deliveries it may have acked them all).
+    bool awaits_acks() const {
+        if (unacked_live_ > 0) return true;
+        for (const Consumer& c : consumers_) {
+            if (!c.no_ack) return true;
+        }
+        return false;
+    }
 
 private:
     struct Parked {

@@ -327,8 +327,8 @@ void Connection::after_input() {
     if (published_) {
         published_ = false;
         bool alarm = context_.broker.memory_alarm();
-        // A connection that consumes as well must go on reading its acks, or the queue it
-        // waits for might be one only those acks can drain (see limits::queue_pressure_high).
+        // A connection that consumes with acks as well must go on reading its acks, or the
+        // queue it waits for might be one only those acks can drain (limits.h explains).
         if (pressured_queue_ && awaits_acks()) pressured_queue_.reset();
         if (context_.throttled || pressured_queue_ || alarm) {
             held_for_publishing_ = true;

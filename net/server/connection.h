@@ -128,7 +128,7 @@ private:
                           u64& spent);
     // After handling input: confirms, the holds that publishing met, the send backlog.
     void after_input();
-    // Some channel has deliveries the client has yet to ack.
+    // Some channel consumes with acks, or has deliveries the client has yet to ack.
     bool awaits_acks() const;
     // Returns bytes consumed from data; stops at a partial frame, when closed, or before a
     // frame once `budget` is spent (spent counts bytes and the routing work they caused).
