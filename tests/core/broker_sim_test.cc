@@ -1030,6 +1030,13 @@ protected:
                   Credit{queue.id, stuck_, static_cast<u32>(got.size()), bytes});
         sim_.run();
     }
+    // The consumer's socket took what was delivered to it, and the consumer acks all of it.
+    void ack_what_was_delivered(const QueueInfo& queue) {
+        std::vector<Deliver> got = delivers(0);
+        ASSERT_FALSE(got.empty());
+        written(queue, got);
+        for (const Deliver& d : got) settle(0, d, SettleKind::ack);
+    }
     bool pressured_everywhere(QueueId queue) {
         for (u32 s = 0; s < shards(); s++) {
             if (!broker(s).pressured(queue)) return false;
@@ -1118,10 +1125,7 @@ TEST_P(PressureTest, ABacklogAckingConsumersWorkThroughIsPressure) {
     // The consumer acks as it goes: the pressure lasts while the backlog does, and ends with it.
     u64 lifts = broker(0).pressure_lifts();
     while (ready("acked") >= limits::queue_pressure_low) {
-        std::vector<Deliver> got = delivers(0);
-        ASSERT_FALSE(got.empty());
-        written(acked, got);
-        for (const Deliver& d : got) settle(0, d, SettleKind::ack);
+        ack_what_was_delivered(acked);
         EXPECT_TRUE(ready("acked") < limits::queue_pressure_low || pressured_everywhere(acked.id));
     }
     EXPECT_TRUE(pressured_nowhere(acked.id));
@@ -1151,9 +1155,7 @@ TEST_P(PressureTest, AStalledConsumerStopsHoldingPublishers) {
     EXPECT_FALSE(publish_reporting("acked").has_value());
 
     // It acks again: it is handed more, and its backlog holds publishers again.
-    std::vector<Deliver> got = delivers(0);
-    ASSERT_FALSE(got.empty());
-    for (const Deliver& d : got) settle(0, d, SettleKind::ack);
+    ack_what_was_delivered(acked);
     publish_only(0, "", "acked", "m");
     sim_.run();
     EXPECT_TRUE(pressured_everywhere(acked.id));
