@@ -49,6 +49,11 @@ io_uring_sqe* Ring::prepare_untracked() {
 }
 
 u32 Ring::submit_and_run(u32 timeout_ms, u32 batch_max) {
+    submit_and_wait(timeout_ms);
+    return run_completions(batch_max);
+}
+
+void Ring::submit_and_wait(u32 timeout_ms) {
     if (timeout_ms == 0) {
         io_uring_submit_and_get_events(&ring_);
     } else {
@@ -61,6 +66,9 @@ u32 Ring::submit_and_run(u32 timeout_ms, u32 batch_max) {
             LEPUS_LOG(error, "io_uring wait failed: %s", std::strerror(-rc));
         }
     }
+}
+
+u32 Ring::run_completions(u32 batch_max) {
     u32 handled = 0;
     io_uring_cqe* cqe = nullptr;
     unsigned head = 0;

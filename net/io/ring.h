@@ -43,6 +43,10 @@ public:
     // available completions; the rest stay in the CQ for the next call. Returns the number
     // of completions handled.
     u32 submit_and_run(u32 timeout_ms, u32 batch_max);
+    // The two halves of submit_and_run, for a caller that reads its clock between them so
+    // the callbacks see the time after the wait, not before it.
+    void submit_and_wait(u32 timeout_ms);
+    u32 run_completions(u32 batch_max);
     // Completions already in the CQ, waiting for the next submit_and_run.
     bool has_completions() { return io_uring_cq_ready(&ring_) > 0; }
 

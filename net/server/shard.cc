@@ -616,13 +616,19 @@ void Shard::run() {
                 }
             }
         }
-        // The clock is read around waits only, never on a busy turn. A wait's figure includes
-        // the callbacks of what woke it: at most one batch, on a shard that had nothing to do.
-        u64 wait_started_ns = timeout > 0 ? monotonic_ns() : 0;
-        if (ring_.submit_and_run(timeout, completion_batch()) > 0) {
-            idle_watch_.note_work();
+        // The clock is read around waits only, never on a busy turn. After a wait it is read
+        // again before the callbacks run: a connection accepted after a quarter-second sleep
+        // must not start its handshake deadline a quarter second in the past.
+        if (timeout > 0) {
+            u64 wait_started_ns = monotonic_ns();
+            ring_.submit_and_wait(timeout);
+            u64 woke_ns = monotonic_ns();
+            idle_watch_.note_asleep_ns(woke_ns - wait_started_ns);
+            context_->now_ms = woke_ns / 1'000'000;
+        } else {
+            ring_.submit_and_wait(0);
         }
-        if (timeout > 0) idle_watch_.note_asleep_ns(monotonic_ns() - wait_started_ns);
+        if (ring_.run_completions(completion_batch()) > 0) idle_watch_.note_work();
         grid_.set_sleeping(id_.value, false);
     }
     // Everything written reaches the disk before the shard goes: a clean stop loses nothing.
