@@ -390,7 +390,16 @@ void Broker::on(std::unique_ptr<QueueCommandDone>& m) {
     metadata_->handle(*m);
 }
 
-void Broker::on(std::unique_ptr<CatalogUpdate>& m) { catalog_.apply(*m); }
+void Broker::on(std::unique_ptr<CatalogUpdate>& m) {
+    catalog_.apply(*m);
+    catalog_updates_applied_++;
+    outbox_.send(ShardId(0), CatalogApplied{self_, catalog_updates_applied_});
+}
+
+void Broker::on(CatalogApplied& m) {
+    LEPUS_ASSERT(metadata_ != nullptr);
+    metadata_->on_catalog_applied(m.shard, m.count);
+}
 
 void Broker::check_auto_delete(Queue& queue) {
     if (!queue.info().auto_delete || queue.consumer_count() != 0 || !queue.has_had_consumers())

@@ -113,6 +113,7 @@ private:
     void on(Enqueue& m);
     void on(Pressure& m);
     void on(MemoryAlarm& m) { memory_alarm_ = m.on; }
+    void on(CatalogApplied& m);
     void update_pressure(Queue& queue);
     void set_pressure(QueueId queue, bool on);
     // Tells the other shards which of this shard's queues came under pressure or left it.
@@ -172,6 +173,7 @@ private:
     u32 shard_count_;
     Outbox& outbox_;
     Catalog catalog_;
+    u64 catalog_updates_applied_ = 0;  // broadcasts from shard 0 applied here
     std::unique_ptr<Metadata> metadata_;  // on shard 0 only
     std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
     std::vector<QueueId> dirty_;                         // queues that may be able to dispatch

@@ -1,5 +1,6 @@
 #include "core/metadata.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/base/assert.h"
@@ -113,7 +114,11 @@ std::string queue_locked_text(const std::string& name, const std::string& vhost)
 }
 
 Metadata::Metadata(ShardId self, u32 shard_count, Catalog& catalog, Outbox& outbox)
-    : self_(self), shard_count_(shard_count), catalog_(catalog), outbox_(outbox) {}
+    : self_(self),
+      shard_count_(shard_count),
+      catalog_(catalog),
+      outbox_(outbox),
+      updates_applied_(shard_count, 0) {}
 
 void Metadata::handle(std::unique_ptr<MetaRequest> request) {
     waiting_.push_back(std::move(request));
@@ -149,28 +154,61 @@ void Metadata::set_log(DefinitionsLog* log, JournalSink* journal) {
 void Metadata::commit(CatalogUpdate update) {
     if (log_ != nullptr) log_->write(catalog_, update);
     catalog_.apply(update);
+    updates_committed_++;
+    updates_applied_[self_.value] = updates_committed_;
     for (u32 shard = 0; shard < shard_count_; shard++) {
         if (ShardId(shard) == self_) continue;
         send(ShardId(shard), std::make_unique<CatalogUpdate>(update));
     }
 }
 
-void Metadata::send(ShardId to, ShardMessage message) {
+void Metadata::send(ShardId to, ShardMessage message, u64 applied_needed) {
     if (log_ != nullptr) {
         u64 written = log_->last_sequence();
         if (!held_.empty() || written > journal_->durable_sequence()) {
-            held_.push_back(Held{written, to, std::move(message)});
+            held_.push_back(Held{written, applied_needed, to, std::move(message)});
             return;
         }
     }
-    outbox_.send(to, std::move(message));
+    release(to, std::move(message), applied_needed);
+}
+
+u64 Metadata::applied_everywhere() const {
+    u64 least = updates_committed_;
+    for (u64 applied : updates_applied_) least = std::min(least, applied);
+    return least;
+}
+
+void Metadata::release(ShardId to, ShardMessage message, u64 applied_needed) {
+    if (applied_needed == 0 ||
+        (awaiting_replicas_.empty() && applied_needed <= applied_everywhere())) {
+        outbox_.send(to, std::move(message));
+        return;
+    }
+    // Replies are released in the order they were made, and each needs at least the updates
+    // of the one before it, so the line stays sorted by what it waits for.
+    LEPUS_ASSERT(awaiting_replicas_.empty() ||
+                 awaiting_replicas_.back().applied_needed <= applied_needed);
+    awaiting_replicas_.push_back(AwaitingReplicas{applied_needed, to, std::move(message)});
+}
+
+void Metadata::on_catalog_applied(ShardId shard, u64 count) {
+    LEPUS_ASSERT(shard.value < shard_count_ && count <= updates_committed_);
+    LEPUS_ASSERT_MSG(count >= updates_applied_[shard.value], "a replica applies in order");
+    updates_applied_[shard.value] = count;
+    u64 everywhere = applied_everywhere();
+    while (!awaiting_replicas_.empty() && awaiting_replicas_.front().applied_needed <= everywhere) {
+        outbox_.send(awaiting_replicas_.front().to, std::move(awaiting_replicas_.front().message));
+        awaiting_replicas_.pop_front();
+    }
 }
 
 void Metadata::on_journal_progress() {
     if (log_ == nullptr) return;
     u64 durable = journal_->durable_sequence();
     while (!held_.empty() && held_.front().sequence <= durable) {
-        outbox_.send(held_.front().to, std::move(held_.front().message));
+        Held& front = held_.front();
+        release(front.to, std::move(front.message), front.applied_needed);
         held_.pop_front();
     }
     log_->maintain(catalog_);
@@ -185,7 +223,14 @@ void Metadata::reply(const MetaRequest& request, u16 code, std::string text) {
     r->to = request.requester;
     r->code = code;
     r->text = std::move(text);
-    send(request.requester.connection.shard, std::move(r));
+    send_reply(request, std::move(r));
+}
+
+void Metadata::send_reply(const MetaRequest& request, std::unique_ptr<MetaReply> reply) {
+    // Every update committed so far, not only this request's: an earlier change this client
+    // may have heard of through another connection must be visible too, and an error reply
+    // (a passive declare's 404) must not overtake a delete that caused it.
+    send(request.requester.connection.shard, std::move(reply), updates_committed_);
 }
 
 void Metadata::reply_ok(const MetaRequest& request, std::string queue_name, u32 messages,
@@ -196,7 +241,7 @@ void Metadata::reply_ok(const MetaRequest& request, std::string queue_name, u32 
     r->queue_name = std::move(queue_name);
     r->message_count = messages;
     r->consumer_count = consumers;
-    send(request.requester.connection.shard, std::move(r));
+    send_reply(request, std::move(r));
 }
 
 void Metadata::send_queue_command(const QueueInfo& queue, const std::string& vhost,

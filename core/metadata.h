@@ -2,11 +2,13 @@
 // The metadata authority: shard 0 decides every change to the catalog, one request at a time,
 // so two channels declaring the same queue never race. A request that needs the queue's home
 // shard (create, counts, purge, delete) waits for its answer; later requests wait behind it.
-// Decisions are applied to shard 0's catalog and broadcast to the other shards before the
-// requester is answered.
+// Decisions are applied to shard 0's catalog and broadcast to the other shards; the requester
+// is answered once every shard has applied them (and, for durable things, once they are on
+// disk).
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/catalog.h"
 #include "core/definitions.h"
@@ -29,6 +31,9 @@ public:
     void set_queue_id_base(u64 base) { next_queue_id_ = base; }
     // After the journal made progress: releases held messages, maintains the log.
     void on_journal_progress();
+    // Shard `shard` has applied the first `count` catalog updates: releases the replies that
+    // waited for it.
+    void on_catalog_applied(ShardId shard, u64 count);
 
 private:
     // Runs requests until one has to wait for a queue's home shard.
@@ -48,8 +53,15 @@ private:
 
     // Applies locally, then tells every other shard.
     void commit(CatalogUpdate update);
-    // Every message Metadata sends goes through here, so the hold keeps their order.
-    void send(ShardId to, ShardMessage message);
+    // Every message Metadata sends goes through here, so the hold keeps their order. A reply
+    // names the number of catalog updates every shard must have applied before it goes.
+    void send(ShardId to, ShardMessage message, u64 applied_needed = 0);
+    // Past the durability hold: out now, or after the replies before it once every shard has
+    // applied `applied_needed` updates. Only replies wait, so broadcasts and queue commands
+    // never queue behind an acknowledgement.
+    void release(ShardId to, ShardMessage message, u64 applied_needed);
+    void send_reply(const MetaRequest& request, std::unique_ptr<MetaReply> reply);
+    u64 applied_everywhere() const;
     void reply(const MetaRequest& request, u16 code, std::string text);
     void reply_ok(const MetaRequest& request, std::string queue_name = {}, u32 messages = 0,
                   u32 consumers = 0);
@@ -75,10 +87,20 @@ private:
     JournalSink* journal_ = nullptr;
     struct Held {
         u64 sequence;  // the journal write it waits for
+        u64 applied_needed;
         ShardId to;
         ShardMessage message;
     };
     std::deque<Held> held_;
+
+    u64 updates_committed_ = 0;    // catalog updates broadcast so far
+    std::vector<u64> updates_applied_;  // per shard, as each last said
+    struct AwaitingReplicas {
+        u64 applied_needed;
+        ShardId to;
+        ShardMessage message;
+    };
+    std::deque<AwaitingReplicas> awaiting_replicas_;
 };
 
 // Reply texts as RabbitMQ words them.

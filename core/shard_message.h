@@ -6,9 +6,9 @@
 //
 // The conversations:
 // - Metadata: channel shard -> shard 0 (MetaRequest); shard 0 -> queue home (QueueCommand)
-//   -> shard 0 (QueueCommandDone); shard 0 -> all shards (CatalogUpdate), then shard 0 ->
-//   channel shard (MetaReply). Rings are FIFO per pair, so a channel's shard has applied the
-//   updates of a change before it sees the reply that the change is done.
+//   -> shard 0 (QueueCommandDone); shard 0 -> all shards (CatalogUpdate) -> shard 0
+//   (CatalogApplied), then shard 0 -> channel shard (MetaReply). Every replica holds a change
+//   before anyone hears that it is done.
 // - Publish: the receiving shard routes on its replica and sends Enqueue to each queue's home.
 // - Consume: channel shard -> home (ConsumeRequest), home -> channel shard (ConsumeReply,
 //   Deliver, ConsumerCancelled); the channel answers with Settle and Credit.
@@ -171,6 +171,13 @@ struct QueueRemoved {  // its bindings go with it on every replica
 };
 using CatalogUpdate =
     std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved>;
+// A shard -> shard 0: this shard's replica has applied the first `count` updates shard 0
+// broadcast. Shard 0 answers a change only once every replica holds it, so a client that
+// learns of a change may act on it through a connection on any shard.
+struct CatalogApplied {
+    ShardId shard;
+    u64 count = 0;
+};
 
 // ---- queue lifecycle, shard 0 <-> a queue's home shard ----
 // expire: remove, unless the queue was used since its home shard asked (x-expires).
@@ -319,7 +326,7 @@ struct GetReply {
 
 using ShardMessage =
     std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted,
-                 Pressure, MemoryAlarm,
+                 Pressure, MemoryAlarm, CatalogApplied,
                  std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
                  std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
                  std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,

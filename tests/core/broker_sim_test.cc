@@ -174,20 +174,25 @@ protected:
         return std::move(*replies[0]);
     }
 
-    // The moment a channel learns of a change is the moment it may act on it, so its shard's
-    // replica must already hold the change: queue.declare-ok followed by basic.publish on the
-    // same channel must route to the new queue.
+    // The moment a client learns of a change is the moment it may act on it, on this
+    // connection or any other, so every shard's replica must already hold the change:
+    // queue.bind-ok followed by basic.publish on a connection of another shard must route to
+    // the bound queue.
     void on_channel_message(u32 shard, const ShardMessage& message) {
         const auto* reply = std::get_if<std::unique_ptr<MetaReply>>(&message);
         if (reply == nullptr) return;
         const MetaReply& r = **reply;
         if (replicas_equal_at_reply_) {
-            EXPECT_EQ(dump(shard), dump(0)) << "a reply overtook the catalog updates before it";
+            for (u32 s = 0; s < shards(); s++) {
+                EXPECT_EQ(dump(s), dump(0))
+                    << "a reply to shard " << shard << " came before shard " << s
+                    << " applied the catalog updates before it";
+            }
         }
-        // Shard 0 applies its own decisions at once while its replies travel its own ring, so
-        // with requests in flight together a later delete may already have removed the queue
-        // there. Any other shard applies updates in the order shard 0 sent them.
-        bool later_updates_applied = shard == 0 && !replicas_equal_at_reply_;
+        // A reply waits until every shard has applied the updates before it, and the updates
+        // of later requests do not wait for it: with requests in flight together a later
+        // delete may already have removed the queue by the time its declare-ok arrives.
+        bool later_updates_applied = !replicas_equal_at_reply_;
         if (r.code == 0 && !r.queue_name.empty() && !later_updates_applied) {
             EXPECT_NE(broker(shard).catalog().find_queue(vhost_, r.queue_name), nullptr)
                 << "declare-ok for '" << r.queue_name << "' reached shard " << shard
