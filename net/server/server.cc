@@ -19,6 +19,7 @@
 #include "core/base/log.h"
 #include "core/definitions.h"
 #include "net/server/disk_journal.h"
+#include "net/server/listener.h"
 #include "net/server/shard.h"
 #include "tuning/core_plan.h"
 
@@ -164,7 +165,8 @@ int run_server(const Options& options) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count)}) {
+    for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count),
+                       check_listen_address_free(options.listen_host, options.listen_port)}) {
         if (!check.empty()) {
             LEPUS_LOG(error, "%s", check.c_str());
             return exit_status(ExitCode::start_failed);

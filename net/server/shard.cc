@@ -1,7 +1,6 @@
 #include "net/server/shard.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "core/base/assert.h"
 #include "core/base/log.h"
 #include "net/server/bounce.h"
+#include "net/server/listener.h"
 
 namespace lepus::server {
 
@@ -70,37 +70,6 @@ bool accept_error_uses_up_connection(int error) {
     }
 }
 
-// A listening socket on host:port with SO_REUSEPORT, so every shard can have its own.
-int open_listener(const std::string& host, u16 port, std::string& error) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-    addrinfo* result = nullptr;
-    std::string port_text = std::to_string(port);
-    int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &result);
-    if (rc != 0) {
-        error = "cannot use listen address '" + host + "': " + gai_strerror(rc);
-        return -1;
-    }
-    int fd = socket(result->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error = std::string("socket: ") + std::strerror(errno);
-        freeaddrinfo(result);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (bind(fd, result->ai_addr, result->ai_addrlen) < 0 || listen(fd, 4096) < 0) {
-        error = "cannot listen on " + host + ":" + port_text + ": " + std::strerror(errno);
-        ::close(fd);
-        freeaddrinfo(result);
-        return -1;
-    }
-    freeaddrinfo(result);
-    return fd;
-}
 
 }  // namespace
 
@@ -151,7 +120,7 @@ StartError Shard::init() {
     context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
                               static_cast<u64>(getpid());
     std::string error;
-    listen_fd_ = open_listener(options_.listen_host, options_.listen_port, error);
+    listen_fd_ = open_shared_listener(options_.listen_host, options_.listen_port, error);
     if (listen_fd_ < 0) return error;
     arm_accept();
     arm_wakeup();
