@@ -7,6 +7,7 @@ message of an unacknowledged basic.get on a connection that closed."""
 import resource
 import socket
 import struct
+import threading
 import time
 import unittest
 
@@ -106,6 +107,51 @@ def raise_descriptor_limit(wanted):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+HEADER_KEYS = 15000
+
+
+def wide_table(keys, last_value):
+    """A field table of `keys` entries with three-character keys in sorted order and 'b'
+    (signed octet) values of 1, the last one `last_value`: about 6 bytes an entry, so 15,000
+    fit in one frame."""
+    digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+    entries = []
+    for i in range(keys):
+        key = (digits[i // 1296] + digits[i // 36 % 36] + digits[i % 36]).encode()
+        value = last_value if i == keys - 1 else 1
+        entries.append(bytes([len(key)]) + key + b'b' + struct.pack('>b', value))
+    content = b''.join(entries)
+    return struct.pack('>I', len(content)) + content
+
+
+def short_string(text):
+    return bytes([len(text)]) + text.encode()
+
+
+def method_frame(channel, class_id, method_id, arguments):
+    payload = struct.pack('>HH', class_id, method_id) + arguments
+    return struct.pack('>BHI', 1, channel, len(payload)) + payload + b'\xce'
+
+
+def wide_bind(queue, exchange):
+    """queue.bind with an x-match all binding of HEADER_KEYS keys, every value 1."""
+    arguments = (struct.pack('>H', 0) + short_string(queue) + short_string(exchange)
+                 + short_string('') + b'\x00' + wide_table(HEADER_KEYS, 1))
+    return method_frame(1, 50, 20, arguments)
+
+
+def wide_publish(exchange):
+    """A one-byte message whose HEADER_KEYS headers match the wide binding in all but the key
+    compared last, so every comparison is made and the message routes nowhere."""
+    publish = method_frame(1, 60, 40, struct.pack('>H', 0) + short_string(exchange)
+                           + short_string('') + b'\x00')
+    header_payload = (struct.pack('>HHQH', 60, 0, 1, 0x2000)
+                      + wide_table(HEADER_KEYS, 2))
+    header = struct.pack('>BHI', 2, 1, len(header_payload)) + header_payload + b'\xce'
+    body = struct.pack('>BHI', 3, 1, 1) + b'x' + b'\xce'
+    return publish + header + body
 
 
 class ResourceBoundsTest(unittest.TestCase):
@@ -212,6 +258,53 @@ class ResourceBoundsTest(unittest.TestCase):
         self.assertLess(sent, 200, 'the publisher was never held back')
         if self.rss_checked():
             self.assertLess(grown_kib, 160 * 1024, f'lepusd grew by {grown_kib} KiB')
+
+    def test_huge_header_tables_do_not_stall_other_clients(self):
+        broker = self.own('measures how long other clients wait')
+        setup = broker.connect().channel()
+        setup.exchange_declare('wide-headers', 'headers')
+        setup.queue_declare('wide-headers-queue')
+        flooders = []
+        for _ in range(2):
+            flooder = RawClient(broker).handshake()
+            self.addCleanup(flooder.close)
+            flooder.send_method(1, pika.spec.Channel.Open())
+            flooder.read_method(pika.spec.Channel.OpenOk)
+            flooders.append(flooder)
+        flooders[0].send(wide_bind('wide-headers-queue', 'wide-headers'))
+        flooders[0].read_method(pika.spec.Queue.BindOk)
+        stop = threading.Event()
+
+        def flood(client):
+            batch = wide_publish('wide-headers') * 8
+            try:
+                while not stop.is_set():
+                    client.send(batch)
+            except OSError:
+                pass
+
+        threads = [threading.Thread(target=flood, args=(f,), daemon=True) for f in flooders]
+        for thread in threads:
+            thread.start()
+        self.addCleanup(stop.set)
+        # Bystanders on both shards: each round trip crosses to the metadata shard and back.
+        bystanders = [broker.connect().channel() for _ in range(4)]
+        worst_s = 0.0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            for channel in bystanders:
+                started = time.monotonic()
+                channel.queue_declare('wide-headers-queue', passive=True)
+                worst_s = max(worst_s, time.monotonic() - started)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        # Matching each such message against the binding once took 60 ms, and a shard
+        # handled every publish it had received before anything else: 1-3 s stalls.
+        bound_s = 2.0 if harness.sanitized() else 0.5
+        self.assertLess(worst_s, bound_s, f'a bystander waited {worst_s:.3f} s')
+        self.assertEqual(setup.queue_declare('wide-headers-queue', passive=True)
+                         .method.message_count, 0)
 
     def test_half_frames_hold_what_was_sent_then_time_out(self):
         broker = self.own('reads lepusd\'s memory')
