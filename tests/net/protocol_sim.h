@@ -117,6 +117,12 @@ public:
         return progress;
     }
 
+    // The two halves of run_io's input, apart, for tests of who is served in a turn: takes
+    // every completion (received bytes only queue on their connections), then serves one turn
+    // of input with `budget`.
+    bool reap() { return ring_.submit_and_run(0, limits::completion_batch_max) > 0; }
+    u64 serve_input_turn(u64 budget) { return context_->input_turns.serve(budget, connections_); }
+
     void tick(u64 now_ms) {
         context_->now_ms = now_ms;
         for (auto& c : connections_) {
