@@ -126,6 +126,7 @@ bool delete_topology(Connection& setup, const Options& options) {
 
 struct Totals {
     u64 sent = 0;
+    u64 unsent = 0;
     u64 confirmed = 0;
     u64 nacked = 0;
     u64 last_publish_ns = 0;
@@ -137,6 +138,7 @@ Totals sum_producers(std::vector<std::unique_ptr<Producer>>& producers) {
     for (auto& producer : producers) {
         ProducerCounters& counters = producer->counters();
         totals.sent += counters.published.load(std::memory_order_relaxed);
+        totals.unsent += counters.unsent.load(std::memory_order_relaxed);
         totals.confirmed += counters.confirmed.load(std::memory_order_relaxed);
         totals.nacked += counters.nacked.load(std::memory_order_relaxed);
         totals.last_publish_ns = std::max(totals.last_publish_ns,
@@ -233,6 +235,12 @@ void print_summary(FILE* out, const Options& options, const Summary& s) {
         std::fprintf(out, "\n");
         for (const std::string& line : s.per_producer) std::fprintf(out, "    %s\n", line.c_str());
     }
+    if (s.totals.unsent > 0) {
+        std::fprintf(out,
+                     "  unsent %llu: messages that never went out whole, because the broker read "
+                     "nothing from their producer for the whole grace after publishing ended\n",
+                     static_cast<unsigned long long>(s.totals.unsent));
+    }
     std::fprintf(out, "  lepus-perf cpu %.2f s (%.3f s per million messages)\n", s.cpu_s,
                  moved > 0 ? s.cpu_s * 1e6 / static_cast<double>(moved) : 0.0);
 }
@@ -242,7 +250,7 @@ void print_json(const Options& options, const Summary& s) {
     std::printf(
         "{\"publish_rate\":%.1f,\"confirm_rate\":%.1f,\"consume_rate\":%.1f,"
         "\"consume_rate_publishing\":%.1f,"
-        "\"sent\":%llu,\"confirmed\":%llu,\"nacked\":%llu,\"received\":%llu,"
+        "\"sent\":%llu,\"unsent\":%llu,\"confirmed\":%llu,\"nacked\":%llu,\"received\":%llu,"
         "\"redelivered\":%llu,\"backlog_at_publish_end\":%llu,"
         "\"latency_us\":{\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},"
         "\"latency_us_publishing\":{\"p50\":%.1f,\"p99\":%.1f},"
@@ -252,6 +260,7 @@ void print_json(const Options& options, const Summary& s) {
         "\"producers\":%u,\"consumers\":%u,\"queues\":%u,\"size\":%u,\"per_producer\":[%s]}\n",
         s.publish_rate, s.confirm_rate, s.consume_rate, s.consume_rate_publishing,
         static_cast<unsigned long long>(s.totals.sent),
+        static_cast<unsigned long long>(s.totals.unsent),
         static_cast<unsigned long long>(s.totals.confirmed),
         static_cast<unsigned long long>(s.totals.nacked),
         static_cast<unsigned long long>(s.received),

@@ -123,6 +123,7 @@ void Producer::fill(usize messages, u64 now) {
     }
     batch_size_ = messages * size;
     batch_sent_ = 0;
+    batch_messages_ = messages;
     if (heartbeat_owed_) {
         std::string beat;
         wire::WireWriter writer(beat);
@@ -202,8 +203,18 @@ void Producer::check_settled(u64 now) {
     bool sent = batch_sent_ == batch_size_;
     if ((sent && (options_.confirm == 0 || settled_ == published_)) ||
         now >= settle_deadline_ns_) {
+        if (!sent) withdraw_unsent();
         state_ = State::finished;
     }
+}
+
+void Producer::withdraw_unsent() {
+    usize whole = std::min(batch_messages_, batch_sent_ / message_.size());
+    u64 unsent = batch_messages_ - whole;
+    LEPUS_ASSERT(unsent <= published_);
+    published_ -= unsent;
+    counters_.published.store(published_, std::memory_order_relaxed);
+    counters_.unsent.store(unsent, std::memory_order_relaxed);
 }
 
 void Producer::settle(u64 tag, bool multiple, bool ack, u64 now) {

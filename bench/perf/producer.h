@@ -27,6 +27,9 @@ inline constexpr u64 rate_tick_ns = 100 * 1000;
 // Counters the main thread reads for progress lines while the producer thread runs.
 struct ProducerCounters {
     std::atomic<u64> published{0};
+    // Messages of the last batch that never went out whole: the broker read nothing from
+    // this producer for the whole grace after publishing ended. Not counted as published.
+    std::atomic<u64> unsent{0};
     std::atomic<u64> confirmed{0};
     std::atomic<u64> nacked{0};
     std::atomic<u64> last_publish_ns{0};
@@ -66,6 +69,9 @@ private:
     void settle(u64 tag, bool multiple, bool ack, u64 now);
     bool parse_input(u64 now);
     void check_settled(u64 now);
+    // Finishing with part of the last batch unwritten: takes its messages back out of the
+    // published count, since no consumer can ever see them.
+    void withdraw_unsent();
 
     const Options& options_;
     u32 id_;
@@ -80,6 +86,7 @@ private:
     std::unique_ptr<char[]> batch_;
     usize batch_size_ = 0;  // bytes filled
     usize batch_sent_ = 0;
+    usize batch_messages_ = 0;  // in the batch filled last
     bool writable_ = true;
     bool heartbeat_owed_ = false;
 

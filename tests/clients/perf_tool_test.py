@@ -73,6 +73,19 @@ class PerfToolTest(BrokerTestCase):
         self.assertEqual(summary['gaps'], 0)
         self.assertEqual(summary['duplicates'], 0)
 
+    def test_a_producer_the_broker_does_not_read_counts_its_last_batch_unsent(self):
+        # Under the memory alarm (a 1 MiB limit, passed at once) lepusd reads nothing more
+        # from a connection once it has published: the producer's socket fills and its last
+        # batch cannot go out. Those messages must not count as sent, or they would be
+        # reported as lost by the broker.
+        broker = harness.own_broker(self, 'sets the memory alarm', config_text='memory_limit_mb = 1\n')
+        time.sleep(0.5)
+        summary = run_perf(self, broker.host, broker.port, '--duration', '1', '--grace', '1',
+                           '--size', '100000', '--queue-prefix', self.unique('perf-unsent'))
+        self.assertGreater(summary['unsent'], 0, summary)
+        # What went out whole either arrived or is still held by the broker: the gaps.
+        self.assertEqual(summary['received'] + summary['gaps'], summary['sent'], summary)
+
     def test_broker_refusal_is_reported(self):
         # amq.* exchanges are only declared passively; a missing one is 404 NOT_FOUND, which
         # lepus-perf prints with the broker's text and exits non-zero.
