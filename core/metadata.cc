@@ -166,11 +166,11 @@ void Metadata::send(ShardId to, ShardMessage message, u64 applied_needed) {
     if (log_ != nullptr) {
         u64 written = log_->last_sequence();
         if (!held_.empty() || written > journal_->durable_sequence()) {
-            held_.push_back(Held{written, applied_needed, to, std::move(message)});
+            held_.push_back(Held{written, Outgoing{to, std::move(message), applied_needed}});
             return;
         }
     }
-    release(to, std::move(message), applied_needed);
+    release(Outgoing{to, std::move(message), applied_needed});
 }
 
 u64 Metadata::applied_everywhere() const {
@@ -179,17 +179,18 @@ u64 Metadata::applied_everywhere() const {
     return least;
 }
 
-void Metadata::release(ShardId to, ShardMessage message, u64 applied_needed) {
+void Metadata::release(Outgoing outgoing) {
+    u64 applied_needed = outgoing.applied_needed;
     if (applied_needed == 0 ||
         (awaiting_replicas_.empty() && applied_needed <= applied_everywhere())) {
-        outbox_.send(to, std::move(message));
+        outbox_.send(outgoing.to, std::move(outgoing.message));
         return;
     }
     // Replies are released in the order they were made, and each needs at least the updates
     // of the one before it, so the line stays sorted by what it waits for.
     LEPUS_ASSERT(awaiting_replicas_.empty() ||
                  awaiting_replicas_.back().applied_needed <= applied_needed);
-    awaiting_replicas_.push_back(AwaitingReplicas{applied_needed, to, std::move(message)});
+    awaiting_replicas_.push_back(std::move(outgoing));
 }
 
 void Metadata::on_catalog_applied(ShardId shard, u64 count) {
@@ -207,8 +208,7 @@ void Metadata::on_journal_progress() {
     if (log_ == nullptr) return;
     u64 durable = journal_->durable_sequence();
     while (!held_.empty() && held_.front().sequence <= durable) {
-        Held& front = held_.front();
-        release(front.to, std::move(front.message), front.applied_needed);
+        release(std::move(held_.front().outgoing));
         held_.pop_front();
     }
     log_->maintain(catalog_);

@@ -36,6 +36,14 @@ public:
     void on_catalog_applied(ShardId shard, u64 count);
 
 private:
+    // A message on its way out: `applied_needed` catalog updates must be applied on every
+    // shard before it goes (0 for anything but a reply).
+    struct Outgoing {
+        ShardId to;
+        ShardMessage message;
+        u64 applied_needed = 0;
+    };
+
     // Runs requests until one has to wait for a queue's home shard.
     void run();
     // Each returns true when the request finished, false when it awaits a QueueCommandDone.
@@ -59,7 +67,7 @@ private:
     // Past the durability hold: out now, or after the replies before it once every shard has
     // applied `applied_needed` updates. Only replies wait, so broadcasts and queue commands
     // never queue behind an acknowledgement.
-    void release(ShardId to, ShardMessage message, u64 applied_needed);
+    void release(Outgoing outgoing);
     void send_reply(const MetaRequest& request, std::unique_ptr<MetaReply> reply);
     u64 applied_everywhere() const;
     void reply(const MetaRequest& request, u16 code, std::string text);
@@ -87,20 +95,13 @@ private:
     JournalSink* journal_ = nullptr;
     struct Held {
         u64 sequence;  // the journal write it waits for
-        u64 applied_needed;
-        ShardId to;
-        ShardMessage message;
+        Outgoing outgoing;
     };
     std::deque<Held> held_;
 
     u64 updates_committed_ = 0;    // catalog updates broadcast so far
     std::vector<u64> updates_applied_;  // per shard, as each last said
-    struct AwaitingReplicas {
-        u64 applied_needed;
-        ShardId to;
-        ShardMessage message;
-    };
-    std::deque<AwaitingReplicas> awaiting_replicas_;
+    std::deque<Outgoing> awaiting_replicas_;
 };
 
 // Reply texts as RabbitMQ words them.

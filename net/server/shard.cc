@@ -588,14 +588,12 @@ void Shard::run() {
         // The clock is read around waits only, never on a busy turn. After a wait it is read
         // again before the callbacks run: a connection accepted after a quarter-second sleep
         // must not start its handshake deadline a quarter second in the past.
+        u64 wait_started_ns = timeout > 0 ? monotonic_ns() : 0;
+        ring_.submit_and_wait(timeout);
         if (timeout > 0) {
-            u64 wait_started_ns = monotonic_ns();
-            ring_.submit_and_wait(timeout);
             u64 woke_ns = monotonic_ns();
             idle_watch_.note_asleep_ns(woke_ns - wait_started_ns);
             context_->now_ms = woke_ns / 1'000'000;
-        } else {
-            ring_.submit_and_wait(0);
         }
         if (ring_.run_completions(completion_batch()) > 0) idle_watch_.note_work();
         grid_.set_sleeping(id_.value, false);

@@ -95,9 +95,9 @@ public:
 
     // Submits, reaps, sends and frees finished connections once; true if anything happened.
     bool run_io() {
-        bool progress = ring_.submit_and_run(0, limits::completion_batch_max) > 0;
+        bool progress = reap();
         if (!context_->input_turns.empty()) {
-            context_->input_turns.serve(limits::turn_input_budget, connections_);
+            serve_input_turn(limits::turn_input_budget);
             progress = true;
         }
         std::vector<Connection*> flush = std::move(context_->flush_list);
