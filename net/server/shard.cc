@@ -290,6 +290,10 @@ void Shard::accept_connection(int fd) {
         generations_.push_back(0);
     }
     u32 generation = ++generations_[slot];
+    // The handshake deadline counts from now. The clock of this turn may be older than the
+    // accept by however long the thread was descheduled after reading it; one read per accepted
+    // connection keeps the deadline from starting before the client connected.
+    context_->now_ms = monotonic_ms();
     connections_[slot] = std::make_unique<Connection>(*context_, fd, slot, generation, peer);
     live_connections_++;
     connections_[slot]->start();
