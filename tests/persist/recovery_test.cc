@@ -109,6 +109,26 @@ TEST(Recovery, Row4DamagedHeaderIsSkipped) {
     EXPECT_EQ(recovery.report.corrupt_records_skipped, 1u);
 }
 
+// A whole record with a good checksum but a journal kind no writer produces (or the deletion
+// kind with the wrong size) is counted as corrupt and skipped; recovery goes on past it.
+TEST(Recovery, UnknownJournalKindIsSkippedAsCorrupt) {
+    MemoryStorage storage;
+    auto appended = write_records(storage, 6);
+    for (u64 index : {2u, 4u}) {
+        u64 header_at = appended[index].location.offset - record_header_size;
+        std::string record = storage.image(1).substr(header_at, record_header_size + 100);
+        u8 kind = index == 2 ? u8{0xF7} : record_kind_segment_deleted;  // 100 bytes, not 8
+        record_seal(record.data(), kind, index + 1, 100);
+        storage.poke(1, header_at, record);
+    }
+    Journal journal(storage, small_options());
+    auto recovery = recover_all(journal);
+    EXPECT_EQ(sequences(recovery), (std::vector<u64>{1, 2, 4, 6}));
+    EXPECT_EQ(recovery.report.corrupt_records_skipped, 2u);
+    EXPECT_FALSE(recovery.report.torn_tail);
+    EXPECT_EQ(journal.last_sequence(), 6u);
+}
+
 // Row 5: a segment that vanished without a deletion record is reported; the rest is read.
 TEST(Recovery, Row5MissingSegmentIsReported) {
     MemoryStorage storage;
