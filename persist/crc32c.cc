@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/base/assert.h"
+
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
@@ -64,12 +66,19 @@ const bool hardware = detect_hardware();
 
 }  // namespace
 
-u32 crc32c_extend(u32 crc, const void* data, usize length) {
+u32 crc32c_extend_with(Crc32cPath path, u32 crc, const void* data, usize length) {
+    LEPUS_ASSERT(path == Crc32cPath::table || hardware);
     // The register holds the complement, so that leading zero bytes change the value.
     u32 state = ~crc;
     const auto* bytes = static_cast<const u8*>(data);
-    state = hardware ? extend_hardware(state, bytes, length) : extend_table(state, bytes, length);
+    state = path == Crc32cPath::hardware ? extend_hardware(state, bytes, length)
+                                         : extend_table(state, bytes, length);
     return ~state;
+}
+
+u32 crc32c_extend(u32 crc, const void* data, usize length) {
+    return crc32c_extend_with(hardware ? Crc32cPath::hardware : Crc32cPath::table, crc, data,
+                              length);
 }
 
 bool crc32c_hardware() { return hardware; }

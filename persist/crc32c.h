@@ -16,4 +16,9 @@ inline u32 crc32c(std::string_view data) { return crc32c_extend(0, data.data(), 
 // True when the hardware path is in use (reported at start-up and in benchmarks).
 bool crc32c_hardware();
 
+// One path chosen by the caller, so that tests hold the two against each other. The hardware
+// path only where crc32c_hardware() is true.
+enum class Crc32cPath : u8 { table, hardware };
+u32 crc32c_extend_with(Crc32cPath path, u32 crc, const void* data, usize length);
+
 }  // namespace lepus::persist
