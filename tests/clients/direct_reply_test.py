@@ -4,7 +4,6 @@ use it: replies reach the requesting channel with no reply queue declared."""
 
 import random
 import threading
-import time
 
 import pika
 import pika.exceptions
@@ -240,21 +239,32 @@ class DirectReplyTest(BrokerTestCase):
                                  f"NOT_FOUND - no queue '{name}' in vhost '/'")
 
     def test_reply_to_a_closed_channel_is_dropped(self):
+        """A reply to a channel that has closed reaches no one: not the channel that reuses its
+        number on the same connection and consumes replies as well, which gets only its own.
+        The broker and both connections carry on."""
         connection = self.connect()
         gone = connection.channel()
-        gone.basic_consume('amq.rabbitmq.reply-to', lambda *args: None, auto_ack=True)
-        queue = self.unique('rpc-gone')
-        self.delete_queues_after(queue)
-        gone.queue_declare(queue)
-        gone.basic_publish('', queue, b'x',
-                           pika.BasicProperties(reply_to='amq.rabbitmq.reply-to'))
-        _, properties, _ = gone.basic_get(queue, auto_ack=True)
+        number = gone.channel_number
+        gone.basic_consume(REPLY_TO, lambda *args: None, auto_ack=True)
+        queue = self.queue(gone, 'rpc-gone')
+        old = self.reply_name(gone, queue)
         gone.close()
-        other = connection.channel()
-        other.basic_publish('', properties.reply_to, b'late reply')
-        time.sleep(0.2)
-        # The broker and the connection carry on.
-        other.queue_declare(queue, passive=True)
+        successor = connection.channel(channel_number=number)
+        replies = []
+        successor.basic_consume(REPLY_TO, lambda ch, m, p, body: replies.append(body),
+                                auto_ack=True)
+        new = self.reply_name(successor, queue)
+        self.assertNotEqual(old, new)
+
+        other_connection = self.connect()
+        other = other_connection.channel()
+        other.basic_publish('', old, b'late reply')
+        other.basic_publish('', new, b'reply for the successor')
+        other.queue_declare(queue, passive=True)  # a round trip: both were handled
+        drain(connection, lambda: len(replies) >= 1)
+        settle(connection)
+        self.assertEqual(replies, [b'reply for the successor'])
+        self.assertTrue(other.is_open and successor.is_open)
 
 
 if __name__ == '__main__':
