@@ -103,6 +103,13 @@ bool Connection::open(const Uri& uri, std::string_view name) {
     return call(amqp::ChannelOpen{}, opened);
 }
 
+void Connection::adopt(int fd, u32 frame_max) {
+    LEPUS_ASSERT(fd_ < 0 && fd >= 0);
+    fd_ = fd;
+    frame_max_ = frame_max;
+    open_ = true;
+}
+
 bool Connection::handshake(std::string_view name) {
     if (!send_all(amqp::protocol_header)) return false;
     amqp::Method method;

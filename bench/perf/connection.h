@@ -48,6 +48,9 @@ public:
     // Connects, logs in with PLAIN, opens the vhost and channel 1. `name` becomes the
     // connection_name client property, which brokers show in their management tools.
     bool open(const Uri& uri, std::string_view name);
+    // Takes a connected socket whose peer has already been through the handshake and opened
+    // channel 1 (tests play the broker on the other end of a socketpair).
+    void adopt(int fd, u32 frame_max);
 
     // Blocking request/reply on channel 1. A channel.close or connection.close from the broker
     // turns into an error naming its reply code and text.

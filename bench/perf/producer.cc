@@ -113,6 +113,13 @@ usize Producer::due_messages(u64 now) const {
 void Producer::fill(usize messages, u64 now) {
     LEPUS_ASSERT(batch_sent_ == batch_size_);
     usize size = message_.size();
+    // A heartbeat sent after a short batch went into the first bytes of the next message's
+    // copy: put the message's own bytes back before that copy goes out.
+    if (heartbeat_overwrote_ != no_slot) {
+        std::memcpy(batch_.get() + heartbeat_overwrote_ * size, message_.data(),
+                    amqp::frame_overhead);
+        heartbeat_overwrote_ = no_slot;
+    }
     for (usize i = 0; i < messages; i++) {
         char* at = batch_.get() + i * size + timestamp_offset_;
         store_u64(at, now);
@@ -128,7 +135,9 @@ void Producer::fill(usize messages, u64 now) {
         std::string beat;
         wire::WireWriter writer(beat);
         amqp::write_heartbeat_frame(writer);
+        LEPUS_ASSERT(beat.size() <= amqp::frame_overhead && beat.size() <= size);
         std::memcpy(batch_.get() + batch_size_, beat.data(), beat.size());
+        if (messages < message_count_per_batch_) heartbeat_overwrote_ = messages;
         batch_size_ += beat.size();
         heartbeat_owed_ = false;
     }
@@ -162,7 +171,10 @@ u64 Producer::pump(u64 now) {
     }
     bool flushed = writable_ && flush();
     if (state_ == State::failed) return never;
-    if (state_ == State::settling) {
+    // Stopped, now or before: nothing more is filled. A stop with the last batch already out
+    // and nothing to confirm finishes at once, and must not go on to publish one batch more,
+    // which could then be counted as published without ever being written whole.
+    if (state_ != State::publishing) {
         check_settled(now);
         return state_ == State::settling ? settle_deadline_ns_ : never;
     }

@@ -89,6 +89,9 @@ private:
     usize batch_messages_ = 0;  // in the batch filled last
     bool writable_ = true;
     bool heartbeat_owed_ = false;
+    // The copy whose first bytes the last heartbeat replaced, or no_slot.
+    static constexpr usize no_slot = ~usize{0};
+    usize heartbeat_overwrote_ = no_slot;
 
     u64 published_ = 0;
     u64 settled_ = 0;     // acked + nacked
