@@ -437,6 +437,7 @@ void Broker::remove_queue(Queue& queue, QueueCommandDone& done) {
 void Broker::on(std::unique_ptr<QueueCommand>& m) {
     auto done = std::make_unique<QueueCommandDone>();
     done->continuation = m->continuation;
+    u64 written_before_reply = 0;
     Queue* queue = find_queue(m->info.id);
     const std::string& name = m->info.name;
     auto in_use = [&] {
@@ -463,6 +464,9 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             }
             if (m->kind == QueueCommandKind::purge) {
                 done->message_count = queue->purge();
+                // The settle record of what was purged is written now, and purge-ok waits
+                // until it is on disk.
+                if (journal_ != nullptr) written_before_reply = flush_journal();
             } else {
                 queue->touch();  // a redeclaration renews x-expires, as in RabbitMQ
                 queue->expire_messages();
@@ -494,6 +498,11 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             }
             remove_queue(*queue, *done);
             break;
+    }
+    if (written_before_reply > 0 && written_before_reply > journal_->durable_sequence()) {
+        replies_awaiting_disk_.push_back(
+            ReplyAwaitingDisk{written_before_reply, ShardId(0), std::move(done)});
+        return;
     }
     outbox_.send(ShardId(0), std::move(done));
 }

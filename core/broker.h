@@ -89,7 +89,8 @@ public:
                         std::string_view payload);
     u64 finish_recovery();
     // Once per loop turn, before the journal's flush: writes what left queues this turn.
-    void flush_journal();
+    // Returns the sequence of the last record written, or 0 when there was nothing.
+    u64 flush_journal();
     // After the journals made progress: releases the confirms and replies that waited.
     void on_journal_progress();
 
@@ -212,6 +213,14 @@ private:
         u64 confirm_sequence;
     };
     std::deque<AwaitingDisk> awaiting_disk_;  // in record order
+    // Answers that may go only once a record is on disk (purge-ok after the purge's settle
+    // record: a crash after the answer must not bring the purged messages back).
+    struct ReplyAwaitingDisk {
+        u64 record_sequence;
+        ShardId to;
+        ShardMessage message;
+    };
+    std::deque<ReplyAwaitingDisk> replies_awaiting_disk_;  // in record order
     std::pair<u64, u64> last_dependency_{0, 0};
 
     // Paged messages being read back: reads wait here until their record is durable and a

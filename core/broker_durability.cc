@@ -111,9 +111,10 @@ void Broker::release_stored(u64 cancelling_segment, const Stored& stored) {
     journal_->release(stored.body.segment);
 }
 
-void Broker::flush_journal() {
+u64 Broker::flush_journal() {
     last_journaled_ = MessageRef();
-    if (gone_.empty()) return;
+    if (gone_.empty()) return 0;
+    u64 last_sequence = 0;
     LEPUS_ASSERT(journal_ != nullptr);
     // One settle record per run of the same queue: usually one record per queue per turn.
     for (usize begin = 0; begin < gone_.size();) {
@@ -127,9 +128,11 @@ void Broker::flush_journal() {
         std::string_view parts[] = {record_scratch_};
         RecordAppended appended = journal_->append(static_cast<u8>(RecordKind::settle), parts);
         for (usize i = begin; i < end; i++) release_stored(appended.place.segment, gone_[i].stored);
+        last_sequence = appended.sequence;
         begin = end;
     }
     gone_.clear();
+    return last_sequence;
 }
 
 void Broker::drop_journaled(Queue& queue) {
@@ -150,6 +153,12 @@ void Broker::on_journal_progress() {
             const AwaitingDisk& a = awaiting_disk_.front();
             outbox_.send(a.channel.connection.shard, Persisted{a.channel, a.confirm_sequence});
             awaiting_disk_.pop_front();
+        }
+        while (!replies_awaiting_disk_.empty() &&
+               replies_awaiting_disk_.front().record_sequence <= durable) {
+            ReplyAwaitingDisk& r = replies_awaiting_disk_.front();
+            outbox_.send(r.to, std::move(r.message));
+            replies_awaiting_disk_.pop_front();
         }
     }
     if (metadata_ != nullptr) metadata_->on_journal_progress();

@@ -91,9 +91,9 @@ class RestartTest(unittest.TestCase):
             channel.queue_declare("dq-args", durable=True, arguments={"x-max-length": 6})
         self.assertEqual(caught.exception.reply_code, 406)
         channel = self.connect().channel()
+        channel.confirm_delivery()  # each publish is routed before its confirm comes back
         channel.basic_publish("dx", "a.x", b"via binding")
         channel.basic_publish("amq.direct", "k", b"via amq.direct")
-        time.sleep(0.1)
         self.assertEqual(sorted(b for b, _ in drain(channel, "dq")),
                          [b"via amq.direct", b"via binding"])
 
@@ -162,7 +162,7 @@ class RestartTest(unittest.TestCase):
             channel.basic_publish("", "deleted", b"y", persistent())
         channel.queue_purge("purged")
         channel.queue_delete("deleted")
-        time.sleep(0.2)
+        # Killed at once: purge-ok and delete-ok come only once the change is on disk.
         self.broker.restart(graceful=False)
         channel = self.connect().channel()
         self.assertEqual(drain(channel, "purged"), [])

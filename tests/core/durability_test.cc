@@ -444,6 +444,24 @@ TEST_F(DurabilityTest, PurgeAndDeleteAreWritten) {
     EXPECT_EQ(queue_info(0, "d"), nullptr);
 }
 
+TEST_F(DurabilityTest, PurgeOkWaitsForTheDisk) {
+    declare_queue(1, "p", true);
+    for (int i = 0; i < 3; i++) publish(1, "p", "x");
+    complete_writes();
+    post_meta(1, QueuePurgeOp{"p"});
+    EXPECT_TRUE(sim_->take<std::unique_ptr<MetaReply>>(1).empty())
+        << "purge-ok before the purge was on disk";
+    complete_writes();
+    MetaReply reply = take_reply(1);
+    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.message_count, 3u);
+    // Once purge-ok is out, a crash does not bring the messages back.
+    restart();
+    EXPECT_EQ(recovered_messages_, 0u);
+    ASSERT_NE(home_queue("p"), nullptr);
+    EXPECT_EQ(home_queue("p")->ready_count(), 0u);
+}
+
 TEST_F(DurabilityTest, MessagesNotOnDiskAtTheCrashAreNotRecovered) {
     declare_queue(0, "q", true);
     publish(0, "q", "on disk");
