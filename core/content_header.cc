@@ -1,43 +1,49 @@
 #include "core/content_header.h"
 
-#include <array>
-
 #include "core/base/assert.h"
 #include "core/wire/wire_reader.h"
 #include "core/wire/wire_writer.h"
+#include "net/amqp/methods.h"
 
 namespace lepus {
 
 namespace {
 
-enum class PropertyType : u8 { shortstr, table, octet, timestamp };
+using amqp::BasicProperties;
+using amqp::BasicProperty;
+using amqp::PropertyWire;
 
-// The basic class's properties in spec order; property i is flag bit 15 - i.
-constexpr std::array<PropertyType, 14> basic_properties = {
-    PropertyType::shortstr,   // content-type
-    PropertyType::shortstr,   // content-encoding
-    PropertyType::table,      // headers
-    PropertyType::octet,      // delivery-mode
-    PropertyType::octet,      // priority
-    PropertyType::shortstr,   // correlation-id
-    PropertyType::shortstr,   // reply-to
-    PropertyType::shortstr,   // expiration
-    PropertyType::shortstr,   // message-id
-    PropertyType::timestamp,  // timestamp
-    PropertyType::shortstr,   // type
-    PropertyType::shortstr,   // user-id
-    PropertyType::shortstr,   // app-id
-    PropertyType::shortstr,   // cluster-id
-};
-constexpr usize headers_index = 2;
-constexpr usize expiration_index = 7;
-constexpr u16 basic_class_id = 60;
-constexpr u16 known_flags = 0xfffc;
+// Property i has flag bit 15 - i (the generated layout's order).
+constexpr usize index_of(BasicProperty property) {
+    usize index = 0;
+    while ((static_cast<u16>(property) << index & 0x8000) == 0) index++;
+    return index;
+}
+constexpr usize headers_index = index_of(BasicProperty::headers);
+constexpr usize expiration_index = index_of(BasicProperty::expiration);
 
 u16 flag_of(usize index) { return static_cast<u16>(1u << (15 - index)); }
 
-static_assert(ContentHeaderLayout::headers_flag == 1u << (15 - headers_index));
-static_assert(ContentHeaderLayout::expiration_flag == 1u << (15 - expiration_index));
+static_assert(ContentHeaderLayout::headers_flag == static_cast<u16>(BasicProperty::headers));
+static_assert(ContentHeaderLayout::expiration_flag ==
+              static_cast<u16>(BasicProperty::expiration));
+static_assert(amqp::basic_property_wire[headers_index] == PropertyWire::table);
+static_assert(amqp::basic_property_wire[expiration_index] == PropertyWire::shortstr);
+
+// Steps over one property; returns the bytes of a string or table, empty for the others.
+std::string_view skip_property(wire::WireReader& reader, PropertyWire type) {
+    switch (type) {
+        case PropertyWire::octet: reader.read_u8(); return {};
+        case PropertyWire::short_int: reader.read_u16(); return {};
+        case PropertyWire::long_int: reader.read_u32(); return {};
+        case PropertyWire::longlong_int:
+        case PropertyWire::timestamp: reader.read_u64(); return {};
+        case PropertyWire::shortstr: return reader.read_shortstr();
+        case PropertyWire::longstr:
+        case PropertyWire::table: return reader.read_longstr();
+    }
+    return {};
+}
 
 }  // namespace
 
@@ -48,27 +54,14 @@ bool read_content_header_layout(std::string_view payload, ContentHeaderLayout& o
     reader.read_u16();  // weight
     reader.read_u64();  // body size
     u16 flags = reader.read_u16();
-    if (!reader.ok() || class_id != basic_class_id || (flags & ~known_flags) != 0) return false;
-    for (usize i = 0; i < basic_properties.size(); i++) {
+    if (!reader.ok() || class_id != BasicProperties::class_id ||
+        (flags & ~BasicProperties::flags_known) != 0)
+        return false;
+    for (usize i = 0; i < amqp::basic_property_count; i++) {
         usize begin = reader.position();
         bool present = (flags & flag_of(i)) != 0;
-        std::string_view value;
-        if (present) {
-            switch (basic_properties[i]) {
-                case PropertyType::shortstr:
-                    value = reader.read_shortstr();
-                    break;
-                case PropertyType::table:
-                    value = reader.read_longstr();
-                    break;
-                case PropertyType::octet:
-                    reader.read_u8();
-                    break;
-                case PropertyType::timestamp:
-                    reader.read_u64();
-                    break;
-            }
-        }
+        std::string_view value = present ? skip_property(reader, amqp::basic_property_wire[i])
+                                         : std::string_view();
         if (!reader.ok()) return false;
         if (i == headers_index) {
             out.headers_begin = begin;

@@ -2,12 +2,11 @@
 // Where the two basic properties the broker itself acts on lie inside a content header payload:
 // `headers` (dead lettering writes x-death into it) and `expiration` (per-message TTL).
 //
-// The full codec is generated from the spec in net/amqp, which depends on core, so core cannot
-// call it. This reader knows only the order and wire type of the 14 basic properties, which is
-// all it takes to find two of them and to splice a new headers table in; everything else is
-// copied byte for byte. The channel has already validated the payload with the generated
-// decoder, so a payload that does not parse here is a bug in a test, and reads as "no headers,
-// no expiration".
+// The property order and wire types come from the generated codec (net/amqp, a module below
+// core), so this reader steps over the properties it does not need instead of decoding them all,
+// and splices a new headers table in; everything else is copied byte for byte. The channel has
+// already validated the payload with the generated decoder, so a payload that does not parse
+// here is a bug in a test, and reads as "no headers, no expiration".
 //
 // Payload layout: class-id u16, weight u16, body-size u64, property-flags u16, then each present
 // property in spec order (bit 15 is the first property, bit 0 the continuation bit).

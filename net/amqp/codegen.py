@@ -435,6 +435,23 @@ def emit_properties_header(properties, basic_class_id):
     h += [
         "};",
         "",
+        "// How each property is laid out on the wire, in spec order (property i has flag bit",
+        "// 15 - i): what a reader that decodes only some of them needs to step over the rest.",
+        "enum class PropertyWire : u8 { octet, short_int, long_int, longlong_int, timestamp, shortstr,",
+        "                               longstr, table };",
+        "inline constexpr PropertyWire basic_property_wire[] = {",
+    ]
+    wire_names = {"octet": "octet", "short": "short_int", "long": "long_int",
+                  "longlong": "longlong_int", "timestamp": "timestamp", "shortstr": "shortstr",
+                  "longstr": "longstr", "table": "table"}
+    for p in properties:
+        if p.wire_type not in wire_names:
+            fail("property %s has wire type %s, which no property may have" % (p.member, p.wire_type))
+        h.append("    PropertyWire::%s,  // %s" % (wire_names[p.wire_type], p.member))
+    h += [
+        "};",
+        "inline constexpr usize basic_property_count = %d;" % len(properties),
+        "",
         "// The basic class's content properties. A member is meaningful only when its flag is",
         "// set; the setters set both. Views follow the same lifetime rule as method arguments.",
         "struct BasicProperties {",
