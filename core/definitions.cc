@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/base/assert.h"
+#include "core/base/limits.h"
 #include "core/base/log.h"
 #include "core/journal_records.h"
 
@@ -133,7 +134,8 @@ u64 DefinitionsLog::maintain(const Catalog& catalog) {
         }
         snapshot_end_sequence_ = 0;
     }
-    u64 due = std::max(snapshot_threshold_bytes, snapshot_ratio * snapshot_bytes_);
+    u64 due = std::max(limits::definitions_snapshot_threshold_bytes,
+                       limits::definitions_snapshot_ratio * snapshot_bytes_);
     if (snapshot_end_sequence_ == 0 && (snapshot_requested_ || bytes_since_snapshot_ > due)) {
         snapshot_requested_ = false;
         write_snapshot(catalog);

@@ -9,8 +9,8 @@
 // exchange are recreated with every vhost and are never written.
 //
 // The journal is a log of changes, so it grows with every declare and delete. Once it holds
-// more than `snapshot_ratio` times what a snapshot would take (and at least
-// `snapshot_threshold_bytes`), a snapshot of all durable definitions is written between
+// more than `limits::definitions_snapshot_ratio` times what a snapshot would take (and at least
+// `limits::definitions_snapshot_threshold_bytes`), a snapshot of all durable definitions is written between
 // snapshot_begin and snapshot_end records; once that is durable, the segments before it are
 // released and the journal deletes them. Recovery ignores a snapshot without its end.
 #include <memory>
@@ -24,8 +24,6 @@
 
 namespace lepus::core {
 
-inline constexpr u64 snapshot_threshold_bytes = 1u << 20;
-inline constexpr u64 snapshot_ratio = 4;
 
 // Every durable definition of the catalog, as the updates that recreate it: exchanges first,
 // then queues, then bindings (which need both ends).

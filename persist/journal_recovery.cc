@@ -27,6 +27,7 @@
 #include <set>
 
 #include "core/base/assert.h"
+#include "core/base/limits.h"
 #include "core/base/log.h"
 #include "persist/journal.h"
 
@@ -34,10 +35,6 @@ namespace lepus::persist {
 
 namespace {
 
-// Recovery reads a segment with sequential reads of this size into one buffer of its size.
-constexpr u32 recovery_read_size = 8u << 20;
-// Missing segments listed in the report; a larger hole is the same failure.
-constexpr usize missing_segments_reported_max = 1024;
 
 struct FreeDeleter {
     void operator()(char* pointer) const { std::free(pointer); }
@@ -107,7 +104,7 @@ void Journal::recover_segment(Scan& scan, u64 number, const Visitor& visit) {
     }
     char* data = scan.buffer.get();
     for (u64 offset = 0; offset < size;) {
-        u32 length = static_cast<u32>(std::min<u64>(recovery_read_size, size - offset));
+        u32 length = static_cast<u32>(std::min<u64>(limits::journal_recovery_read_bytes, size - offset));
         i32 rc = storage_.read_sync(number, offset, data + offset, length);
         if (rc < 0) return fail(rc, "reading a segment for recovery");
         if (rc == 0) {  // shorter than it said: the rest reads as nothing written
@@ -210,7 +207,7 @@ void Journal::recover_finish(Scan& scan) {
     for (usize i = 1; i < present.size(); i++) {
         for (u64 number = present[i - 1] + 1; number < present[i]; number++) {
             if (scan.deleted.contains(number)) continue;
-            if (report.missing_segments.size() == missing_segments_reported_max) break;
+            if (report.missing_segments.size() == limits::journal_missing_segments_reported_max) break;
             report.missing_segments.push_back(number);
             LEPUS_LOG(error, "journal: segment %lu is missing", static_cast<unsigned long>(number));
         }

@@ -11,6 +11,7 @@
 //       17     7  reserved, zero
 #include <string_view>
 
+#include "core/base/limits.h"
 #include "core/base/types.h"
 
 namespace lepus::persist {
@@ -21,9 +22,8 @@ inline constexpr u32 block_size = 4096;
 inline constexpr u32 sector_size = 512;
 inline constexpr u32 record_header_size = 24;
 inline constexpr u32 record_alignment = 8;
-// The broker accepts messages up to 128 MiB (limits::message_size_max); the journal adds room
-// for the broker's own framing of a message record (properties, routing, queue ids).
-inline constexpr u32 record_payload_max = (128u << 20) + (64u << 10);
+// See limits::journal_record_payload_max.
+inline constexpr u32 record_payload_max = limits::journal_record_payload_max;
 
 inline constexpr u8 record_kind_none = 0;  // padding: never the kind of a written record
 // The journal's own records. Kinds from record_kind_journal_min up are reserved for it; the

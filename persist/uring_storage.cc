@@ -14,17 +14,13 @@
 #include <memory>
 
 #include "core/base/assert.h"
+#include "core/base/limits.h"
 #include "persist/record.h"
 
 namespace lepus::persist {
 
 namespace {
 
-// Entries of the storage ring: the journal's writes in flight plus page-in reads. When the
-// submission queue is full, pending entries are submitted first, so this is not a hard bound.
-constexpr u32 ring_entries = 256;
-// Segments are zero-filled with writes of this size.
-constexpr u32 zero_fill_size = 1u << 20;
 constexpr usize segment_name_length = 20 + 4;  // 20 digits and ".seg"
 
 }  // namespace
@@ -52,7 +48,7 @@ std::string UringStorage::init(const std::string& directory, int wake_fd) {
     close(fd);
     unlink(probe.c_str());
 
-    int rc = io_uring_queue_init(ring_entries, &ring_, 0);
+    int rc = io_uring_queue_init(limits::journal_ring_entries, &ring_, 0);
     if (rc < 0) {
         return std::string("io_uring is unavailable (") + std::strerror(-rc) +
                "): check /proc/sys/kernel/io_uring_disabled and the kernel version";
@@ -131,10 +127,10 @@ i32 UringStorage::fill_segment(int fd, u64 size) {
     if (fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0 && errno != EOPNOTSUPP) return -errno;
     auto free_buffer = [](void* pointer) { std::free(pointer); };
     std::unique_ptr<void, decltype(free_buffer)> zeros(
-        std::aligned_alloc(persist::block_size, zero_fill_size), free_buffer);
-    std::memset(zeros.get(), 0, zero_fill_size);
+        std::aligned_alloc(persist::block_size, limits::journal_zero_fill_bytes), free_buffer);
+    std::memset(zeros.get(), 0, limits::journal_zero_fill_bytes);
     for (u64 offset = 0; offset < size;) {
-        u64 length = std::min<u64>(zero_fill_size, size - offset);
+        u64 length = std::min<u64>(limits::journal_zero_fill_bytes, size - offset);
         ssize_t written = pwrite(fd, zeros.get(), length, static_cast<off_t>(offset));
         if (written < 0 && errno == EINTR) continue;
         if (written <= 0) return written < 0 ? -errno : -EIO;
@@ -246,11 +242,11 @@ void UringStorage::submit() {
 }
 
 u32 UringStorage::poll() {
-    io_uring_cqe* cqes[ring_entries];
-    u32 count = io_uring_peek_batch_cqe(&ring_, cqes, ring_entries);
+    io_uring_cqe* cqes[limits::journal_ring_entries];
+    u32 count = io_uring_peek_batch_cqe(&ring_, cqes, limits::journal_ring_entries);
     // Read every completion before running callbacks: a callback may prepare new entries.
-    IoCompletion* completions[ring_entries];
-    i32 results[ring_entries];
+    IoCompletion* completions[limits::journal_ring_entries];
+    i32 results[limits::journal_ring_entries];
     for (u32 i = 0; i < count; i++) {
         completions[i] = static_cast<IoCompletion*>(io_uring_cqe_get_data(cqes[i]));
         results[i] = cqes[i]->res;

@@ -164,4 +164,40 @@ static_assert((shard_ring_capacity & (shard_ring_capacity - 1)) == 0);
 static_assert(frame_size_max >= frame_size_min);
 static_assert(shard_backlog_low < shard_backlog_high);
 
+// The shard loop. Each shard's io_uring has this many submission entries; the completion queue
+// four times as many, which is what completion_batch_max takes in one turn.
+inline constexpr u32 shard_ring_entries = 4096;
+static_assert(completion_batch_max == shard_ring_entries * 4);
+// Timers (heartbeats, deadlines, expiry) run at least this often; an idle shard sleeps no
+// longer, and the close and handshake deadlines are this coarse.
+inline constexpr u32 tick_interval_ms = 250;
+static_assert(tick_interval_ms < close_handshake_timeout_ms);
+static_assert(tick_interval_ms < handshake_error_close_delay_ms);
+// While busy polling, the shard spins this many times between entries into its ring (each one
+// a syscall) and checks its mailboxes on every spin.
+inline constexpr u32 busy_poll_ring_every = 8;
+
+// The journal's storage. Entries of its ring: the writes in flight plus page-in reads. When
+// the submission queue is full, pending entries are submitted first, so this is not a hard
+// bound.
+inline constexpr u32 journal_ring_entries = 256;
+// New segments are zero-filled with writes of this size.
+inline constexpr u32 journal_zero_fill_bytes = 1u << 20;
+// Recovery reads a segment sequentially, this much at a time into one buffer of this size.
+inline constexpr u32 journal_recovery_read_bytes = 8u << 20;
+// Missing segments listed in the recovery report; a larger hole is the same failure.
+inline constexpr usize journal_missing_segments_reported_max = 1024;
+// The largest record the journal takes: a message record holds the largest body, a content
+// header as large as its frame may be, the exchange and routing key (short strings) and a
+// fixed prefix; the last 64 KiB are room for those and to spare.
+inline constexpr u32 journal_record_payload_max =
+    static_cast<u32>(message_size_max + frame_size_max + (64u << 10));
+static_assert(journal_record_payload_max >= message_size_max + frame_size_max + 2 * 255 + 4096);
+
+// The definitions journal is rewritten as one snapshot once it holds more than
+// definitions_snapshot_ratio times what a snapshot would take, and at least
+// definitions_snapshot_threshold_bytes: its size stays proportional to the definitions.
+inline constexpr u64 definitions_snapshot_threshold_bytes = 1u << 20;
+inline constexpr u64 definitions_snapshot_ratio = 4;
+
 }  // namespace lepus::limits

@@ -8,6 +8,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
+#include "persist/record.h"
 
 namespace lepus::server {
 
@@ -71,7 +72,7 @@ void DiskJournal::read(const core::RecordPlace& place, u64 token, core::RecordRe
     u32 length = persist::Journal::read_length(read->location);
     if (read->capacity < length) {
         std::free(read->buffer);
-        read->buffer = static_cast<char*>(std::aligned_alloc(4096, length));
+        read->buffer = static_cast<char*>(std::aligned_alloc(persist::block_size, length));
         LEPUS_ASSERT(read->buffer != nullptr);
         read->capacity = length;
     }

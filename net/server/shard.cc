@@ -20,8 +20,6 @@ namespace lepus::server {
 
 namespace {
 
-constexpr u32 ring_entries = 4096;
-constexpr u32 tick_interval_ms = 250;
 constexpr u16 buffer_group = 1;
 
 u64 clock_ms(clockid_t clock) {
@@ -45,8 +43,6 @@ inline void cpu_relax() {
 #endif
 }
 
-// While busy polling, spins between entries into the ring (each is a syscall).
-constexpr u32 busy_poll_ring_every = 8;
 
 // Errors of accept(2) that end the connection they were for, so the next accept takes the next
 // one: a connection aborted before it was taken, refused by a firewall rule, or one of the
@@ -96,7 +92,7 @@ StartError Shard::init() {
     log::set_thread_shard(static_cast<int>(id_.value));
     pool_.bind_to_current_thread();
     message_pool_.bind_to_current_thread();
-    int rc = ring_.init(ring_entries);
+    int rc = ring_.init(limits::shard_ring_entries);
     if (rc < 0) {
         return std::string("io_uring set-up failed: ") + std::strerror(-rc) +
                " (needs Linux 6.1+ with io_uring enabled: sysctl kernel.io_uring_disabled=0)";
@@ -442,7 +438,7 @@ bool Shard::drain_mailboxes() {
 void Shard::run_timers() {
     u64 now = context_->now_ms;
     if (accept_state_ == AcceptState::paused && now >= accept_resume_ms_) resume_accepting();
-    if (now - last_tick_ms_ < tick_interval_ms) return;
+    if (now - last_tick_ms_ < limits::tick_interval_ms) return;
     last_tick_ms_ = now;
     // Failures counted after the last line are told once its interval has passed, even when
     // no more come.
@@ -525,7 +521,7 @@ bool Shard::busy_poll() {
     u64 deadline_ns = monotonic_ns() + u64{options_.busy_poll_us} * 1000;
     for (u32 spin = 0;; spin++) {
         if (grid_.has_incoming(id_.value)) return true;
-        if (spin % busy_poll_ring_every == 0 &&
+        if (spin % limits::busy_poll_ring_every == 0 &&
             ring_.submit_and_run(0, limits::completion_batch_max) > 0)
             return true;
         if (monotonic_ns() >= deadline_ns) return false;
@@ -578,7 +574,7 @@ void Shard::run() {
         if (idle) {
             grid_.set_sleeping(id_.value, true);
             if (!grid_.has_incoming(id_.value)) {
-                timeout = tick_interval_ms;
+                timeout = limits::tick_interval_ms;
                 u64 deadline = std::min(
                     {broker_->next_deadline_ms(), journal_deadline_ms(), accept_deadline_ms()});
                 u64 now = context_->now_ms;

@@ -168,6 +168,27 @@ class RestartTest(unittest.TestCase):
         self.assertEqual(drain(channel, "purged"), [])
         self.assertFalse(self.exists("queue", "deleted"))
 
+    def test_the_largest_message_with_the_largest_header_survives_a_crash(self):
+        # 128 MiB of body (the limit) and a content header that fills its frame, under the
+        # longest exchange name and routing key: the largest record a publish can make.
+        channel = self.connect().channel()
+        channel.confirm_delivery()
+        exchange, key = "x" * 255, "k" * 255
+        channel.exchange_declare(exchange, "direct", durable=True)
+        channel.queue_declare("largest", durable=True)
+        channel.queue_bind("largest", exchange, key)
+        body = bytes(range(256)) * (128 * 1024 * 1024 // 256)
+        headers = {"pad": "h" * 130000}
+        channel.basic_publish(exchange, key, body,
+                              pika.BasicProperties(delivery_mode=2, headers=headers))
+        self.broker.restart(graceful=False)
+        channel = self.connect().channel()
+        method, properties, got = channel.basic_get("largest", auto_ack=True)
+        self.assertIsNotNone(method)
+        self.assertEqual(len(got), len(body))
+        self.assertTrue(got == body)
+        self.assertEqual(properties.headers, headers)
+
     def test_a_clean_restart_keeps_a_larger_backlog_in_order(self):
         channel = self.connect().channel()
         channel.queue_declare("backlog", durable=True)
