@@ -54,9 +54,11 @@ public:
                 if (Broker::handles(m)) {
                     broker.handle(std::move(m));
                 } else if (auto* r = std::get_if<std::unique_ptr<MetaReply>>(&m)) {
-                    LEPUS_ASSERT_MSG((*r)->code == 0, (*r)->text.c_str());
+                    LEPUS_ASSERT_MSG((*r)->code == amqp::ReplyCode::reply_success,
+                                     (*r)->text.c_str());
                 } else if (auto* c = std::get_if<std::unique_ptr<ConsumeReply>>(&m)) {
-                    LEPUS_ASSERT_MSG((*c)->code == 0, (*c)->text.c_str());
+                    LEPUS_ASSERT_MSG((*c)->code == amqp::ReplyCode::reply_success,
+                                     (*c)->text.c_str());
                 }
             }
             broker.dispatch_pending();

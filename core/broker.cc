@@ -329,11 +329,11 @@ void Broker::on(std::unique_ptr<ConsumeRequest>& m) {
     reply->home = self_;
     Queue* queue = find_queue(m->queue);
     if (queue == nullptr) {
-        reply->code = 404;
+        reply->code = amqp::ReplyCode::not_found;
         reply->text = "NOT_FOUND - queue was deleted";
     } else {
         reply->code = queue->add_consumer(*m, reply->text);
-        if (reply->code == 0) changed(*queue);
+        if (reply->code == amqp::ReplyCode::reply_success) changed(*queue);
     }
     outbox_.send(m->consumer.channel.connection.shard, std::move(reply));
 }
@@ -354,7 +354,7 @@ bool Broker::serve_get(std::unique_ptr<GetRequest>& m) {
     reply->home = self_;
     Queue* queue = find_queue(m->queue);
     if (queue == nullptr) {
-        reply->code = 404;
+        reply->code = amqp::ReplyCode::not_found;
         reply->text = "NOT_FOUND - queue was deleted";
     } else {
         Queue::Got got;
@@ -441,7 +441,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
     Queue* queue = find_queue(m->info.id);
     const std::string& name = m->info.name;
     auto in_use = [&] {
-        done->code = 406;
+        done->code = amqp::ReplyCode::precondition_failed;
         done->text =
             "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost + "' in use";
     };
@@ -458,7 +458,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
         case QueueCommandKind::stat:
         case QueueCommandKind::purge:
             if (queue == nullptr) {
-                done->code = 404;
+                done->code = amqp::ReplyCode::not_found;
                 done->text = no_queue_text(name, m->vhost);
                 break;
             }
@@ -479,7 +479,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             if (queue == nullptr) break;  // already gone: deleting is idempotent
             // As RabbitMQ: if-empty is checked first, and counts ready messages only.
             if (m->if_empty && queue->ready_count() > 0) {
-                done->code = 406;
+                done->code = amqp::ReplyCode::precondition_failed;
                 done->text = "PRECONDITION_FAILED - queue '" + name + "' in vhost '" + m->vhost +
                              "' not empty";
                 break;

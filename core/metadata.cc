@@ -10,14 +10,10 @@
 
 namespace lepus::core {
 
+using amqp::ReplyCode;
 using routing::Destination;
 
 namespace {
-
-constexpr u16 access_refused = 403;
-constexpr u16 not_found = 404;
-constexpr u16 resource_locked = 405;
-constexpr u16 precondition_failed = 406;
 
 const char* bool_text(bool b) { return b ? "true" : "false"; }
 
@@ -137,7 +133,8 @@ void Metadata::run() {
         std::unique_ptr<MetaRequest> request = std::move(waiting_.front());
         waiting_.pop_front();
         if (catalog_.find_vhost(request->vhost) == nullptr) {
-            reply(*request, 530, "NOT_ALLOWED - vhost '" + request->vhost + "' not found");
+            reply(*request, ReplyCode::not_allowed,
+                  "NOT_ALLOWED - vhost '" + request->vhost + "' not found");
             continue;
         }
         MetaRequest& r = *request;
@@ -214,9 +211,9 @@ void Metadata::on_journal_progress() {
     log_->maintain(catalog_);
 }
 
-void Metadata::reply(const MetaRequest& request, u16 code, std::string text) {
+void Metadata::reply(const MetaRequest& request, ReplyCode code, std::string text) {
     if (request.reply_wanted == ReplyWanted::no) {
-        if (code != 0) LEPUS_LOG(warning, "metadata: %s", text.c_str());
+        if (code != ReplyCode::reply_success) LEPUS_LOG(warning, "metadata: %s", text.c_str());
         return;
     }
     auto r = std::make_unique<MetaReply>();
@@ -261,13 +258,13 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
     const Exchange* existing = catalog_.find_exchange(request.vhost, name);
     if (name.empty()) {
         // RabbitMQ refuses the default exchange before looking at passive.
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     if (op.passive) {
         if (existing == nullptr) {
-            reply(request, not_found, no_exchange_text(name, request.vhost));
+            reply(request, ReplyCode::not_found, no_exchange_text(name, request.vhost));
         } else {
             reply_ok(request);
         }
@@ -291,19 +288,20 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
                                 bool_text(op.info.internal), bool_text(cur.internal));
         }
         if (!text.empty()) {
-            reply(request, precondition_failed, std::move(text));
+            reply(request, ReplyCode::precondition_failed, std::move(text));
         } else {
             reply_ok(request);
         }
         return true;
     }
     if (starts_with_amq(name)) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - exchange name '" + name + "' contains reserved prefix 'amq.*'");
         return true;
     }
     std::string invalid;
-    if (u16 code = check_exchange_arguments(op.info.arguments, name, request.vhost, invalid)) {
+    if (ReplyCode code = check_exchange_arguments(op.info.arguments, name, request.vhost, invalid);
+        code != ReplyCode::reply_success) {
         reply(request, code, std::move(invalid));
         return true;
     }
@@ -315,12 +313,12 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeclareOp& op) {
 
 bool Metadata::start(MetaRequest& request, const ExchangeDeleteOp& op) {
     if (op.name.empty()) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     if (starts_with_amq(op.name)) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - deletion of system exchange '" + op.name + "' in vhost '" +
                   request.vhost + "' not allowed");
         return true;
@@ -331,7 +329,7 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeleteOp& op) {
         return true;
     }
     if (op.if_unused && !existing->bindings.empty()) {
-        reply(request, precondition_failed,
+        reply(request, ReplyCode::precondition_failed,
               "PRECONDITION_FAILED - exchange '" + op.name + "' in vhost '" + request.vhost +
                   "' in use");
         return true;
@@ -344,14 +342,14 @@ bool Metadata::start(MetaRequest& request, const ExchangeDeleteOp& op) {
 
 bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
     if (op.source.empty() || op.destination.empty()) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     const Exchange* destination = catalog_.find_exchange(request.vhost, op.destination);
     const Exchange* source = catalog_.find_exchange(request.vhost, op.source);
     if (destination == nullptr || source == nullptr) {
-        reply(request, not_found,
+        reply(request, ReplyCode::not_found,
               no_exchange_text(source == nullptr ? op.source : op.destination, request.vhost));
         return true;
     }
@@ -371,7 +369,7 @@ bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
         std::string error;
         if (probe.add(dest, op.routing_key, op.arguments, &error) ==
             routing::BindResult::invalid_arguments) {
-            reply(request, precondition_failed, "PRECONDITION_FAILED - " + error);
+            reply(request, ReplyCode::precondition_failed, "PRECONDITION_FAILED - " + error);
             return true;
         }
         commit(BindingChange{request.vhost, op.source, dest, op.routing_key, op.arguments, true});
@@ -385,20 +383,21 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
     // RabbitMQ checks a client-chosen name before looking the queue up, so even an existing
     // amq.gen- queue cannot be redeclared by name (only passively).
     if (!op.passive && !op.server_named && starts_with_amq(name)) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - queue name '" + name + "' contains reserved prefix 'amq.*'");
         return true;
     }
     const QueueInfo* existing = catalog_.find_queue(request.vhost, name);
     if (existing == nullptr) {
         if (op.passive) {
-            reply(request, not_found, no_queue_text(name, request.vhost));
+            reply(request, ReplyCode::not_found, no_queue_text(name, request.vhost));
             return true;
         }
         QueueArguments arguments;
         std::string invalid;
-        if (u16 code =
-                parse_queue_arguments(op.info.arguments, name, request.vhost, arguments, invalid)) {
+        if (ReplyCode code =
+                parse_queue_arguments(op.info.arguments, name, request.vhost, arguments, invalid);
+            code != ReplyCode::reply_success) {
             reply(request, code, std::move(invalid));
             return true;
         }
@@ -415,7 +414,7 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
     }
     bool locked = existing->exclusive && !(existing->owner == request.requester.connection);
     if (locked || (!op.passive && existing->exclusive != op.info.exclusive)) {
-        reply(request, resource_locked, queue_locked_text(name, request.vhost));
+        reply(request, ReplyCode::resource_locked, queue_locked_text(name, request.vhost));
         return true;
     }
     if (!op.passive) {
@@ -431,7 +430,7 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
                 argument_inequivalence(op.info.arguments, existing->arguments, name, request.vhost);
         }
         if (!text.empty()) {
-            reply(request, precondition_failed, std::move(text));
+            reply(request, ReplyCode::precondition_failed, std::move(text));
             return true;
         }
     }
@@ -442,21 +441,21 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
 bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
     const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
     if (queue == nullptr) {
-        reply(request, not_found, no_queue_text(op.queue, request.vhost));
+        reply(request, ReplyCode::not_found, no_queue_text(op.queue, request.vhost));
         return true;
     }
     if (op.exchange.empty()) {
-        reply(request, access_refused,
+        reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     const Exchange* exchange = catalog_.find_exchange(request.vhost, op.exchange);
     if (exchange == nullptr) {
-        reply(request, not_found, no_exchange_text(op.exchange, request.vhost));
+        reply(request, ReplyCode::not_found, no_exchange_text(op.exchange, request.vhost));
         return true;
     }
     if (queue->exclusive && !(queue->owner == request.requester.connection)) {
-        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        reply(request, ReplyCode::resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }
     Destination dest{Destination::Kind::queue, op.queue};
@@ -475,7 +474,7 @@ bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
         std::string error;
         if (probe.add(dest, op.routing_key, op.arguments, &error) ==
             routing::BindResult::invalid_arguments) {
-            reply(request, precondition_failed, "PRECONDITION_FAILED - " + error);
+            reply(request, ReplyCode::precondition_failed, "PRECONDITION_FAILED - " + error);
             return true;
         }
         commit(BindingChange{request.vhost, op.exchange, dest, op.routing_key, op.arguments, true});
@@ -487,11 +486,11 @@ bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
 bool Metadata::start(MetaRequest& request, const QueuePurgeOp& op) {
     const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
     if (queue == nullptr) {
-        reply(request, not_found, no_queue_text(op.queue, request.vhost));
+        reply(request, ReplyCode::not_found, no_queue_text(op.queue, request.vhost));
         return true;
     }
     if (queue->exclusive && !(queue->owner == request.requester.connection)) {
-        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        reply(request, ReplyCode::resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }
     send_queue_command(*queue, request.vhost, QueueCommandKind::purge);
@@ -505,7 +504,7 @@ bool Metadata::start(MetaRequest& request, const QueueDeleteOp& op) {
         return true;
     }
     if (queue->exclusive && !(queue->owner == request.requester.connection)) {
-        reply(request, resource_locked, queue_locked_text(op.queue, request.vhost));
+        reply(request, ReplyCode::resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }
     send_queue_command(*queue, request.vhost, QueueCommandKind::remove, op.if_unused, op.if_empty);
@@ -550,7 +549,7 @@ void Metadata::finish(const QueueCommandDone& done) {
     MetaRequest& request = *current_;
     if (auto* declare = std::get_if<QueueDeclareOp>(&request.op)) {
         const QueueInfo* existing = catalog_.find_queue(request.vhost, declare->info.name);
-        if (done.code != 0) {
+        if (done.code != ReplyCode::reply_success) {
             reply(request, done.code, done.text);
             return;
         }
@@ -565,7 +564,7 @@ void Metadata::finish(const QueueCommandDone& done) {
         return;
     }
     if (std::holds_alternative<QueuePurgeOp>(request.op)) {
-        if (done.code != 0) {
+        if (done.code != ReplyCode::reply_success) {
             reply(request, done.code, done.text);
         } else {
             reply_ok(request, {}, done.message_count);
@@ -579,12 +578,12 @@ void Metadata::finish(const QueueCommandDone& done) {
     LEPUS_ASSERT(name != nullptr);
     bool home_initiated = std::holds_alternative<QueueAutoDeleteOp>(request.op) ||
                           std::holds_alternative<QueueExpireOp>(request.op);
-    if (done.code != 0 && home_initiated) {
+    if (done.code != ReplyCode::reply_success && home_initiated) {
         // The queue was used again while the request travelled: it stays, nobody to tell.
         LEPUS_LOG(debug, "queue '%s' kept: %s", name->c_str(), done.text.c_str());
         return;
     }
-    if (done.code != 0) {
+    if (done.code != ReplyCode::reply_success) {
         reply(request, done.code, done.text);
         return;
     }

@@ -70,7 +70,7 @@ private:
     void release(Outgoing outgoing);
     void send_reply(const MetaRequest& request, std::unique_ptr<MetaReply> reply);
     u64 applied_everywhere() const;
-    void reply(const MetaRequest& request, u16 code, std::string text);
+    void reply(const MetaRequest& request, amqp::ReplyCode code, std::string text);
     void reply_ok(const MetaRequest& request, std::string queue_name = {}, u32 messages = 0,
                   u32 consumers = 0);
     void send_queue_command(const QueueInfo& queue, const std::string& vhost,

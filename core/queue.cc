@@ -10,8 +10,10 @@ namespace lepus::core {
 Queue::Queue(std::string vhost, QueueInfo info, u64 now_ms)
     : vhost_(std::move(vhost)), info_(std::move(info)), now_ms_(now_ms), last_used_ms_(now_ms) {
     std::string text;
-    u16 code = parse_queue_arguments(info_.arguments, info_.name, vhost_, arguments_, text);
-    LEPUS_ASSERT_MSG(code == 0, "queue arguments are validated on shard 0 before creation");
+    amqp::ReplyCode code =
+        parse_queue_arguments(info_.arguments, info_.name, vhost_, arguments_, text);
+    LEPUS_ASSERT_MSG(code == amqp::ReplyCode::reply_success,
+                     "queue arguments are validated on shard 0 before creation");
     u32 bands = arguments_.priority_band_count();
     bands_.reserve(bands);
     for (u32 i = 0; i < bands; i++) bands_.emplace_back(&pool_);
@@ -114,13 +116,13 @@ void Queue::drop_unreadable(u64 message_sequence) {
     }
 }
 
-u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
+amqp::ReplyCode Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
     bool exclusive_taken = std::any_of(consumers_.begin(), consumers_.end(),
                                        [](const Consumer& c) { return c.exclusive; });
     if (exclusive_taken || (request.exclusive && !consumers_.empty())) {
         text = "ACCESS_REFUSED - queue '" + info_.name + "' in vhost '" + vhost_ +
                "' in exclusive use";
-        return 403;
+        return amqp::ReplyCode::access_refused;
     }
     Consumer c;
     c.key = request.consumer;
@@ -141,7 +143,7 @@ u16 Queue::add_consumer(const ConsumeRequest& request, std::string& text) {
     consumers_.insert(at, std::move(c));
     had_consumers_ = true;
     touch();
-    return 0;
+    return amqp::ReplyCode::reply_success;
 }
 
 Queue::Consumer* Queue::find_consumer(const ConsumerKey& key) {

@@ -123,8 +123,8 @@ public:
     template <typename F>
     void for_each_stored(F&& f) const;
 
-    // Adds a consumer; returns 0 or the reply code with `text` when refused.
-    u16 add_consumer(const ConsumeRequest& request, std::string& text);
+    // Adds a consumer; returns reply_success, or the reply code with `text` when refused.
+    amqp::ReplyCode add_consumer(const ConsumeRequest& request, std::string& text);
     // True when the consumer was there.
     bool remove_consumer(const ConsumerKey& key);
     // Removes every consumer, calling `on_removed` for each (the queue is being deleted).

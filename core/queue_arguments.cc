@@ -8,8 +8,14 @@ namespace lepus::core {
 
 namespace {
 
+using amqp::ReplyCode;
 using wire::FieldTable;
 using wire::FieldValue;
+
+constexpr ReplyCode accepted = ReplyCode::reply_success;
+
+// The checks return `accepted` or the code of their refusal, which the caller passes on.
+bool refused(ReplyCode code) { return code != accepted; }
 
 // Keys RabbitMQ 3.10 knows for other queue types: a classic queue refuses them.
 constexpr std::array<std::string_view, 9> other_queue_type_keys = {
@@ -31,28 +37,28 @@ public:
         : queue_(queue), vhost_(vhost), text_(text) {}
 
     // `error` is the Erlang term RabbitMQ prints with ~p, already formatted.
-    u16 invalid_arg(std::string_view key, std::string_view error) {
+    ReplyCode invalid_arg(std::string_view key, std::string_view error) {
         text_ = "PRECONDITION_FAILED - invalid arg '" + std::string(key) + "' for queue '" +
                 std::string(queue_) + "' in vhost '" + std::string(vhost_) +
                 "': " + std::string(error);
-        return 406;
+        return ReplyCode::precondition_failed;
     }
-    u16 unacceptable_type(std::string_view key, const FieldValue& value) {
+    ReplyCode unacceptable_type(std::string_view key, const FieldValue& value) {
         return invalid_arg(
             key, "{unacceptable_type," + std::string(wire::field_type_name(value.type)) + "}");
     }
-    u16 not_integer(std::string_view key, const FieldValue& value) {
+    ReplyCode not_integer(std::string_view key, const FieldValue& value) {
         return invalid_arg(key, "\"expected integer, got " +
                                     std::string(wire::field_type_name(value.type)) + "\"");
     }
-    u16 with_value(std::string_view key, const char* what, i64 value) {
+    ReplyCode with_value(std::string_view key, const char* what, i64 value) {
         return invalid_arg(key, "{" + std::string(what) + "," + std::to_string(value) + "}");
     }
-    u16 other_queue_type(std::string_view key) {
+    ReplyCode other_queue_type(std::string_view key) {
         text_ = "PRECONDITION_FAILED - invalid arg '" + std::string(key) + "' for queue '" +
                 std::string(queue_) + "' in vhost '" + std::string(vhost_) +
                 "' of queue type rabbit_classic_queue";
-        return 406;
+        return ReplyCode::precondition_failed;
     }
 
 private:
@@ -61,11 +67,12 @@ private:
     std::string& text_;
 };
 
-// The checks for integer arguments, in RabbitMQ's order. Each returns 0 or 406.
+// The checks for integer arguments, in RabbitMQ's order. Each returns accepted or
+// precondition_failed.
 enum class IntegerRule : u8 { non_negative, expiry, positive_expiry, priority };
 
-u16 check_integer(Refusal& refusal, std::string_view key, const FieldValue& value, IntegerRule rule,
-                  u64& out) {
+ReplyCode check_integer(Refusal& refusal, std::string_view key, const FieldValue& value,
+                        IntegerRule rule, u64& out) {
     std::optional<i64> n = value.as_integer();
     if (!n) return refusal.not_integer(key, value);
     if (rule == IntegerRule::positive_expiry && *n == 0) {
@@ -80,27 +87,27 @@ u16 check_integer(Refusal& refusal, std::string_view key, const FieldValue& valu
         return refusal.with_value(key, "max_value_exceeded", *n);
     }
     out = static_cast<u64>(*n);
-    return 0;
+    return accepted;
 }
 
-u16 check_optional_integer(Refusal& refusal, const FieldTable& table, std::string_view key,
-                           IntegerRule rule, std::optional<u64>& out) {
+ReplyCode check_optional_integer(Refusal& refusal, const FieldTable& table, std::string_view key,
+                                 IntegerRule rule, std::optional<u64>& out) {
     const FieldValue* value = wire::find_field(table, key);
-    if (value == nullptr) return 0;
+    if (value == nullptr) return accepted;
     u64 n = 0;
-    if (u16 code = check_integer(refusal, key, *value, rule, n)) return code;
+    if (ReplyCode code = check_integer(refusal, key, *value, rule, n); refused(code)) return code;
     out = n;
-    return 0;
+    return accepted;
 }
 
 // The string-valued arguments with a fixed set of values.
-u16 check_queue_type(Refusal& refusal, const FieldTable& table) {
+ReplyCode check_queue_type(Refusal& refusal, const FieldTable& table) {
     constexpr std::string_view key = "x-queue-type";
     const FieldValue* value = wire::find_field(table, key);
-    if (value == nullptr) return 0;
+    if (value == nullptr) return accepted;
     if (value->type != 'S') return refusal.unacceptable_type(key, *value);
     std::string_view type = *value->as_string();
-    if (type == "classic") return 0;
+    if (type == "classic") return accepted;
     if (type == "quorum" || type == "stream") {
         return refusal.invalid_arg(
             key, "\"queue type '" + std::string(type) + "' is not supported, only 'classic'\"");
@@ -108,13 +115,13 @@ u16 check_queue_type(Refusal& refusal, const FieldTable& table) {
     return refusal.invalid_arg(key, "\"unsupported queue type '" + std::string(type) + "'\"");
 }
 
-u16 check_overflow(Refusal& refusal, const FieldTable& table) {
+ReplyCode check_overflow(Refusal& refusal, const FieldTable& table) {
     constexpr std::string_view key = "x-overflow";
     const FieldValue* value = wire::find_field(table, key);
-    if (value == nullptr) return 0;
+    if (value == nullptr) return accepted;
     if (value->type != 'S') return refusal.unacceptable_type(key, *value);
     std::string_view mode = *value->as_string();
-    if (mode == "drop-head") return 0;
+    if (mode == "drop-head") return accepted;
     if (mode == "reject-publish" || mode == "reject-publish-dlx") {
         // Refusing a publish needs the queue's answer before the confirm; ours are sent as
         // soon as a message is routed.
@@ -124,24 +131,26 @@ u16 check_overflow(Refusal& refusal, const FieldTable& table) {
     return refusal.invalid_arg(key, "invalid_overflow");
 }
 
-u16 check_queue_mode(Refusal& refusal, const FieldTable& table) {
+ReplyCode check_queue_mode(Refusal& refusal, const FieldTable& table) {
     constexpr std::string_view key = "x-queue-mode";
     const FieldValue* value = wire::find_field(table, key);
-    if (value == nullptr) return 0;
+    if (value == nullptr) return accepted;
     if (value->type != 'S') return refusal.unacceptable_type(key, *value);
     std::string_view mode = *value->as_string();
-    if (mode == "default" || mode == "lazy") return 0;  // lazy changes nothing a client sees
+    if (mode == "default" || mode == "lazy") return accepted;  // lazy changes nothing a client sees
     return refusal.invalid_arg(key, "\"unsupported queue mode '" + std::string(mode) + "'\"");
 }
 
 // The checks after the queue type, in the order of RabbitMQ's declare_args().
-u16 check_declare_args(Refusal& refusal, const FieldTable& table, QueueArguments& out) {
+ReplyCode check_declare_args(Refusal& refusal, const FieldTable& table, QueueArguments& out) {
     using enum IntegerRule;
-    if (u16 code =
-            check_optional_integer(refusal, table, "x-expires", positive_expiry, out.expires_ms))
+    if (ReplyCode code =
+            check_optional_integer(refusal, table, "x-expires", positive_expiry, out.expires_ms);
+        refused(code))
         return code;
-    if (u16 code =
-            check_optional_integer(refusal, table, "x-message-ttl", expiry, out.message_ttl_ms))
+    if (ReplyCode code =
+            check_optional_integer(refusal, table, "x-message-ttl", expiry, out.message_ttl_ms);
+        refused(code))
         return code;
     if (const FieldValue* key = wire::find_field(table, "x-dead-letter-routing-key")) {
         if (key->type != 'S') return refusal.unacceptable_type("x-dead-letter-routing-key", *key);
@@ -151,30 +160,34 @@ u16 check_declare_args(Refusal& refusal, const FieldTable& table, QueueArguments
         }
         out.dead_letter_routing_key = std::string(*key->as_string());
     }
-    if (u16 code =
-            check_optional_integer(refusal, table, "x-max-length", non_negative, out.max_length))
+    if (ReplyCode code =
+            check_optional_integer(refusal, table, "x-max-length", non_negative, out.max_length);
+        refused(code))
         return code;
-    if (u16 code = check_optional_integer(refusal, table, "x-max-length-bytes", non_negative,
-                                          out.max_length_bytes))
+    if (ReplyCode code = check_optional_integer(refusal, table, "x-max-length-bytes", non_negative,
+                                                out.max_length_bytes);
+        refused(code))
         return code;
     std::optional<u64> max_priority;
-    if (u16 code = check_optional_integer(refusal, table, "x-max-priority", priority, max_priority))
+    if (ReplyCode code =
+            check_optional_integer(refusal, table, "x-max-priority", priority, max_priority);
+        refused(code))
         return code;
     if (max_priority) out.max_priority = static_cast<u8>(*max_priority);
-    if (u16 code = check_overflow(refusal, table)) return code;
-    if (u16 code = check_queue_mode(refusal, table)) return code;
+    if (ReplyCode code = check_overflow(refusal, table); refused(code)) return code;
+    if (ReplyCode code = check_queue_mode(refusal, table); refused(code)) return code;
     if (const FieldValue* sac = wire::find_field(table, "x-single-active-consumer")) {
         std::optional<bool> on = sac->as_bool();
         if (!on) return refusal.unacceptable_type("x-single-active-consumer", *sac);
         out.single_active_consumer = *on;
     }
-    return 0;
+    return accepted;
 }
 
 }  // namespace
 
-u16 parse_queue_arguments(std::string_view arguments, std::string_view queue,
-                          std::string_view vhost, QueueArguments& out, std::string& text) {
+ReplyCode parse_queue_arguments(std::string_view arguments, std::string_view queue,
+                                std::string_view vhost, QueueArguments& out, std::string& text) {
     out = QueueArguments{};
     FieldTable table;
     Refusal refusal(queue, vhost, text);
@@ -187,25 +200,25 @@ u16 parse_queue_arguments(std::string_view arguments, std::string_view queue,
                    std::string(wire::field_type_name(dlx->type)) +
                    "' for arg 'x-dead-letter-exchange' in queue '" + std::string(queue) +
                    "' in vhost '" + std::string(vhost) + "'";
-            return 406;
+            return ReplyCode::precondition_failed;
         }
         out.dead_letter_exchange = std::string(*dlx->as_string());
     }
-    if (u16 code = check_queue_type(refusal, table)) return code;
-    if (u16 code = check_declare_args(refusal, table, out)) return code;
+    if (ReplyCode code = check_queue_type(refusal, table); refused(code)) return code;
+    if (ReplyCode code = check_declare_args(refusal, table, out); refused(code)) return code;
     for (std::string_view key : other_queue_type_keys) {
         if (wire::find_field(table, key) != nullptr) return refusal.other_queue_type(key);
     }
-    return 0;
+    return accepted;
 }
 
-u16 check_exchange_arguments(std::string_view arguments, std::string_view exchange,
-                             std::string_view vhost, std::string& text) {
+ReplyCode check_exchange_arguments(std::string_view arguments, std::string_view exchange,
+                                   std::string_view vhost, std::string& text) {
     FieldTable table;
     if (!wire::decode_field_table(arguments, table)) {
         text = "PRECONDITION_FAILED - malformed arguments for exchange '" + std::string(exchange) +
                "' in vhost '" + std::string(vhost) + "'";
-        return 406;
+        return ReplyCode::precondition_failed;
     }
     const FieldValue* alternate = wire::find_field(table, "alternate-exchange");
     if (alternate != nullptr && alternate->type != 'S') {
@@ -213,9 +226,9 @@ u16 check_exchange_arguments(std::string_view arguments, std::string_view exchan
                std::string(wire::field_type_name(alternate->type)) +
                "' for arg 'alternate-exchange' in exchange '" + std::string(exchange) +
                "' in vhost '" + std::string(vhost) + "'";
-        return 406;
+        return ReplyCode::precondition_failed;
     }
-    return 0;
+    return accepted;
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/base/types.h"
+#include "net/amqp/methods.h"
 
 namespace lepus::core {
 
@@ -36,15 +37,17 @@ struct QueueArguments {
     u32 priority_band_count() const { return max_priority ? u32{*max_priority} + 1 : 1; }
 };
 
-// Parses a queue.declare argument table (content bytes, no length prefix). Returns 0, or 406
-// with `text` set to the reply text, naming the queue and vhost as RabbitMQ does.
-u16 parse_queue_arguments(std::string_view arguments, std::string_view queue,
-                          std::string_view vhost, QueueArguments& out, std::string& text);
+// Parses a queue.declare argument table (content bytes, no length prefix). Returns
+// reply_success, or precondition_failed with `text` set to the reply text, naming the queue and
+// vhost as RabbitMQ does.
+amqp::ReplyCode parse_queue_arguments(std::string_view arguments, std::string_view queue,
+                                      std::string_view vhost, QueueArguments& out,
+                                      std::string& text);
 
-// Checks the arguments of exchange.declare (alternate-exchange must be a string). Returns 0 or
-// 406 with `text`.
-u16 check_exchange_arguments(std::string_view arguments, std::string_view exchange,
-                             std::string_view vhost, std::string& text);
+// Checks the arguments of exchange.declare (alternate-exchange must be a string). Returns
+// reply_success, or precondition_failed with `text`.
+amqp::ReplyCode check_exchange_arguments(std::string_view arguments, std::string_view exchange,
+                                         std::string_view vhost, std::string& text);
 
 // The per-message `expiration` property: a decimal count of milliseconds, optionally signed
 // as Erlang's string:to_integer allows, at most expiry_ms_max. False when RabbitMQ would refuse

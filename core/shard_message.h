@@ -24,6 +24,7 @@
 #include "core/message.h"
 #include "core/routing/destination.h"
 #include "core/routing/exchange_type.h"
+#include "net/amqp/methods.h"
 
 namespace lepus::core {
 
@@ -132,11 +133,11 @@ struct MetaRequest {
     MetaOp op;
 };
 
-// The answer to a MetaRequest. code 0 is success; otherwise code and text are the AMQP reply
-// the channel (soft codes) or connection (hard codes) closes with.
+// The answer to a MetaRequest. reply_success is success; otherwise code and text are the AMQP
+// reply the channel (soft codes) or connection (hard codes) closes with.
 struct MetaReply {
     ChannelKey to;
-    u16 code = 0;
+    amqp::ReplyCode code = amqp::ReplyCode::reply_success;
     std::string text;
     std::string queue_name;
     u32 message_count = 0;
@@ -192,7 +193,7 @@ struct QueueCommand {
 };
 struct QueueCommandDone {
     u64 continuation = 0;
-    u16 code = 0;
+    amqp::ReplyCode code = amqp::ReplyCode::reply_success;
     std::string text;
     u32 message_count = 0;
     u32 consumer_count = 0;
@@ -274,7 +275,7 @@ struct ConsumeReply {
     ConsumerKey consumer;
     QueueId queue;
     ShardId home;
-    u16 code = 0;
+    amqp::ReplyCode code = amqp::ReplyCode::reply_success;
     std::string text;
 };
 struct CancelRequest {
@@ -314,7 +315,7 @@ struct GetRequest {
 };
 struct GetReply {
     ChannelKey channel;
-    u16 code = 0;  // 404 when the queue went away
+    amqp::ReplyCode code = amqp::ReplyCode::reply_success;  // not_found when the queue went away
     std::string text;
     QueueId queue;
     ShardId home;

@@ -306,7 +306,7 @@ Status returned_refusal(const amqp::BasicReturn& returned) {
 Status Client::close_channel() {
     if (state_ != State::open || !channel_open_) return Status::success();
     amqp::ChannelClose close;
-    close.reply_code = amqp::reply::reply_success;
+    close.reply_code = amqp::wire_code(amqp::ReplyCode::reply_success);
     close.reply_text = close_text;
     Status status = send_method(close);
     if (!status.ok()) return status;
@@ -344,7 +344,7 @@ Status Client::close() {
         return result;
     }
     amqp::ConnectionClose close;
-    close.reply_code = amqp::reply::reply_success;
+    close.reply_code = amqp::wire_code(amqp::ReplyCode::reply_success);
     close.reply_text = close_text;
     Status status = send_method(close, 0);
     // After connection.close only close-ok matters; the spec has the peer discard the rest.
@@ -362,7 +362,8 @@ Status Client::close() {
         if (std::holds_alternative<amqp::ConnectionCloseOk>(method)) break;
         if (const auto* crossing = std::get_if<amqp::ConnectionClose>(&method)) {
             send_method(amqp::ConnectionCloseOk{}, 0);
-            if (crossing->reply_code != amqp::reply::reply_success && result.ok()) {
+            if (crossing->reply_code != amqp::wire_code(amqp::ReplyCode::reply_success) &&
+                result.ok()) {
                 result = Status::refused(
                     amqp::reply_text(crossing->reply_code, crossing->reply_text));
             }

@@ -297,7 +297,7 @@ void Connection::close() {
     if (open_) {
         open_ = false;
         amqp::ConnectionClose close;
-        close.reply_code = amqp::reply::reply_success;
+        close.reply_code = amqp::wire_code(amqp::ReplyCode::reply_success);
         close.reply_text = "lepus-perf is done";
         std::string saved_error = error_;
         if (send_method(close, 0)) {

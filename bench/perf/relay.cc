@@ -119,7 +119,7 @@ private:
     void deliver(const ConsumerRef& consumer, const amqp::BasicPublish& publish,
                  std::string_view header, const std::vector<std::string_view>& bodies);
     void send_method(Connection& c, u16 channel, const amqp::Method& method);
-    void close_connection_with(Connection& c, u16 code, std::string_view text);
+    void close_connection_with(Connection& c, amqp::ReplyCode code, std::string_view text);
     void flush(Connection& c);
     void drop(Connection& c);
     void remove_consumers(Connection& c, int channel);  // -1: every channel
@@ -176,9 +176,9 @@ void Relay::send_method(Connection& c, u16 channel, const amqp::Method& method) 
     amqp::write_method_frame(writer, channel, method);
 }
 
-void Relay::close_connection_with(Connection& c, u16 code, std::string_view text) {
+void Relay::close_connection_with(Connection& c, amqp::ReplyCode code, std::string_view text) {
     amqp::ConnectionClose close;
-    close.reply_code = code;
+    close.reply_code = amqp::wire_code(code);
     close.reply_text = text;
     send_method(c, 0, close);
     c.closing = true;
@@ -230,7 +230,8 @@ void Relay::read(Connection& c) {
         } else if (c.input.size() < receive_buffer_max) {
             c.input.resize(c.input.size() * 2);
         } else {
-            close_connection_with(c, amqp::reply::frame_error, "message too large for the relay");
+            close_connection_with(c, amqp::ReplyCode::frame_error,
+                                  "message too large for the relay");
             c.readable = false;
             return;
         }
@@ -281,7 +282,7 @@ void Relay::parse(Connection& c) {
         amqp::FrameStatus status = amqp::parse_frame(input, frame_max, frame, size);
         if (status == amqp::FrameStatus::incomplete) return;
         if (status != amqp::FrameStatus::complete) {
-            close_connection_with(c, amqp::reply::frame_error, "bad frame");
+            close_connection_with(c, amqp::ReplyCode::frame_error, "bad frame");
             return;
         }
         if (frame.type == amqp::frame_heartbeat) {
@@ -289,7 +290,7 @@ void Relay::parse(Connection& c) {
             continue;
         }
         if (frame.type != amqp::frame_method || frame.channel > channel_max) {
-            close_connection_with(c, amqp::reply::unexpected_frame, "content without a method");
+            close_connection_with(c, amqp::ReplyCode::unexpected_frame, "content without a method");
             return;
         }
         if (frame.payload.size() >= 4 && static_cast<u8>(frame.payload[0]) == 0 &&
@@ -305,7 +306,8 @@ void Relay::parse(Connection& c) {
         u16 method_id = 0;
         if (amqp::decode_method(frame.payload, method, class_id, method_id) !=
             amqp::DecodeStatus::ok) {
-            close_connection_with(c, amqp::reply::not_implemented, "unknown or malformed method");
+            close_connection_with(c, amqp::ReplyCode::not_implemented,
+                                  "unknown or malformed method");
             return;
         }
         c.input_begin += size;
@@ -322,7 +324,7 @@ bool Relay::handle_publish(Connection& c, u16 channel, std::string_view method_p
         return false;
     }
     if (header.type != amqp::frame_header || header.payload.size() < 12) {
-        close_connection_with(c, amqp::reply::unexpected_frame, "publish without a header");
+        close_connection_with(c, amqp::ReplyCode::unexpected_frame, "publish without a header");
         return false;
     }
     wire::WireReader size_reader(header.payload.substr(4, 8));
@@ -338,7 +340,7 @@ bool Relay::handle_publish(Connection& c, u16 channel, std::string_view method_p
             return false;
         }
         if (body.type != amqp::frame_body) {
-            close_connection_with(c, amqp::reply::unexpected_frame, "body frame missing");
+            close_connection_with(c, amqp::ReplyCode::unexpected_frame, "body frame missing");
             return false;
         }
         bodies.push_back(body.payload);
@@ -350,7 +352,7 @@ bool Relay::handle_publish(Connection& c, u16 channel, std::string_view method_p
     amqp::BasicPublish publish;
     wire::WireReader reader(method_payload.substr(4));
     if (!publish.decode_arguments(reader)) {
-        close_connection_with(c, amqp::reply::syntax_error, "malformed basic.publish");
+        close_connection_with(c, amqp::ReplyCode::syntax_error, "malformed basic.publish");
         return false;
     }
     Channel& from = c.channels[channel];
@@ -493,7 +495,7 @@ bool Relay::handle_method(Connection& c, u16 channel, const amqp::Method& method
         ch.confirm = true;
         if (!confirm_select->nowait) send_method(c, channel, amqp::ConfirmSelectOk{});
     } else {
-        close_connection_with(c, amqp::reply::not_implemented,
+        close_connection_with(c, amqp::ReplyCode::not_implemented,
                               "lepus-relay does not implement " +
                                   std::string(amqp::method_name(method)));
         return false;

@@ -344,6 +344,7 @@ def emit_header(spec, spec_path, methods, properties):
         "// whatever the caller keeps alive until the frame is written. A table member holds the",
         "// table's content bytes without the u32 length prefix; decoding has validated them, and",
         "// wire::decode_field_table turns them into values when someone needs them.",
+        "#include <optional>",
         "#include <string_view>",
         "#include <variant>",
         "#include <vector>",
@@ -404,20 +405,8 @@ def emit_header(spec, spec_path, methods, properties):
         "// strings and tables in static storage. For round-trip tests and benchmarks.",
         "std::vector<Method> sample_methods();",
         "",
-        "// Reply codes. Soft errors close the channel, hard errors the connection.",
-        "namespace reply {",
     ]
-    for cpp, value, _spelling, _cls in reply_constants(spec):
-        h.append("inline constexpr u16 %s = %d;" % (cpp, value))
-    h += [
-        "}  // namespace reply",
-        "",
-        "bool is_hard_error(u16 code);",
-        "bool is_soft_error(u16 code);",
-        '// RabbitMQ\'s spelling, e.g. "NOT_FOUND"; "UNKNOWN" for codes the spec does not define.',
-        "std::string_view reply_code_name(u16 code);",
-        "",
-    ]
+    h += emit_reply_header(spec)
     basic_class_id = next(m.class_id for m in methods if m.class_name == "basic")
     h += emit_properties_header(properties, basic_class_id)
     h += ["}  // namespace lepus::amqp", ""]
@@ -644,21 +633,57 @@ def emit_source(spec, spec_path, methods, properties):
     return "\n".join(c)
 
 
+def emit_reply_header(spec):
+    h = [
+        "// Reply codes. Soft errors close the channel, hard errors the connection. Typed, so a",
+        "// code is never taken for another number; wire_code gives the value a frame carries.",
+        "enum class ReplyCode : u16 {",
+    ]
+    for cpp, value, _spelling, _cls in reply_constants(spec):
+        h.append("    %s = %d," % (cpp, value))
+    h += [
+        "};",
+        "",
+        "constexpr u16 wire_code(ReplyCode code) { return static_cast<u16>(code); }",
+        "// The code a peer sent, if the spec defines it: peers may send codes it lacks.",
+        "std::optional<ReplyCode> reply_code_from_wire(u16 code);",
+        "",
+        "bool is_hard_error(ReplyCode code);",
+        "bool is_soft_error(ReplyCode code);",
+        '// RabbitMQ\'s spelling, e.g. "NOT_FOUND"; "UNKNOWN" for codes the spec does not define.',
+        "std::string_view reply_code_name(u16 code);",
+        "inline std::string_view reply_code_name(ReplyCode code) {",
+        "    return reply_code_name(wire_code(code));",
+        "}",
+        "",
+    ]
+    return h
+
+
+def reply_class_switch(function, constants, wanted):
+    """A switch naming every code, so the compiler (-Wswitch) catches one left out."""
+    c = ["bool %s(ReplyCode code) {" % function, "    switch (code) {"]
+    for value in (True, False):
+        for cpp, _v, _s, cls in constants:
+            if (cls == wanted) == value:
+                c.append("        case ReplyCode::%s:" % cpp)
+        c.append("            return %s;" % ("true" if value else "false"))
+    c += ["    }", "    return false;  // not a code of the spec: only a cast can make one", "}",
+          ""]
+    return c
+
+
 def emit_reply_source(spec):
     constants = reply_constants(spec)
-    c = ["bool is_hard_error(u16 code) {", "    switch (code) {"]
-    hard = [x for x in constants if x[3] == "hard-error"]
-    soft = [x for x in constants if x[3] == "soft-error"]
-    for cpp, _v, _s, _cls in hard:
-        c.append("        case reply::%s:" % cpp)
-    c += ["            return true;", "        default:", "            return false;",
-          "    }", "}", "", "bool is_soft_error(u16 code) {", "    switch (code) {"]
-    for cpp, _v, _s, _cls in soft:
-        c.append("        case reply::%s:" % cpp)
-    c += ["            return true;", "        default:", "            return false;",
-          "    }", "}", "", "std::string_view reply_code_name(u16 code) {", "    switch (code) {"]
-    for cpp, _v, spelling, _cls in constants:
-        c.append('        case reply::%s: return "%s";' % (cpp, spelling))
+    c = ["std::optional<ReplyCode> reply_code_from_wire(u16 code) {", "    switch (code) {"]
+    for cpp, value, _s, _cls in constants:
+        c.append("        case %d: return ReplyCode::%s;" % (value, cpp))
+    c += ["        default: return std::nullopt;", "    }", "}", ""]
+    c += reply_class_switch("is_hard_error", constants, "hard-error")
+    c += reply_class_switch("is_soft_error", constants, "soft-error")
+    c += ["std::string_view reply_code_name(u16 code) {", "    switch (code) {"]
+    for cpp, value, spelling, _cls in constants:
+        c.append('        case %d: return "%s";' % (value, spelling))
     c += ['        default: return "UNKNOWN";', "    }", "}", ""]
     return c
 

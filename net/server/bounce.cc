@@ -15,7 +15,11 @@ void bounce(ShardMessage& message, Outbox& outbox) {
         return;
     }
     if (auto* r = std::get_if<std::unique_ptr<ConsumeReply>>(&message)) {
-        if ((*r)->code == 0) outbox.send((*r)->home, CancelRequest{(*r)->queue, (*r)->consumer});
+        // A consumer the queue added must be cancelled there; a refused one never was.
+        ConsumeReply& reply = **r;
+        if (reply.code == amqp::ReplyCode::reply_success) {
+            outbox.send(reply.home, CancelRequest{reply.queue, reply.consumer});
+        }
         return;
     }
     if (auto* r = std::get_if<std::unique_ptr<GetReply>>(&message)) {

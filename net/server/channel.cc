@@ -48,7 +48,8 @@ void Channel::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     if (waiting_ != Waiting::none || !parked_.empty()) {
         if (parked_.size() >= limits::channel_parked_frames_max ||
             parked_bytes_ + frame.payload.size() > limits::channel_parked_bytes_max) {
-            connection_error(506, "RESOURCE_ERROR - too many frames sent while waiting", 0, 0);
+            fail(ReplyCode::resource_error, "RESOURCE_ERROR - too many frames sent while waiting",
+                 0, 0);
             return;
         }
         parked_bytes_ += frame.payload.size();
@@ -62,29 +63,29 @@ void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& c
     switch (expect_) {
         case Expect::method:
             if (type != frame_method) {
-                connection_error(505,
-                                 "UNEXPECTED_FRAME - expected method frame, got non method "
-                                 "frame instead",
-                                 0, 0);
+                fail(ReplyCode::unexpected_frame,
+                     "UNEXPECTED_FRAME - expected method frame, got non method "
+                     "frame instead",
+                     0, 0);
                 return;
             }
             break;
         case Expect::header:
             if (type != frame_header) {
-                connection_error(505,
-                                 "UNEXPECTED_FRAME - expected content header for class 60, "
-                                 "got non content header frame instead",
-                                 BasicPublish::class_id, BasicPublish::method_id);
+                fail(ReplyCode::unexpected_frame,
+                     "UNEXPECTED_FRAME - expected content header for class 60, "
+                     "got non content header frame instead",
+                     BasicPublish::class_id, BasicPublish::method_id);
                 return;
             }
             handle_header(payload, chunk);
             return;
         case Expect::body:
             if (type != frame_body) {
-                connection_error(505,
-                                 "UNEXPECTED_FRAME - expected content body, got non content "
-                                 "body frame instead",
-                                 BasicPublish::class_id, BasicPublish::method_id);
+                fail(ReplyCode::unexpected_frame,
+                     "UNEXPECTED_FRAME - expected content body, got non content "
+                     "body frame instead",
+                     BasicPublish::class_id, BasicPublish::method_id);
                 return;
             }
             handle_body(payload, chunk);
@@ -95,16 +96,16 @@ void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& c
     u16 method_id = 0;
     DecodeStatus status = decode_method(payload, method, class_id, method_id);
     if (status == DecodeStatus::unknown_method) {
-        connection_error(540,
-                         "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) + "." +
-                             std::to_string(method_id),
-                         class_id, method_id);
+        fail(ReplyCode::not_implemented,
+             "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) + "." +
+                 std::to_string(method_id),
+             class_id, method_id);
         return;
     }
     if (status != DecodeStatus::ok) {
-        connection_error(502, "SYNTAX_ERROR - malformed " +
-                                  std::string(method_name(class_id, method_id)),
-                         class_id, method_id);
+        fail(ReplyCode::syntax_error,
+             "SYNTAX_ERROR - malformed " + std::string(method_name(class_id, method_id)), class_id,
+             method_id);
         return;
     }
     handle_method(method, chunk);
@@ -118,10 +119,9 @@ void Channel::handle_method(const Method& method, const ChunkRef&) {
                 on_method(m);
             } else {
                 // Connection-class methods on a channel, server-to-client methods from a client.
-                connection_error(503,
-                                 "COMMAND_INVALID - method '" + std::string(M::name) +
-                                     "' is not allowed here",
-                                 M::class_id, M::method_id);
+                fail(ReplyCode::command_invalid,
+                     "COMMAND_INVALID - method '" + std::string(M::name) + "' is not allowed here",
+                     M::class_id, M::method_id);
             }
         },
         method);
@@ -142,26 +142,25 @@ void Channel::unpark() {
 void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
     ContentHeader header;
     if (!decode_content_header(payload, header)) {
-        connection_error(502, "SYNTAX_ERROR - malformed content header", BasicPublish::class_id,
-                         BasicPublish::method_id);
+        fail(ReplyCode::syntax_error, "SYNTAX_ERROR - malformed content header",
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     if (header.body_size > limits::message_size_max) {
         expect_ = Expect::method;
-        channel_error(406,
-                      "PRECONDITION_FAILED - message size " + std::to_string(header.body_size) +
-                          " is larger than configured max size " +
-                          std::to_string(limits::message_size_max),
-                      BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - message size " + std::to_string(header.body_size) +
+                 " is larger than configured max size " + std::to_string(limits::message_size_max),
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     const BasicProperties& p = header.properties;
     if (p.has(BasicProperty::user_id) && p.user_id != connection_.user()) {
         expect_ = Expect::method;
-        channel_error(406,
-                      "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
-                          "' but authenticated user was '" + connection_.user() + "'",
-                      BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
+                 "' but authenticated user was '" + connection_.user() + "'",
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
@@ -174,8 +173,8 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
         u64 ttl_ms = 0;
         if (!core::parse_expiration(p.expiration, ttl_ms)) {
             expect_ = Expect::method;
-            channel_error(406, core::invalid_expiration_text(p.expiration),
-                          BasicPublish::class_id, BasicPublish::method_id);
+            fail(ReplyCode::precondition_failed, core::invalid_expiration_text(p.expiration),
+                 BasicPublish::class_id, BasicPublish::method_id);
             return;
         }
     }
@@ -207,8 +206,8 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
 void Channel::handle_body(std::string_view payload, const ChunkRef& chunk) {
     publish_.body_received += payload.size();
     if (publish_.body_received > publish_.body_size) {
-        connection_error(501, "FRAME_ERROR - content body exceeds the size in its header",
-                         BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::frame_error, "FRAME_ERROR - content body exceeds the size in its header",
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     if (!payload.empty()) {
@@ -235,16 +234,16 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     const core::VHost& vhost = connection_.vhost_entry();
     auto it = vhost.exchanges.find(exchange_name);
     if (it == vhost.exchanges.end()) {
-        channel_error(404, core::no_exchange_text(exchange_name, connection_.vhost()),
-                      BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::not_found, core::no_exchange_text(exchange_name, connection_.vhost()),
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     const core::Exchange& exchange = it->second;
     if (exchange.info.internal) {
-        channel_error(403,
-                      "ACCESS_REFUSED - cannot publish to internal exchange '" + exchange_name +
-                          "' in vhost '" + connection_.vhost() + "'",
-                      BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::access_refused,
+             "ACCESS_REFUSED - cannot publish to internal exchange '" + exchange_name +
+                 "' in vhost '" + connection_.vhost() + "'",
+             BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     u32 routed = 0;
@@ -263,7 +262,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     if (tx_committing_) tx_awaiting_disk_ += confirm.awaiting_disk;
     if (routed == 0 && mandatory) {
         BasicReturn r;
-        r.reply_code = 312;
+        r.reply_code = wire_code(ReplyCode::no_route);
         r.reply_text = "NO_ROUTE";
         r.exchange = message->exchange();
         r.routing_key = message->routing_key();
@@ -460,13 +459,14 @@ void Channel::on_consumer_cancelled(const core::ConsumerCancelled& cancelled) {
 
 void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
     if (!m.no_ack) {
-        channel_error(406, "PRECONDITION_FAILED - reply consumer cannot acknowledge",
-                      BasicConsume::class_id, BasicConsume::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - reply consumer cannot acknowledge", BasicConsume::class_id,
+             BasicConsume::method_id);
         return;
     }
     if (has_reply_consumer_) {
-        channel_error(406, "PRECONDITION_FAILED - reply consumer already set",
-                      BasicConsume::class_id, BasicConsume::method_id);
+        fail(ReplyCode::precondition_failed, "PRECONDITION_FAILED - reply consumer already set",
+             BasicConsume::class_id, BasicConsume::method_id);
         return;
     }
     has_reply_consumer_ = true;
@@ -483,8 +483,9 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
 bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
     if (!has_reply_consumer_) {
         expect_ = Expect::method;
-        channel_error(406, "PRECONDITION_FAILED - fast reply consumer does not exist",
-                      BasicPublish::class_id, BasicPublish::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - fast reply consumer does not exist", BasicPublish::class_id,
+             BasicPublish::method_id);
         return false;
     }
     std::string name = direct_reply_name(DirectReplyName{key(), reply_secret_});
@@ -529,8 +530,8 @@ void Channel::declare_direct_reply(const QueueDeclare& m) {
     }
     std::optional<DirectReplyName> target = parse_direct_reply_name(name);
     if (!target || target->channel.connection.shard.value >= context.broker.shard_count()) {
-        channel_error(404, core::no_queue_text(name, connection_.vhost()),
-                      QueueDeclare::class_id, QueueDeclare::method_id);
+        fail(ReplyCode::not_found, core::no_queue_text(name, connection_.vhost()),
+             QueueDeclare::class_id, QueueDeclare::method_id);
         return;
     }
     // Only the channel the name designates knows whether it is live: ask it.
@@ -578,8 +579,9 @@ void Channel::settle_entry(Unacked& entry, SettleKind kind) {
 
 bool Channel::settle(u64 tag, bool multiple, SettleKind kind) {
     auto unknown = [&] {
-        channel_error(406, "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
-                      BasicAck::class_id, BasicAck::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
+             BasicAck::class_id, BasicAck::method_id);
         return false;
     };
     if (multiple && tag == 0) {
@@ -634,24 +636,29 @@ void Channel::release() {
 
 // ---- errors ----
 
-void Channel::channel_error(u16 code, const std::string& text, u16 class_id, u16 method_id) {
+void Channel::fail(ReplyCode code, const std::string& text, u16 class_id, u16 method_id) {
+    if (is_hard_error(code)) {
+        connection_.connection_error(code, text, class_id, method_id);
+    } else {
+        close_channel(code, text, class_id, method_id);
+    }
+}
+
+void Channel::close_channel(ReplyCode code, const std::string& text, u16 class_id, u16 method_id) {
     if (state_ != State::open) return;
-    LEPUS_LOG(info, "channel %u of %s closed with %u: %s", number_,
-              connection_.peer_name().c_str(), code, text.c_str());
+    std::string_view name = reply_code_name(code);
+    LEPUS_LOG(info, "channel %u of %s closed with %.*s: %s", number_,
+              connection_.peer_name().c_str(), static_cast<int>(name.size()), name.data(),
+              text.c_str());
     release();
     ChannelClose close;
-    close.reply_code = code;
+    close.reply_code = wire_code(code);
     std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
     close.reply_text = reply_text;
     close.failing_class_id = class_id;
     close.failing_method_id = method_id;
     send_method(close);
     state_ = State::closing;
-}
-
-void Channel::connection_error(u16 code, const std::string& text, u16 class_id,
-                               u16 method_id) {
-    connection_.connection_error(code, text, class_id, method_id);
 }
 
 // ---- messages from other shards ----

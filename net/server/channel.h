@@ -156,8 +156,8 @@ private:
     void on_consumer_cancelled(const core::ConsumerCancelled& cancelled);
     void on_persisted(const core::Persisted& persisted);
     void consume_direct_reply(const amqp::BasicConsume& m, std::string tag);
-    // The consumer's x-priority argument (0 without one); sends 406 and returns false when it
-    // is not an integer, as RabbitMQ does.
+    // The consumer's x-priority argument (0 without one); fails the channel with
+    // precondition_failed and returns false when it is not an integer, as RabbitMQ does.
     bool consumer_priority(std::string_view arguments, const std::string& queue, i32& priority);
     // Sends a reply published to amq.rabbitmq.reply-to.* to the channel its name designates,
     // which delivers it only if the name is live; a malformed name drops it here. Either way
@@ -193,8 +193,11 @@ private:
                             u16 method_id);
     const core::QueueInfo* lookup_queue(const std::string& name, u16 class_id, u16 method_id);
 
-    void channel_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
-    void connection_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
+    // Ends the channel's work after an error, as AMQP classes the code: a soft error closes the
+    // channel, a hard one the whole connection.
+    void fail(amqp::ReplyCode code, const std::string& text, u16 class_id, u16 method_id);
+    // channel.close with `code`: releases the channel and waits for the client's close-ok.
+    void close_channel(amqp::ReplyCode code, const std::string& text, u16 class_id, u16 method_id);
     template <typename M>
     void send_method(const M& method) {
         write_method_frame(out_writer(), number_, method);

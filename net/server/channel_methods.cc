@@ -37,8 +37,8 @@ std::string generated_name(const char* prefix, ShardContext& context) {
 void Channel::on_method(const ChannelFlow& m) {
     if (!m.active) {
         // RabbitMQ 3.x no longer lets a client stop deliveries with channel.flow.
-        connection_error(540, "NOT_IMPLEMENTED - active=false", ChannelFlow::class_id,
-                         ChannelFlow::method_id);
+        fail(ReplyCode::not_implemented, "NOT_IMPLEMENTED - active=false", ChannelFlow::class_id,
+             ChannelFlow::method_id);
         return;
     }
     ChannelFlowOk ok;
@@ -72,9 +72,9 @@ void Channel::on_method(const ExchangeDeclare& m) {
     if (!m.passive) {
         std::optional<routing::ExchangeType> type = routing::parse_exchange_type(m.type);
         if (!type) {
-            connection_error(
-                503, "COMMAND_INVALID - unknown exchange type '" + std::string(m.type) + "'",
-                ExchangeDeclare::class_id, ExchangeDeclare::method_id);
+            fail(ReplyCode::command_invalid,
+                 "COMMAND_INVALID - unknown exchange type '" + std::string(m.type) + "'",
+                 ExchangeDeclare::class_id, ExchangeDeclare::method_id);
             return;
         }
         op.info.type = *type;
@@ -115,7 +115,7 @@ bool Channel::resolve_queue_name(std::string_view requested, std::string& out, u
         return true;
     }
     if (last_queue_.empty()) {
-        channel_error(404, "NOT_FOUND - no previously declared queue", class_id, method_id);
+        fail(ReplyCode::not_found, "NOT_FOUND - no previously declared queue", class_id, method_id);
         return false;
     }
     out = last_queue_;
@@ -126,11 +126,13 @@ const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_
     const core::QueueInfo* info =
         connection_.context().broker.catalog().find_queue(connection_.vhost(), name);
     if (info == nullptr) {
-        channel_error(404, core::no_queue_text(name, connection_.vhost()), class_id, method_id);
+        fail(ReplyCode::not_found, core::no_queue_text(name, connection_.vhost()), class_id,
+             method_id);
         return nullptr;
     }
     if (info->exclusive && !(info->owner == connection_.key())) {
-        channel_error(405, core::queue_locked_text(name, connection_.vhost()), class_id, method_id);
+        fail(ReplyCode::resource_locked, core::queue_locked_text(name, connection_.vhost()),
+             class_id, method_id);
         return nullptr;
     }
     return info;
@@ -229,12 +231,8 @@ void Channel::await_meta_reply(PendingOk ok, bool nowait, u16 class_id, u16 meth
 void Channel::on_reply(core::MetaReply& reply) {
     LEPUS_ASSERT(waiting_ == Waiting::meta);
     waiting_ = Waiting::none;
-    if (reply.code != 0) {
-        if (reply.code == 530 || reply.code >= 500) {
-            connection_error(reply.code, reply.text, pending_class_, pending_method_);
-        } else {
-            channel_error(reply.code, reply.text, pending_class_, pending_method_);
-        }
+    if (reply.code != ReplyCode::reply_success) {
+        fail(reply.code, reply.text, pending_class_, pending_method_);
         return;
     }
     if (!pending_nowait_) {
@@ -286,9 +284,9 @@ void Channel::on_reply(core::MetaReply& reply) {
 
 void Channel::on_method(const BasicQos& m) {
     if (m.prefetch_size != 0) {
-        connection_error(
-            540, "NOT_IMPLEMENTED - prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")",
-            BasicQos::class_id, BasicQos::method_id);
+        fail(ReplyCode::not_implemented,
+             "NOT_IMPLEMENTED - prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")",
+             BasicQos::class_id, BasicQos::method_id);
         return;
     }
     if (m.global) {
@@ -307,8 +305,8 @@ void Channel::on_method(const BasicConsume& m) {
     std::string tag = m.consumer_tag.empty() ? generated_name("amq.ctag-", connection_.context())
                                              : std::string(m.consumer_tag);
     if (find_consumer_by_tag(tag) != nullptr) {
-        connection_error(530, "NOT_ALLOWED - attempt to reuse consumer tag '" + tag + "'",
-                         BasicConsume::class_id, BasicConsume::method_id);
+        fail(ReplyCode::not_allowed, "NOT_ALLOWED - attempt to reuse consumer tag '" + tag + "'",
+             BasicConsume::class_id, BasicConsume::method_id);
         return;
     }
     if (queue_name == direct_reply_queue) {
@@ -357,10 +355,10 @@ bool Channel::consumer_priority(std::string_view arguments, const std::string& q
         }
     }
     if (problem.empty()) return true;
-    channel_error(406,
-                  "PRECONDITION_FAILED - invalid arg 'x-priority' for queue '" + queue +
-                      "' in vhost '" + connection_.vhost() + "': " + problem,
-                  BasicConsume::class_id, BasicConsume::method_id);
+    fail(ReplyCode::precondition_failed,
+         "PRECONDITION_FAILED - invalid arg 'x-priority' for queue '" + queue + "' in vhost '" +
+             connection_.vhost() + "': " + problem,
+         BasicConsume::class_id, BasicConsume::method_id);
     return false;
 }
 
@@ -369,9 +367,9 @@ void Channel::on_reply(core::ConsumeReply& reply) {
     waiting_ = Waiting::none;
     Consumer* consumer = find_consumer(reply.consumer.id);
     LEPUS_ASSERT(consumer != nullptr);
-    if (reply.code != 0) {
+    if (reply.code != ReplyCode::reply_success) {
         consumers_.erase(consumers_.begin() + (consumer - consumers_.data()));
-        channel_error(reply.code, reply.text, pending_class_, pending_method_);
+        fail(reply.code, reply.text, pending_class_, pending_method_);
         return;
     }
     consumer->active = true;
@@ -404,8 +402,8 @@ void Channel::on_method(const BasicCancel& m) {
 
 void Channel::on_method(const BasicPublish& m) {
     if (m.immediate) {
-        connection_error(540, "NOT_IMPLEMENTED - immediate=true", BasicPublish::class_id,
-                         BasicPublish::method_id);
+        fail(ReplyCode::not_implemented, "NOT_IMPLEMENTED - immediate=true", BasicPublish::class_id,
+             BasicPublish::method_id);
         return;
     }
     publish_.exchange.assign(m.exchange.data(), m.exchange.size());
@@ -433,8 +431,8 @@ void Channel::on_method(const BasicGet& m) {
 void Channel::on_reply(core::GetReply& reply) {
     LEPUS_ASSERT(waiting_ == Waiting::get);
     waiting_ = Waiting::none;
-    if (reply.code != 0) {
-        channel_error(reply.code, reply.text, pending_class_, pending_method_);
+    if (reply.code != ReplyCode::reply_success) {
+        fail(reply.code, reply.text, pending_class_, pending_method_);
         return;
     }
     if (!reply.message) {
@@ -500,8 +498,9 @@ void Channel::on_method(const BasicRecoverAsync&) {
 
 void Channel::on_method(const ConfirmSelect& m) {
     if (tx_mode_) {
-        channel_error(406, "PRECONDITION_FAILED - cannot switch from tx to confirm mode",
-                      ConfirmSelect::class_id, ConfirmSelect::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - cannot switch from tx to confirm mode", ConfirmSelect::class_id,
+             ConfirmSelect::method_id);
         return;
     }
     confirm_mode_ = true;
@@ -510,8 +509,9 @@ void Channel::on_method(const ConfirmSelect& m) {
 
 void Channel::on_method(const TxSelect&) {
     if (confirm_mode_) {
-        channel_error(406, "PRECONDITION_FAILED - cannot switch from confirm to tx mode",
-                      TxSelect::class_id, TxSelect::method_id);
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - cannot switch from confirm to tx mode", TxSelect::class_id,
+             TxSelect::method_id);
         return;
     }
     tx_mode_ = true;
@@ -520,8 +520,8 @@ void Channel::on_method(const TxSelect&) {
 
 void Channel::on_method(const TxCommit&) {
     if (!tx_mode_) {
-        channel_error(406, "PRECONDITION_FAILED - channel is not transactional", TxCommit::class_id,
-                      TxCommit::method_id);
+        fail(ReplyCode::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
+             TxCommit::class_id, TxCommit::method_id);
         return;
     }
     std::vector<TxPublish> publishes = std::move(tx_publishes_);
@@ -549,8 +549,8 @@ void Channel::on_method(const TxCommit&) {
 
 void Channel::on_method(const TxRollback&) {
     if (!tx_mode_) {
-        channel_error(406, "PRECONDITION_FAILED - channel is not transactional",
-                      TxRollback::class_id, TxRollback::method_id);
+        fail(ReplyCode::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
+             TxRollback::class_id, TxRollback::method_id);
         return;
     }
     tx_publishes_.clear();

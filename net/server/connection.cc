@@ -400,8 +400,9 @@ void Connection::carry_bytes(const char*& data, usize& size) {
             const auto* h = reinterpret_cast<const u8*>(carry_.get()->data());
             u32 payload = (u32{h[3]} << 24) | (u32{h[4]} << 16) | (u32{h[5]} << 8) | h[6];
             if (u64{payload} + frame_overhead > frame_max_) {
-                frame_error(501, "FRAME_ERROR - frame of " + std::to_string(payload) +
-                                     " bytes exceeds frame_max " + std::to_string(frame_max_));
+                frame_error(ReplyCode::frame_error,
+                            "FRAME_ERROR - frame of " + std::to_string(payload) +
+                                " bytes exceeds frame_max " + std::to_string(frame_max_));
                 return;
             }
             carry_needed_ = payload + static_cast<u32>(frame_overhead);
@@ -419,7 +420,8 @@ void Connection::evict_incomplete_frame() {
               static_cast<unsigned long long>(limits::shard_incomplete_frame_bytes_max >> 20),
               static_cast<unsigned long long>(context_.now_ms - carry_started_ms_));
     drop_carry();
-    frame_error(506, "RESOURCE_ERROR - incomplete frames exceed the broker's limit");
+    frame_error(ReplyCode::resource_error,
+                "RESOURCE_ERROR - incomplete frames exceed the broker's limit");
 }
 
 void Connection::drop_carry() {
@@ -469,22 +471,24 @@ usize Connection::parse_frames(const char* data, usize size, const ChunkRef& chu
             }
             case FrameStatus::incomplete: return position;
             case FrameStatus::too_large:
-                frame_error(501, "FRAME_ERROR - frame exceeds the negotiated frame_max " +
-                                     std::to_string(frame_max_));
+                frame_error(ReplyCode::frame_error,
+                            "FRAME_ERROR - frame exceeds the negotiated frame_max " +
+                                std::to_string(frame_max_));
                 return size;
             case FrameStatus::bad_frame_end:
-                frame_error(501, "FRAME_ERROR - frame end octet is not 0xCE");
+                frame_error(ReplyCode::frame_error, "FRAME_ERROR - frame end octet is not 0xCE");
                 return size;
             case FrameStatus::bad_type:
-                frame_error(501, "FRAME_ERROR - unknown frame type " +
-                                     std::to_string(static_cast<u8>(data[position])));
+                frame_error(ReplyCode::frame_error,
+                            "FRAME_ERROR - unknown frame type " +
+                                std::to_string(static_cast<u8>(data[position])));
                 return size;
         }
     }
     return position;
 }
 
-void Connection::frame_error(u16 code, const std::string& text) {
+void Connection::frame_error(ReplyCode code, const std::string& text) {
     // After a framing error the byte stream cannot be trusted: send the close, then hang up
     // without waiting for close-ok.
     connection_error(code, text, 0, 0);
@@ -507,28 +511,33 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     }
     if (frame.type == frame_heartbeat) {
         if (frame.channel != 0) {
-            connection_error(505, "UNEXPECTED_FRAME - heartbeat frame on channel " +
-                                      std::to_string(frame.channel), 0, 0);
+            connection_error(ReplyCode::unexpected_frame,
+                             "UNEXPECTED_FRAME - heartbeat frame on channel " +
+                                 std::to_string(frame.channel),
+                             0, 0);
         }
         return;
     }
     if (frame.channel == 0) {
         if (frame.type != frame_method) {
-            connection_error(505, "UNEXPECTED_FRAME - content frame on channel 0", 0, 0);
+            connection_error(ReplyCode::unexpected_frame,
+                             "UNEXPECTED_FRAME - content frame on channel 0", 0, 0);
             return;
         }
         handle_connection_method(frame);
         return;
     }
     if (state_ != State::open) {
-        connection_error(504, "CHANNEL_ERROR - frame on channel " +
-                                  std::to_string(frame.channel) + " before connection.open-ok",
+        connection_error(ReplyCode::channel_error,
+                         "CHANNEL_ERROR - frame on channel " + std::to_string(frame.channel) +
+                             " before connection.open-ok",
                          0, 0);
         return;
     }
     if (frame.channel > channel_max_) {
-        connection_error(504, "CHANNEL_ERROR - channel " + std::to_string(frame.channel) +
-                                  " exceeds channel_max " + std::to_string(channel_max_),
+        connection_error(ReplyCode::channel_error,
+                         "CHANNEL_ERROR - channel " + std::to_string(frame.channel) +
+                             " exceeds channel_max " + std::to_string(channel_max_),
                          0, 0);
         return;
     }
@@ -541,7 +550,8 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     bool is_open_method = frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
     if (found == nullptr) {
         if (!is_open_method) {
-            connection_error(504, "CHANNEL_ERROR - expected 'channel.open'", 0, 0);
+            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - expected 'channel.open'",
+                             0, 0);
             return;
         }
         auto ch = std::make_unique<Channel>(*this, frame.channel, ++channel_generations_);
@@ -552,7 +562,7 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     }
     Channel& ch = *found;
     if (is_open_method && ch.state() == Channel::State::open) {
-        connection_error(504, "CHANNEL_ERROR - second 'channel.open' seen",
+        connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - second 'channel.open' seen",
                          ChannelOpen::class_id, ChannelOpen::method_id);
         return;
     }
@@ -571,13 +581,14 @@ void Connection::handle_connection_method(const Frame& frame) {
     u16 method_id = 0;
     DecodeStatus status = decode_method(frame.payload, method, class_id, method_id);
     if (status != DecodeStatus::ok) {
-        connection_error(status == DecodeStatus::unknown_method ? 540 : 502,
-                         status == DecodeStatus::unknown_method
-                             ? "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) +
-                                   "." + std::to_string(method_id)
-                             : "SYNTAX_ERROR - malformed " +
-                                   std::string(method_name(class_id, method_id)),
-                         class_id, method_id);
+        connection_error(
+            status == DecodeStatus::unknown_method ? ReplyCode::not_implemented
+                                                   : ReplyCode::syntax_error,
+            status == DecodeStatus::unknown_method
+                ? "NOT_IMPLEMENTED - unknown method " + std::to_string(class_id) + "." +
+                      std::to_string(method_id)
+                : "SYNTAX_ERROR - malformed " + std::string(method_name(class_id, method_id)),
+            class_id, method_id);
         return;
     }
     // A handshake method out of its turn, with RabbitMQ's text: before connection.open-ok the
@@ -587,7 +598,8 @@ void Connection::handle_connection_method(const Frame& frame) {
         std::string text =
             std::string("unexpected method in connection state ") + handshake_state_name();
         if (state_ == State::open) {
-            connection_error(504, "CHANNEL_ERROR - " + text, class_id, method_id);
+            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - " + text, class_id,
+                             method_id);
         } else {
             handshake_failed(text + " (" + std::string(method_name(class_id, method_id)) + ")");
         }
@@ -618,9 +630,9 @@ void Connection::handle_connection_method(const Frame& frame) {
                std::holds_alternative<ConnectionUnblocked>(method)) {
         // Clients do not send these; tolerated as RabbitMQ does.
     } else {
-        connection_error(503, "COMMAND_INVALID - unexpected method '" +
-                                  std::string(method_name(class_id, method_id)) +
-                                  "' on channel 0",
+        connection_error(ReplyCode::command_invalid,
+                         "COMMAND_INVALID - unexpected method '" +
+                             std::string(method_name(class_id, method_id)) + "' on channel 0",
                          class_id, method_id);
     }
 }
@@ -692,7 +704,7 @@ void Connection::handle_start_ok(const ConnectionStartOk& m) {
         LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)",
                   peer_name_.c_str(), user_.c_str(), static_cast<int>(m.mechanism.size()),
                   m.mechanism.data());
-        connection_error(403,
+        connection_error(ReplyCode::access_refused,
                          "ACCESS_REFUSED - Login was refused using authentication mechanism " +
                              std::string(m.mechanism) + ". For details see the broker logfile.",
                          0, 0);
@@ -743,7 +755,8 @@ void Connection::handle_open(const ConnectionOpen& m) {
     if (vhost_entry_ == nullptr) {
         LEPUS_LOG(warning, "%s: vhost '%.*s' not found", peer_name_.c_str(),
                   static_cast<int>(m.virtual_host.size()), m.virtual_host.data());
-        connection_error(530, "NOT_ALLOWED - vhost " + std::string(m.virtual_host) + " not found",
+        connection_error(ReplyCode::not_allowed,
+                         "NOT_ALLOWED - vhost " + std::string(m.virtual_host) + " not found",
                          ConnectionOpen::class_id, ConnectionOpen::method_id);
         return;
     }
@@ -755,14 +768,14 @@ void Connection::handle_open(const ConnectionOpen& m) {
               peer_name_.c_str(), client_name_.c_str(), user_.c_str(), vhost_.c_str());
 }
 
-void Connection::connection_error(u16 code, const std::string& text, u16 class_id,
+void Connection::connection_error(ReplyCode code, const std::string& text, u16 class_id,
                                   u16 method_id) {
     if (state_ == State::closing || state_ == State::closed) return;
     LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s",
               peer_name_.c_str(), vhost_.c_str(), user_.c_str(), text.c_str());
     release_channels();
     ConnectionClose close;
-    close.reply_code = code;
+    close.reply_code = wire_code(code);
     std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
     close.reply_text = reply_text;
     close.failing_class_id = class_id;
@@ -799,8 +812,9 @@ void Connection::handshake_failed(const std::string& text) {
 
 void Connection::force_close(const std::string& reason) {
     if (state_ == State::open) {
-        connection_error(320, "CONNECTION_FORCED - broker forced connection closure with reason '" +
-                                  reason + "'",
+        connection_error(ReplyCode::connection_forced,
+                         "CONNECTION_FORCED - broker forced connection closure with reason '" +
+                             reason + "'",
                          0, 0);
     } else if (state_ != State::closing) {
         terminate(reason.c_str());
@@ -923,8 +937,9 @@ void Connection::tick() {
         LEPUS_LOG(warning, "closing connection %s: a frame begun %llu ms ago is incomplete",
                   peer_name_.c_str(), static_cast<unsigned long long>(now - carry_started_ms_));
         drop_carry();
-        frame_error(501, "FRAME_ERROR - frame incomplete after " +
-                             std::to_string(limits::incomplete_frame_timeout_ms) + " ms");
+        frame_error(ReplyCode::frame_error,
+                    "FRAME_ERROR - frame incomplete after " +
+                        std::to_string(limits::incomplete_frame_timeout_ms) + " ms");
         return;
     }
     if (send_stuck()) {

@@ -22,6 +22,7 @@
 #include "core/chunk.h"
 #include "core/shard_message.h"
 #include "net/amqp/frame.h"
+#include "net/amqp/methods.h"
 #include "net/io/ring.h"
 #include "net/server/out_queue.h"
 #include "net/server/shard_context.h"
@@ -66,7 +67,11 @@ public:
     const std::string& user() const { return user_; }
     bool consumer_cancel_notify() const { return consumer_cancel_notify_; }
     u64 next_consumer_id() { return ++consumer_ids_; }
-    void connection_error(u16 code, const std::string& text, u16 class_id, u16 method_id);
+    // connection.close with `code`, whatever its class: the whole connection ends. Channels
+    // pass soft codes to Channel::fail instead; the handshake has no channel, so a refused
+    // login closes the connection with soft access_refused, as RabbitMQ does.
+    void connection_error(amqp::ReplyCode code, const std::string& text, u16 class_id,
+                          u16 method_id);
     void note_exclusive_queue() { has_exclusive_queues_ = true; }
     void note_credit_owed() { credit_owed_ = true; }
     // A channel handed a message to the broker in this batch (for back-pressure).
@@ -148,7 +153,7 @@ private:
     void handle_open(const amqp::ConnectionOpen& m);
     void send_start();
     bool authenticate(std::string_view mechanism, std::string_view response);
-    void frame_error(u16 code, const std::string& text);
+    void frame_error(amqp::ReplyCode code, const std::string& text);
     // A broken handshake: logs `text`, reads no more and drops the socket after
     // limits::handshake_error_close_delay_ms, with no connection.close (RabbitMQ's way).
     void handshake_failed(const std::string& text);

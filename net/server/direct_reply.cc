@@ -100,7 +100,7 @@ core::MetaReply direct_reply_declare_answer(const core::DirectReply& request, bo
     if (live) {
         reply.consumer_count = 1;
     } else {
-        reply.code = 404;
+        reply.code = amqp::ReplyCode::not_found;
         reply.text = core::no_queue_text(request.name, request.vhost);
     }
     return reply;

@@ -21,10 +21,12 @@
 #include "core/broker.h"
 #include "core/wire/field_table.h"
 #include "tests/core/test_message.h"
+#include "tests/net/amqp/reply_code_printer.h"
 
 namespace lepus::core {
 namespace {
 
+using amqp::ReplyCode;
 using routing::Destination;
 using routing::ExchangeType;
 using sim::Interleaving;
@@ -193,7 +195,7 @@ protected:
         // of later requests do not wait for it: with requests in flight together a later
         // delete may already have removed the queue by the time its declare-ok arrives.
         bool later_updates_applied = !replicas_equal_at_reply_;
-        if (r.code == 0 && !r.queue_name.empty() && !later_updates_applied) {
+        if (r.code == ReplyCode::reply_success && !r.queue_name.empty() && !later_updates_applied) {
             EXPECT_NE(broker(shard).catalog().find_queue(vhost_, r.queue_name), nullptr)
                 << "declare-ok for '" << r.queue_name << "' reached shard " << shard
                 << " before the queue did";
@@ -203,16 +205,16 @@ protected:
 
     MetaReply declare_queue(const ChannelKey& from, std::string name, QueueFlags flags = {}) {
         MetaReply reply = meta(from, queue_declare(std::move(name), std::move(flags)));
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
         return reply;
     }
     void declare_exchange(std::string name, ExchangeType type, ExchangeFlags flags = {}) {
         MetaReply reply = meta(channel(0), exchange_declare(std::move(name), type, flags));
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
     }
     void ok(const ChannelKey& from, MetaOp op) {
         MetaReply reply = meta(from, std::move(op));
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
     }
 
     const QueueInfo* find_queue(u32 shard, const std::string& name) {
@@ -389,7 +391,7 @@ protected:
 struct MetaCase {
     const char* what;
     MetaOp op;
-    u16 code;
+    ReplyCode code;
     std::string text;
     std::string vhost = "/";
 };
@@ -397,41 +399,52 @@ struct MetaCase {
 TEST_P(BrokerSimTest, ExchangeDeclareDecisions) {
     declare_exchange("logs", ExchangeType::direct);
     const MetaCase cases[] = {
-        {"new exchange", exchange_declare("orders", ExchangeType::topic), 0, ""},
-        {"equivalent redeclare", exchange_declare("logs", ExchangeType::direct), 0, ""},
-        {"passive, exists", exchange_declare("logs", ExchangeType::fanout, {}, Passive::yes), 0,
+        {"new exchange", exchange_declare("orders", ExchangeType::topic), ReplyCode::reply_success,
          ""},
+        {"equivalent redeclare", exchange_declare("logs", ExchangeType::direct),
+         ReplyCode::reply_success, ""},
+        {"passive, exists", exchange_declare("logs", ExchangeType::fanout, {}, Passive::yes),
+         ReplyCode::reply_success, ""},
         {"passive, predeclared",
-         exchange_declare("amq.topic", ExchangeType::direct, {}, Passive::yes), 0, ""},
-        {"passive, missing", exchange_declare("nope", ExchangeType::direct, {}, Passive::yes), 404,
-         "NOT_FOUND - no exchange 'nope' in vhost '/'"},
-        {"reserved prefix", exchange_declare("amq.custom", ExchangeType::direct), 403,
+         exchange_declare("amq.topic", ExchangeType::direct, {}, Passive::yes),
+         ReplyCode::reply_success, ""},
+        {"passive, missing", exchange_declare("nope", ExchangeType::direct, {}, Passive::yes),
+         ReplyCode::not_found, "NOT_FOUND - no exchange 'nope' in vhost '/'"},
+        {"reserved prefix", exchange_declare("amq.custom", ExchangeType::direct),
+         ReplyCode::access_refused,
          "ACCESS_REFUSED - exchange name 'amq.custom' contains reserved prefix 'amq.*'"},
-        {"the default exchange", exchange_declare("", ExchangeType::direct), 403,
+        {"the default exchange", exchange_declare("", ExchangeType::direct),
+         ReplyCode::access_refused,
          "ACCESS_REFUSED - operation not permitted on the default exchange"},
         {"predeclared, equivalent",
-         exchange_declare("amq.fanout", ExchangeType::fanout, {.durable = true}), 0, ""},
+         exchange_declare("amq.fanout", ExchangeType::fanout, {.durable = true}),
+         ReplyCode::reply_success, ""},
         {"predeclared, another type",
-         exchange_declare("amq.fanout", ExchangeType::direct, {.durable = true}), 406,
+         exchange_declare("amq.fanout", ExchangeType::direct, {.durable = true}),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'amq.fanout' in vhost "
          "'/': received 'direct' but current is 'fanout'"},
-        {"another type", exchange_declare("logs", ExchangeType::fanout), 406,
+        {"another type", exchange_declare("logs", ExchangeType::fanout),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'type' for exchange 'logs' in vhost '/': "
          "received 'fanout' but current is 'direct'"},
-        {"durable differs", exchange_declare("logs", ExchangeType::direct, {.durable = true}), 406,
+        {"durable differs", exchange_declare("logs", ExchangeType::direct, {.durable = true}),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'durable' for exchange 'logs' in vhost '/': "
          "received 'true' but current is 'false'"},
         {"auto_delete differs",
-         exchange_declare("logs", ExchangeType::direct, {.auto_delete = true}), 406,
+         exchange_declare("logs", ExchangeType::direct, {.auto_delete = true}),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for exchange 'logs' in vhost "
          "'/': received 'true' but current is 'false'"},
         {"internal differs", exchange_declare("logs", ExchangeType::direct, {.internal = true}),
-         406,
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'internal' for exchange 'logs' in vhost '/': "
          "received 'true' but current is 'false'"},
-        {"unknown vhost", exchange_declare("x", ExchangeType::direct), 530,
+        {"unknown vhost", exchange_declare("x", ExchangeType::direct), ReplyCode::not_allowed,
          "NOT_ALLOWED - vhost 'nowhere' not found", "nowhere"},
-        {"other vhost", exchange_declare("logs", ExchangeType::fanout), 0, "", "v2"},
+        {"other vhost", exchange_declare("logs", ExchangeType::fanout), ReplyCode::reply_success,
+         "", "v2"},
     };
     for (const MetaCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -458,16 +471,17 @@ TEST_P(BrokerSimTest, ExchangeDeleteDecisions) {
     ok(channel(0), exchange_bind("dst", "src"));
     ok(channel(0), queue_bind("q", "dst", ""));
     const MetaCase cases[] = {
-        {"the default exchange", ExchangeDeleteOp{"", false}, 403,
+        {"the default exchange", ExchangeDeleteOp{"", false}, ReplyCode::access_refused,
          "ACCESS_REFUSED - operation not permitted on the default exchange"},
-        {"predeclared", ExchangeDeleteOp{"amq.direct", false}, 403,
+        {"predeclared", ExchangeDeleteOp{"amq.direct", false}, ReplyCode::access_refused,
          "ACCESS_REFUSED - deletion of system exchange 'amq.direct' in vhost '/' not allowed"},
-        {"missing: idempotent", ExchangeDeleteOp{"nope", false}, 0, ""},
-        {"if_unused with bindings", ExchangeDeleteOp{"src", true}, 406,
+        {"missing: idempotent", ExchangeDeleteOp{"nope", false}, ReplyCode::reply_success, ""},
+        {"if_unused with bindings", ExchangeDeleteOp{"src", true}, ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - exchange 'src' in vhost '/' in use"},
-        {"if_unused, a source of a queue binding", ExchangeDeleteOp{"dst", true}, 406,
+        {"if_unused, a source of a queue binding", ExchangeDeleteOp{"dst", true},
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - exchange 'dst' in vhost '/' in use"},
-        {"delete", ExchangeDeleteOp{"dst", false}, 0, ""},
+        {"delete", ExchangeDeleteOp{"dst", false}, ReplyCode::reply_success, ""},
     };
     for (const MetaCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -554,23 +568,27 @@ TEST_P(BrokerSimTest, QueueDeclareDecisions) {
     declare_queue(owner, "mine", {.exclusive = true});
     FieldTable ten{{"x-max-length", FieldValue::int32(10)}};
     const MetaCase cases[] = {
-        {"server-named", queue_declare("amq.gen-abc", {}, Passive::no, ServerNamed::yes), 0, ""},
-        {"client amq. name", queue_declare("amq.mine"), 403,
+        {"server-named", queue_declare("amq.gen-abc", {}, Passive::no, ServerNamed::yes),
+         ReplyCode::reply_success, ""},
+        {"client amq. name", queue_declare("amq.mine"), ReplyCode::access_refused,
          "ACCESS_REFUSED - queue name 'amq.mine' contains reserved prefix 'amq.*'"},
-        {"passive, missing", queue_declare("nope", {}, Passive::yes), 404,
+        {"passive, missing", queue_declare("nope", {}, Passive::yes), ReplyCode::not_found,
          "NOT_FOUND - no queue 'nope' in vhost '/'"},
-        {"passive, exists", queue_declare("shared", {.durable = true}, Passive::yes), 0, ""},
-        {"equivalent", queue_declare("shared"), 0, ""},
-        {"durable differs", queue_declare("shared", {.durable = true}), 406,
+        {"passive, exists", queue_declare("shared", {.durable = true}, Passive::yes),
+         ReplyCode::reply_success, ""},
+        {"equivalent", queue_declare("shared"), ReplyCode::reply_success, ""},
+        {"durable differs", queue_declare("shared", {.durable = true}),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'shared' in vhost '/': "
          "received 'true' but current is 'false'"},
-        {"auto_delete differs", queue_declare("shared", {.auto_delete = true}), 406,
+        {"auto_delete differs", queue_declare("shared", {.auto_delete = true}),
+         ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - inequivalent arg 'auto_delete' for queue 'shared' in vhost "
          "'/': received 'true' but current is 'false'"},
-        {"exclusive differs", queue_declare("shared", {.exclusive = true}), 405,
-         locked_text("shared")},
-        {"unknown vhost", queue_declare("shared"), 530, "NOT_ALLOWED - vhost 'nowhere' not found",
-         "nowhere"},
+        {"exclusive differs", queue_declare("shared", {.exclusive = true}),
+         ReplyCode::resource_locked, locked_text("shared")},
+        {"unknown vhost", queue_declare("shared"), ReplyCode::not_allowed,
+         "NOT_ALLOWED - vhost 'nowhere' not found", "nowhere"},
     };
     for (const MetaCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -586,25 +604,27 @@ TEST_P(BrokerSimTest, QueueDeclareDecisions) {
         const char* what;
         ChannelKey from;
         MetaOp op;
-        u16 code;
+        ReplyCode code;
     };
     const ExclusiveCase exclusive_cases[] = {
-        {"owner", owner, queue_declare("mine", {.exclusive = true}), 0},
-        {"owner, passive", owner, queue_declare("mine", {}, Passive::yes), 0},
-        {"owner, not exclusive", owner, queue_declare("mine"), 405},
-        {"another connection", other_connection, queue_declare("mine", {.exclusive = true}), 405},
+        {"owner", owner, queue_declare("mine", {.exclusive = true}), ReplyCode::reply_success},
+        {"owner, passive", owner, queue_declare("mine", {}, Passive::yes),
+         ReplyCode::reply_success},
+        {"owner, not exclusive", owner, queue_declare("mine"), ReplyCode::resource_locked},
+        {"another connection", other_connection, queue_declare("mine", {.exclusive = true}),
+         ReplyCode::resource_locked},
         {"another connection, passive", other_connection, queue_declare("mine", {}, Passive::yes),
-         405},
+         ReplyCode::resource_locked},
         {"the slot reused", same_slot_next_generation, queue_declare("mine", {.exclusive = true}),
-         405},
+         ReplyCode::resource_locked},
         {"another shard, same slot", channel(0, 1), queue_declare("mine", {.exclusive = true}),
-         405},
+         ReplyCode::resource_locked},
     };
     for (const ExclusiveCase& c : exclusive_cases) {
         SCOPED_TRACE(c.what);
         MetaReply reply = meta(c.from, c.op);
         EXPECT_EQ(reply.code, c.code);
-        EXPECT_EQ(reply.text, c.code == 0 ? "" : locked_text("mine"));
+        EXPECT_EQ(reply.text, c.code == ReplyCode::reply_success ? "" : locked_text("mine"));
     }
 
     // Arguments are compared by meaning, not byte for byte.
@@ -614,9 +634,10 @@ TEST_P(BrokerSimTest, QueueDeclareDecisions) {
                              {"x-max-length", FieldValue::int32(10)}};
     declare_queue(channel(0), "with-args", {.arguments = table(two)});
     EXPECT_EQ(
-        meta(channel(0), queue_declare("with-args", {.arguments = table(two_reordered)})).code, 0);
+        meta(channel(0), queue_declare("with-args", {.arguments = table(two_reordered)})).code,
+        ReplyCode::reply_success);
     MetaReply differs = meta(channel(0), queue_declare("with-args", {.arguments = table(ten)}));
-    EXPECT_EQ(differs.code, 406);
+    EXPECT_EQ(differs.code, ReplyCode::precondition_failed);
     EXPECT_EQ(differs.text.rfind("PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue "
                                  "'with-args' in vhost '/'",
                                  0),
@@ -628,9 +649,9 @@ TEST_P(BrokerSimTest, QueueDeclareOkCountsReadyMessagesAndConsumers) {
     declare_queue(channel(last()), "q");
     for (int i = 0; i < 3; i++) publish(0, "", "q", "m");
     ChannelKey ch = channel(0);
-    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, 0);
+    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, ReplyCode::reply_success);
     MetaReply reply = meta(channel(0), queue_declare("q", {}, Passive::yes));
-    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.code, ReplyCode::reply_success);
     EXPECT_EQ(reply.queue_name, "q");
     EXPECT_EQ(reply.message_count, 2u) << "ready only: one is with the consumer";
     EXPECT_EQ(reply.consumer_count, 1u);
@@ -652,14 +673,14 @@ TEST_P(BrokerSimTest, BindAndUnbindReplicate) {
     declare_queue(channel(last(), 1), "private", {.exclusive = true});
     FieldTable bad_match{{"x-match", FieldValue::string("some")}};
     const MetaCase cases[] = {
-        {"missing queue", queue_bind("nope", "orders", "k"), 404,
+        {"missing queue", queue_bind("nope", "orders", "k"), ReplyCode::not_found,
          "NOT_FOUND - no queue 'nope' in vhost '/'"},
-        {"missing exchange", queue_bind("q", "nope", "k"), 404,
+        {"missing exchange", queue_bind("q", "nope", "k"), ReplyCode::not_found,
          "NOT_FOUND - no exchange 'nope' in vhost '/'"},
-        {"the default exchange", queue_bind("q", "", "q"), 403,
+        {"the default exchange", queue_bind("q", "", "q"), ReplyCode::access_refused,
          "ACCESS_REFUSED - operation not permitted on the default exchange"},
-        {"another connection's exclusive queue", queue_bind("private", "orders", "k"), 405,
-         locked_text("private")},
+        {"another connection's exclusive queue", queue_bind("private", "orders", "k"),
+         ReplyCode::resource_locked, locked_text("private")},
     };
     for (const MetaCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -668,7 +689,7 @@ TEST_P(BrokerSimTest, BindAndUnbindReplicate) {
         EXPECT_EQ(reply.text, c.text);
     }
     MetaReply invalid = meta(channel(0), queue_bind("q", "amq.headers", "", table(bad_match)));
-    EXPECT_EQ(invalid.code, 406);
+    EXPECT_EQ(invalid.code, ReplyCode::precondition_failed);
     EXPECT_EQ(invalid.text.rfind("PRECONDITION_FAILED - ", 0), 0u) << invalid.text;
     for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(any_binding_to(s, "q"));
 }
@@ -678,15 +699,15 @@ TEST_P(BrokerSimTest, QueueDeleteDecisions) {
     declare_queue(owner, "busy");
     declare_queue(owner, "full");
     declare_queue(owner, "private", {.exclusive = true});
-    ASSERT_EQ(consume(consumer(channel(0), 1), "busy")->code, 0);
+    ASSERT_EQ(consume(consumer(channel(0), 1), "busy")->code, ReplyCode::reply_success);
     publish(0, "", "full", "m");
     const MetaCase cases[] = {
-        {"missing: idempotent", queue_delete("nope"), 0, ""},
-        {"if_unused with a consumer", queue_delete("busy", true), 406,
+        {"missing: idempotent", queue_delete("nope"), ReplyCode::reply_success, ""},
+        {"if_unused with a consumer", queue_delete("busy", true), ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - queue 'busy' in vhost '/' in use"},
-        {"if_unused without consumers", queue_delete("full", true), 0, ""},
-        {"another connection's exclusive queue", queue_delete("private"), 405,
-         locked_text("private")},
+        {"if_unused without consumers", queue_delete("full", true), ReplyCode::reply_success, ""},
+        {"another connection's exclusive queue", queue_delete("private"),
+         ReplyCode::resource_locked, locked_text("private")},
     };
     for (const MetaCase& c : cases) {
         SCOPED_TRACE(c.what);
@@ -698,7 +719,7 @@ TEST_P(BrokerSimTest, QueueDeleteDecisions) {
     EXPECT_TRUE(queue_nowhere("full"));
     EXPECT_TRUE(queue_everywhere("private"));
     MetaReply deleted = meta(owner, queue_delete("private"));
-    EXPECT_EQ(deleted.code, 0) << "the owner may";
+    EXPECT_EQ(deleted.code, ReplyCode::reply_success) << "the owner may";
     EXPECT_TRUE(queue_nowhere("private"));
 }
 
@@ -707,7 +728,7 @@ TEST_P(BrokerSimTest, QueueDeleteIfEmptyRefusesWithRabbitMQsText) {
     declare_queue(channel(last()), "full");
     publish(0, "", "full", "m");
     MetaReply reply = meta(channel(0), queue_delete("full", false, true));
-    EXPECT_EQ(reply.code, 406);
+    EXPECT_EQ(reply.code, ReplyCode::precondition_failed);
     EXPECT_EQ(reply.text, "PRECONDITION_FAILED - queue 'full' in vhost '/' not empty");
     EXPECT_TRUE(queue_everywhere("full"));
     EXPECT_EQ(ready("full"), 1u);
@@ -726,7 +747,7 @@ TEST_P(BrokerSimTest, QueueDeleteRemovesTheQueueAndItsBindingsEverywhere) {
     usize local_before = broker(last()).local_queue_count();
 
     MetaReply reply = meta(channel(0), queue_delete("q"));
-    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.code, ReplyCode::reply_success);
     EXPECT_EQ(reply.message_count, 2u);
     EXPECT_TRUE(queue_nowhere("q"));
     EXPECT_EQ(broker(last()).find_local_queue(info.id), nullptr);
@@ -748,8 +769,8 @@ TEST_P(BrokerSimTest, QueueDeleteCancelsItsConsumers) {
     declare_queue(channel(last()), "q");
     ConsumerKey near = consumer(channel(last(), 5), 1);
     ConsumerKey far = consumer(channel(0, 6), 2);
-    ASSERT_EQ(consume(near, "q")->code, 0);
-    ASSERT_EQ(consume(far, "q")->code, 0);
+    ASSERT_EQ(consume(near, "q")->code, ReplyCode::reply_success);
+    ASSERT_EQ(consume(far, "q")->code, ReplyCode::reply_success);
     for (int i = 0; i < 4; i++) publish_only(0, "", "q", "m");
     // The delete is sent after the publishes. Each message is either delivered first or
     // counted in delete-ok; no delivery reaches a consumer after its cancellation.
@@ -824,7 +845,7 @@ TEST_P(BrokerSimTest, PipelinedRequestsFromEveryShardAreAnsweredInOrder) {
     replicas_equal_at_reply_ = false;
     constexpr u32 queues_per_shard = 6;
     struct Expected {
-        u16 code;
+        ReplyCode code;
         std::string queue_name;  // for declares
     };
     std::vector<std::vector<Expected>> expected(shards());
@@ -840,12 +861,13 @@ TEST_P(BrokerSimTest, PipelinedRequestsFromEveryShardAreAnsweredInOrder) {
         };
         for (u32 i = 0; i < queues_per_shard; i++) {
             std::string name = "p" + std::to_string(s) + "-" + std::to_string(i);
-            post(queue_declare(name), {0, name});
-            post(queue_bind(name, "amq.fanout", ""), {0, ""});
-            post(queue_bind(name, "amq.direct", name), {0, ""});
-            if (i % 2 == 1) post(queue_delete(name), {0, ""});
+            post(queue_declare(name), {ReplyCode::reply_success, name});
+            post(queue_bind(name, "amq.fanout", ""), {ReplyCode::reply_success, ""});
+            post(queue_bind(name, "amq.direct", name), {ReplyCode::reply_success, ""});
+            if (i % 2 == 1) post(queue_delete(name), {ReplyCode::reply_success, ""});
         }
-        post(queue_bind("p" + std::to_string(s) + "-1", "amq.fanout", ""), {404, ""});
+        post(queue_bind("p" + std::to_string(s) + "-1", "amq.fanout", ""),
+             {ReplyCode::not_found, ""});
     }
     sim_.run();
     for (u32 s = 0; s < shards(); s++) {
@@ -881,7 +903,7 @@ TEST_P(BrokerSimTest, PublishReachesAQueueOnAnotherShardAndDeliversInOrder) {
     ChannelKey ch = channel(0, 9);
     ConsumerKey key = consumer(ch, 1);
     std::unique_ptr<ConsumeReply> consumed = consume(key, "q");
-    ASSERT_EQ(consumed->code, 0);
+    ASSERT_EQ(consumed->code, ReplyCode::reply_success);
     EXPECT_EQ(consumed->home, info.home);
     EXPECT_EQ(consumed->queue, info.id);
 
@@ -919,7 +941,7 @@ TEST_P(BrokerSimTest, PublishToAnUnknownQueueRoutesNowhere) {
 TEST_P(BrokerSimTest, SettleAckRequeueDrop) {
     declare_queue(channel(last()), "q");
     ChannelKey ch = channel(0, 3);
-    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, 0);
+    ASSERT_EQ(consume(consumer(ch, 1), "q", /*prefetch=*/1)->code, ReplyCode::reply_success);
     for (const char* body : {"a", "b", "c"}) publish(0, "", "q", body);
 
     std::vector<Deliver> first = delivers(0);
@@ -960,7 +982,7 @@ TEST_P(BrokerSimTest, UndeliveredNoAckMessageTravelsBack) {
     ChannelKey ch = channel(0, 3);
     ConsumerKey key = consumer(ch, 1);
     QueueInfo info = queue_info("q");
-    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, 0);
+    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, ReplyCode::reply_success);
     publish(0, "", "q", "lost");
     std::vector<Deliver> got = delivers(0);
     ASSERT_EQ(got.size(), 1u);
@@ -979,7 +1001,7 @@ TEST_P(BrokerSimTest, CreditReopensAConsumerAtItsTransitLimit) {
     declare_queue(channel(last()), "q");
     QueueInfo info = queue_info("q");
     ConsumerKey key = consumer(channel(0, 4), 1);
-    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, 0);
+    ASSERT_EQ(consume(key, "q", 0, /*no_ack=*/true)->code, ReplyCode::reply_success);
     constexpr u32 limit = limits::consumer_transit_max;
     for (u32 i = 0; i < limit + 3; i++) publish_only(0, "", "q", "m");
     sim_.run();
@@ -1012,7 +1034,7 @@ protected:
     }
     // Fills "slow" until it is delivery-bound past the high mark.
     void make_slow_pressured() {
-        ASSERT_EQ(consume(stuck_, "slow", 0, /*no_ack=*/true)->code, 0);
+        ASSERT_EQ(consume(stuck_, "slow", 0, /*no_ack=*/true)->code, ReplyCode::reply_success);
         for (u32 i = 0; i < limits::consumer_transit_max + limits::queue_pressure_high; i++) {
             publish_only(0, "", "slow", "m");
         }
@@ -1101,7 +1123,7 @@ TEST_P(PressureTest, DeletingAPressuredQueueEndsItsPressure) {
 TEST_P(PressureTest, ABacklogOfLargeMessagesIsPressureByItsBytes) {
     declare_queue(channel(last()), "large");
     QueueInfo large = queue_info("large");
-    ASSERT_EQ(consume(stuck_, "large", 0, /*no_ack=*/true)->code, 0);
+    ASSERT_EQ(consume(stuck_, "large", 0, /*no_ack=*/true)->code, ReplyCode::reply_success);
     const std::string body(1 << 20, 'L');
     u64 size = make_message(body, "", "large")->transit_size();
     // Up to just under the byte mark: what the consumer's transit limit took is not counted.
@@ -1121,7 +1143,7 @@ TEST_P(PressureTest, ABacklogOfLargeMessagesIsPressureByItsBytes) {
 TEST_P(PressureTest, ABacklogAckingConsumersWorkThroughIsPressure) {
     declare_queue(channel(last()), "acked");
     QueueInfo acked = queue_info("acked");
-    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, 0);
+    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, ReplyCode::reply_success);
     for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "acked", "m");
     sim_.run();
     EXPECT_TRUE(pressured_everywhere(acked.id)) << "its consumer's acks hold it back";
@@ -1142,7 +1164,7 @@ TEST_P(PressureTest, ABacklogAckingConsumersWorkThroughIsPressure) {
 TEST_P(PressureTest, AStalledConsumerStopsHoldingPublishers) {
     declare_queue(channel(last()), "acked");
     QueueInfo acked = queue_info("acked");
-    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, 0);
+    ASSERT_EQ(consume(stuck_, "acked", /*prefetch=*/10)->code, ReplyCode::reply_success);
     for (u32 i = 0; i < limits::queue_pressure_high + 100; i++) publish_only(0, "", "acked", "m");
     sim_.run();
     ASSERT_TRUE(pressured_everywhere(acked.id));
@@ -1197,12 +1219,12 @@ TEST_P(BrokerSimTest, ConsumeOrGetOnADeletedQueueIsNotFound) {
     sim_.run();
     auto consumed = sim_.take<std::unique_ptr<ConsumeReply>>(0);
     ASSERT_EQ(consumed.size(), 1u);
-    EXPECT_EQ(consumed[0]->code, 404);
+    EXPECT_EQ(consumed[0]->code, ReplyCode::not_found);
     EXPECT_EQ(consumed[0]->text, "NOT_FOUND - queue was deleted");
     EXPECT_TRUE(consumed[0]->consumer == key);
     auto got = sim_.take<std::unique_ptr<GetReply>>(0);
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0]->code, 404);
+    EXPECT_EQ(got[0]->code, ReplyCode::not_found);
     EXPECT_FALSE(got[0]->message);
 }
 
@@ -1224,7 +1246,7 @@ TEST_P(BrokerSimTest, GetFromAnotherShard) {
     };
     std::unique_ptr<GetReply> first = get(false);
     ASSERT_TRUE(first && first->message);
-    EXPECT_EQ(first->code, 0);
+    EXPECT_EQ(first->code, ReplyCode::reply_success);
     EXPECT_EQ(first->message->body_copy(), "one");
     EXPECT_EQ(first->message_count, 1u);
     EXPECT_EQ(first->home, info.home);
@@ -1241,7 +1263,7 @@ TEST_P(BrokerSimTest, GetFromAnotherShard) {
 
     std::unique_ptr<GetReply> empty = get(false);
     ASSERT_TRUE(empty);
-    EXPECT_EQ(empty->code, 0);
+    EXPECT_EQ(empty->code, ReplyCode::reply_success);
     EXPECT_FALSE(empty->message) << "get-empty";
 }
 
@@ -1251,8 +1273,8 @@ TEST_P(BrokerSimTest, AutoDeleteQueueGoesAfterItsLastConsumerCancels) {
     QueueInfo info = queue_info("ad");
     ConsumerKey one = consumer(channel(0, 1), 1);
     ConsumerKey two = consumer(channel(last(), 2), 2);
-    ASSERT_EQ(consume(one, "ad")->code, 0);
-    ASSERT_EQ(consume(two, "ad")->code, 0);
+    ASSERT_EQ(consume(one, "ad")->code, ReplyCode::reply_success);
+    ASSERT_EQ(consume(two, "ad")->code, ReplyCode::reply_success);
     post_cancel(one, info);
     sim_.run();
     EXPECT_TRUE(queue_everywhere("ad")) << "one consumer is left";
@@ -1268,14 +1290,14 @@ TEST_P(BrokerSimTest, AutoDeleteQueueKeptWhenAConsumerArrivesInTime) {
     QueueInfo info = queue_info("ad");
     ConsumerKey one = consumer(channel(0, 1), 1);
     ConsumerKey two = consumer(channel(0, 1), 2);
-    ASSERT_EQ(consume(one, "ad")->code, 0);
+    ASSERT_EQ(consume(one, "ad")->code, ReplyCode::reply_success);
     // The cancel asks shard 0 to delete; the consume reaches the home shard before its answer.
     post_cancel(one, info);
     post_consume(two, info.id, info.home);
     sim_.run();
     auto replies = sim_.take<std::unique_ptr<ConsumeReply>>(0);
     ASSERT_EQ(replies.size(), 1u);
-    EXPECT_EQ(replies[0]->code, 0);
+    EXPECT_EQ(replies[0]->code, ReplyCode::reply_success);
     EXPECT_TRUE(queue_everywhere("ad"));
     ASSERT_NE(home_queue("ad"), nullptr);
     EXPECT_EQ(home_queue("ad")->consumer_count(), 1u);
@@ -1412,7 +1434,7 @@ TEST_P(BrokerSimTest, RandomWorkloadKeepsTheInvariants) {
         for (u32 s = 0; s < shards(); s++) {
             replies[s] += sim_.take<std::unique_ptr<MetaReply>>(s).size();
             for (auto& reply : sim_.take<std::unique_ptr<ConsumeReply>>(s)) {
-                if (reply->code == 0)
+                if (reply->code == ReplyCode::reply_success)
                     active.push_back({reply->consumer, reply->queue, reply->home});
             }
             for (const ConsumerCancelled& c : sim_.take<ConsumerCancelled>(s)) {
@@ -1567,7 +1589,7 @@ class RabbitMQParityTest : public BrokerSimTest {};
 TEST_P(RabbitMQParityTest, PassiveDeclareOfTheDefaultExchangeIsRefused) {
     MetaReply reply =
         meta(channel(0), exchange_declare("", ExchangeType::direct, {}, Passive::yes));
-    EXPECT_EQ(reply.code, 403);
+    EXPECT_EQ(reply.code, ReplyCode::access_refused);
     EXPECT_EQ(reply.text, "ACCESS_REFUSED - operation not permitted on the default exchange");
 }
 
@@ -1576,9 +1598,10 @@ TEST_P(RabbitMQParityTest, PassiveDeclareOfTheDefaultExchangeIsRefused) {
 // declares may name it.
 TEST_P(RabbitMQParityTest, ClientCannotRedeclareAServerNamedQueue) {
     ok(channel(0), queue_declare("amq.gen-xyz", {}, Passive::no, ServerNamed::yes));
-    EXPECT_EQ(meta(channel(0), queue_declare("amq.gen-xyz", {}, Passive::yes)).code, 0);
+    EXPECT_EQ(meta(channel(0), queue_declare("amq.gen-xyz", {}, Passive::yes)).code,
+              ReplyCode::reply_success);
     MetaReply reply = meta(channel(0), queue_declare("amq.gen-xyz"));
-    EXPECT_EQ(reply.code, 403);
+    EXPECT_EQ(reply.code, ReplyCode::access_refused);
     EXPECT_EQ(reply.text,
               "ACCESS_REFUSED - queue name 'amq.gen-xyz' contains reserved prefix 'amq.*'");
 }

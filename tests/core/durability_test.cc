@@ -12,10 +12,12 @@
 #include "tests/core/broker_sim.h"
 #include "tests/core/fake_journal.h"
 #include "tests/core/test_message.h"
+#include "tests/net/amqp/reply_code_printer.h"
 
 namespace lepus::core {
 namespace {
 
+using amqp::ReplyCode;
 using sim::SimConfig;
 using sim::Simulation;
 using test_support::FakeJournal;
@@ -124,7 +126,7 @@ protected:
         QueueDeclareOp op;
         op.info.name = std::move(name);
         op.info.durable = durable;
-        EXPECT_EQ(meta(from, op).code, 0);
+        EXPECT_EQ(meta(from, op).code, ReplyCode::reply_success);
     }
     const QueueInfo* queue_info(u32 shard, const std::string& name) {
         return broker(shard).catalog().find_queue("/", name);
@@ -186,7 +188,7 @@ TEST_F(DurabilityTest, DeclareOkForADurableQueueWaitsForTheDisk) {
         << "declare-ok before the definition was on disk";
     EXPECT_EQ(queue_info(1, "d"), nullptr) << "other shards learn of it after the disk, too";
     complete_writes();
-    EXPECT_EQ(take_reply(1).code, 0);
+    EXPECT_EQ(take_reply(1).code, ReplyCode::reply_success);
     EXPECT_NE(queue_info(1, "d"), nullptr);
 }
 
@@ -196,12 +198,12 @@ TEST_F(DurabilityTest, TransientDefinitionsAreNotWritten) {
     ExchangeDeclareOp x;
     x.info.name = "tx";
     x.info.type = routing::ExchangeType::fanout;
-    EXPECT_EQ(meta(0, x).code, 0);
+    EXPECT_EQ(meta(0, x).code, ReplyCode::reply_success);
     QueueDeclareOp exclusive;
     exclusive.info.name = "ex";
     exclusive.info.durable = true;
     exclusive.info.exclusive = true;
-    EXPECT_EQ(meta(0, exclusive).code, 0);
+    EXPECT_EQ(meta(0, exclusive).code, ReplyCode::reply_success);
     EXPECT_EQ(definitions_journal_->records().size(), before);
 }
 
@@ -210,19 +212,20 @@ TEST_F(DurabilityTest, DurableDefinitionsSurviveARestart) {
     x.info.name = "dx";
     x.info.type = routing::ExchangeType::topic;
     x.info.durable = true;
-    EXPECT_EQ(meta(0, x).code, 0);
+    EXPECT_EQ(meta(0, x).code, ReplyCode::reply_success);
     ExchangeDeclareOp tx;
     tx.info.name = "tx";
     tx.info.type = routing::ExchangeType::fanout;
-    EXPECT_EQ(meta(0, tx).code, 0);
+    EXPECT_EQ(meta(0, tx).code, ReplyCode::reply_success);
     declare_queue(1, "dq", true);
     declare_queue(0, "tq", false);
     declare_queue(0, "gone", true);
-    EXPECT_EQ(meta(0, QueueBindOp{"dq", "dx", "a.#", {}, false}).code, 0);
-    EXPECT_EQ(meta(0, QueueBindOp{"dq", "amq.direct", "k", {}, false}).code, 0);
-    EXPECT_EQ(meta(0, QueueBindOp{"tq", "dx", "b", {}, false}).code, 0);
-    EXPECT_EQ(meta(0, QueueBindOp{"dq", "tx", "", {}, false}).code, 0);
-    EXPECT_EQ(meta(0, QueueDeleteOp{"gone", false, false}).code, 0);
+    EXPECT_EQ(meta(0, QueueBindOp{"dq", "dx", "a.#", {}, false}).code, ReplyCode::reply_success);
+    EXPECT_EQ(meta(0, QueueBindOp{"dq", "amq.direct", "k", {}, false}).code,
+              ReplyCode::reply_success);
+    EXPECT_EQ(meta(0, QueueBindOp{"tq", "dx", "b", {}, false}).code, ReplyCode::reply_success);
+    EXPECT_EQ(meta(0, QueueBindOp{"dq", "tx", "", {}, false}).code, ReplyCode::reply_success);
+    EXPECT_EQ(meta(0, QueueDeleteOp{"gone", false, false}).code, ReplyCode::reply_success);
     QueueId dq_id = queue_info(0, "dq")->id;
 
     restart();
@@ -288,7 +291,7 @@ TEST_F(DurabilityTest, TransientMessagesAndQueuesAreNotWritten) {
 TEST_F(DurabilityTest, ConfirmForADeletedQueueIsNotLost) {
     declare_queue(1, "q", true);
     QueueId id = queue_info(0, "q")->id;
-    EXPECT_EQ(meta(0, QueueDeleteOp{"q", false, false}).code, 0);
+    EXPECT_EQ(meta(0, QueueDeleteOp{"q", false, false}).code, ReplyCode::reply_success);
     // A publish routed on a stale view: the Enqueue finds no queue at home.
     sim_->post(0, 1, Enqueue{id, persistent_message("m", "q"), 5, channel_on(0)});
     sim_->run();
@@ -302,10 +305,10 @@ TEST_F(DurabilityTest, BodyIsWrittenOncePerShard) {
     x.info.name = "fan";
     x.info.type = routing::ExchangeType::fanout;
     x.info.durable = true;
-    EXPECT_EQ(meta(0, x).code, 0);
+    EXPECT_EQ(meta(0, x).code, ReplyCode::reply_success);
     for (const char* q : {"a", "b", "c"}) {
         declare_queue(0, q, true);
-        EXPECT_EQ(meta(0, QueueBindOp{q, "fan", "", {}, false}).code, 0);
+        EXPECT_EQ(meta(0, QueueBindOp{q, "fan", "", {}, false}).code, ReplyCode::reply_success);
     }
     Catalog& catalog = broker(0).catalog();
     Broker::PublishConfirm c{channel_on(0), 1, 0};
@@ -326,16 +329,16 @@ TEST_F(DurabilityTest, MessageSurvivesTheDeletionOfTheQueueThatWroteItsBody) {
     x.info.name = "fan";
     x.info.type = routing::ExchangeType::fanout;
     x.info.durable = true;
-    EXPECT_EQ(meta(0, x).code, 0);
+    EXPECT_EQ(meta(0, x).code, ReplyCode::reply_success);
     for (const char* q : {"first", "second"}) {
         declare_queue(0, q, true);
-        EXPECT_EQ(meta(0, QueueBindOp{q, "fan", "", {}, false}).code, 0);
+        EXPECT_EQ(meta(0, QueueBindOp{q, "fan", "", {}, false}).code, ReplyCode::reply_success);
     }
     Catalog& catalog = broker(0).catalog();
     broker(0).publish(*catalog.find_vhost("/"), *catalog.find_exchange("/", "fan"),
                       persistent_message("shared", "k"), {});
     complete_writes();
-    EXPECT_EQ(meta(0, QueueDeleteOp{"first", false, false}).code, 0);
+    EXPECT_EQ(meta(0, QueueDeleteOp{"first", false, false}).code, ReplyCode::reply_success);
     complete_writes();
     restart();
     EXPECT_EQ(recovered_messages_, 1u);
@@ -433,8 +436,8 @@ TEST_F(DurabilityTest, PurgeAndDeleteAreWritten) {
         publish(0, "p", "x");
         publish(0, "d", "y");
     }
-    EXPECT_EQ(meta(0, QueuePurgeOp{"p"}).code, 0);
-    EXPECT_EQ(meta(0, QueueDeleteOp{"d", false, false}).code, 0);
+    EXPECT_EQ(meta(0, QueuePurgeOp{"p"}).code, ReplyCode::reply_success);
+    EXPECT_EQ(meta(0, QueueDeleteOp{"d", false, false}).code, ReplyCode::reply_success);
     complete_writes();
     EXPECT_EQ(journals_[0]->records_of(static_cast<u8>(RecordKind::queue_drop)).size(), 1u);
     EXPECT_EQ(journals_[0]->live_references(), 0u);
@@ -453,7 +456,7 @@ TEST_F(DurabilityTest, PurgeOkWaitsForTheDisk) {
         << "purge-ok before the purge was on disk";
     complete_writes();
     MetaReply reply = take_reply(1);
-    EXPECT_EQ(reply.code, 0);
+    EXPECT_EQ(reply.code, ReplyCode::reply_success);
     EXPECT_EQ(reply.message_count, 3u);
     // Once purge-ok is out, a crash does not bring the messages back.
     restart();
@@ -480,8 +483,8 @@ TEST_F(DurabilityTest, SnapshotKeepsTheDefinitionsJournalSmall) {
     // Enough declare/delete churn to pass the snapshot threshold.
     for (int i = 0; i < 12000; i++) {
         x.info.name = "churn";
-        EXPECT_EQ(meta(0, x).code, 0);
-        EXPECT_EQ(meta(0, ExchangeDeleteOp{"churn", false}).code, 0);
+        EXPECT_EQ(meta(0, x).code, ReplyCode::reply_success);
+        EXPECT_EQ(meta(0, ExchangeDeleteOp{"churn", false}).code, ReplyCode::reply_success);
     }
     complete_writes();
     EXPECT_EQ(

@@ -20,6 +20,7 @@
 #include "core/wire/wire_writer.h"
 #include "tests/core/broker_sim.h"
 #include "tests/core/test_message.h"
+#include "tests/net/amqp/reply_code_printer.h"
 
 namespace lepus::wire {
 // Readable failures; internal linkage, so no other test's printer can clash.
@@ -31,6 +32,7 @@ namespace lepus::wire {
 namespace lepus::core {
 namespace {
 
+using amqp::ReplyCode;
 using test_support::slice_of;
 using wire::FieldArray;
 using wire::FieldTable;
@@ -126,7 +128,7 @@ void add_consumer(Queue& queue, u64 id, u16 prefetch = 0) {
     request.tag = "c" + std::to_string(id);
     request.prefetch = prefetch;
     std::string text;
-    ASSERT_EQ(queue.add_consumer(request, text), 0) << text;
+    ASSERT_EQ(queue.add_consumer(request, text), ReplyCode::reply_success) << text;
 }
 
 std::vector<Deliver> dispatch(Queue& queue) {
@@ -324,9 +326,10 @@ TEST(QueueArgumentsTest, ValidationMatchesRabbitMQ) {
         SCOPED_TRACE(c.what);
         QueueArguments parsed;
         std::string text;
-        u16 code =
+        ReplyCode code =
             parse_queue_arguments(wire::field_table_content(c.arguments), "q", "/", parsed, text);
-        EXPECT_EQ(code, c.error.empty() ? 0 : 406);
+        EXPECT_EQ(code,
+                  c.error.empty() ? ReplyCode::reply_success : ReplyCode::precondition_failed);
         EXPECT_EQ(text, c.error);
     }
 }
@@ -342,7 +345,8 @@ TEST(QueueArgumentsTest, ParsedValues) {
                      {"x-single-active-consumer", FieldValue::boolean(true)}};
     QueueArguments a;
     std::string text;
-    ASSERT_EQ(parse_queue_arguments(wire::field_table_content(table), "q", "/", a, text), 0);
+    ASSERT_EQ(parse_queue_arguments(wire::field_table_content(table), "q", "/", a, text),
+              ReplyCode::reply_success);
     EXPECT_EQ(a.message_ttl_ms, 1000u);
     EXPECT_EQ(a.expires_ms, 5000u);
     EXPECT_EQ(a.max_length, 10u);
@@ -357,9 +361,11 @@ TEST(QueueArgumentsTest, ParsedValues) {
 TEST(QueueArgumentsTest, ExchangeArguments) {
     std::string text;
     FieldTable good{{"alternate-exchange", FieldValue::string("ae")}};
-    EXPECT_EQ(check_exchange_arguments(wire::field_table_content(good), "x", "/", text), 0);
+    EXPECT_EQ(check_exchange_arguments(wire::field_table_content(good), "x", "/", text),
+              ReplyCode::reply_success);
     FieldTable bad{{"alternate-exchange", FieldValue::int32(5)}};
-    EXPECT_EQ(check_exchange_arguments(wire::field_table_content(bad), "x", "/", text), 406);
+    EXPECT_EQ(check_exchange_arguments(wire::field_table_content(bad), "x", "/", text),
+              ReplyCode::precondition_failed);
     EXPECT_EQ(text,
               "PRECONDITION_FAILED - invalid type 'signedint' for arg 'alternate-exchange' in "
               "exchange 'x' in vhost '/'");
@@ -764,7 +770,7 @@ protected:
         op.info.name = std::move(name);
         op.info.arguments = wire::field_table_content(arguments);
         MetaReply reply = meta(shard, std::move(op));
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
     }
     void declare_exchange(std::string name, routing::ExchangeType type,
                           const FieldTable& arguments = {}) {
@@ -773,12 +779,12 @@ protected:
         op.info.type = type;
         op.info.arguments = wire::field_table_content(arguments);
         MetaReply reply = meta(0, std::move(op));
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
     }
     void bind(std::string queue, std::string exchange, std::string key) {
         MetaReply reply =
             meta(0, QueueBindOp{std::move(queue), std::move(exchange), std::move(key), {}, false});
-        EXPECT_EQ(reply.code, 0) << reply.text;
+        EXPECT_EQ(reply.code, ReplyCode::reply_success) << reply.text;
     }
     u32 publish(u32 shard, const std::string& exchange, MessageRef m) {
         Catalog& catalog = sim_.broker(shard).catalog();
@@ -828,14 +834,14 @@ TEST_F(ArgumentsSimTest, DeclareRefusesInvalidArgumentsOnShardZero) {
     op.info.name = "q";
     op.info.arguments = wire::field_table_content({{"x-message-ttl", FieldValue::int32(-1)}});
     MetaReply reply = meta(1, std::move(op));
-    EXPECT_EQ(reply.code, 406);
+    EXPECT_EQ(reply.code, ReplyCode::precondition_failed);
     EXPECT_EQ(reply.text, invalid("x-message-ttl", "{value_negative,-1}"));
     EXPECT_EQ(queue("q"), nullptr);
 
     ExchangeDeclareOp x;
     x.info.name = "x";
     x.info.arguments = wire::field_table_content({{"alternate-exchange", FieldValue::int32(1)}});
-    EXPECT_EQ(meta(0, std::move(x)).code, 406);
+    EXPECT_EQ(meta(0, std::move(x)).code, ReplyCode::precondition_failed);
 }
 
 TEST_F(ArgumentsSimTest, ExpiredMessagesAreDeadLetteredAcrossShards) {

@@ -7,10 +7,12 @@
 
 #include "core/base/limits.h"
 #include "tests/core/test_message.h"
+#include "tests/net/amqp/reply_code_printer.h"
 
 namespace lepus::core {
 namespace {
 
+using amqp::ReplyCode;
 using lepus::test_support::make_message;
 
 constexpr QueueId queue_id{7};
@@ -29,8 +31,8 @@ ConsumerKey consumer(u64 id) { return test_support::consumer_key(id); }
 enum class Ack : u8 { manual, none };
 enum class Exclusive : u8 { no, yes };
 
-u16 add(Queue& queue, u64 id, u16 prefetch = 0, Ack ack = Ack::manual,
-        Exclusive exclusive = Exclusive::no, std::string* text_out = nullptr) {
+ReplyCode add(Queue& queue, u64 id, u16 prefetch = 0, Ack ack = Ack::manual,
+              Exclusive exclusive = Exclusive::no, std::string* text_out = nullptr) {
     ConsumeRequest request;
     request.consumer = consumer(id);
     request.queue = queue_id;
@@ -39,7 +41,7 @@ u16 add(Queue& queue, u64 id, u16 prefetch = 0, Ack ack = Ack::manual,
     request.exclusive = exclusive == Exclusive::yes;
     request.prefetch = prefetch;
     std::string text;
-    u16 code = queue.add_consumer(request, text);
+    ReplyCode code = queue.add_consumer(request, text);
     if (text_out != nullptr) *text_out = text;
     return code;
 }
@@ -64,7 +66,7 @@ std::vector<u64> consumer_ids(const std::vector<Deliver>& delivered) {
 
 TEST(QueueTest, DispatchesRoundRobinInQueueOrder) {
     Queue queue("/", queue_info());
-    for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), 0);
+    for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), ReplyCode::reply_success);
     enqueue_bodies(queue, 7);
     std::vector<Deliver> delivered = dispatch(queue);
     ASSERT_EQ(delivered.size(), 7u);
@@ -115,7 +117,9 @@ TEST(QueueTest, PrefetchBoundsUnsettledDeliveriesPerConsumer) {
         SCOPED_TRACE("prefetch " + std::to_string(c.prefetch) + ", consumers " +
                      std::to_string(c.consumer_count));
         Queue queue("/", queue_info());
-        for (u32 i = 1; i <= c.consumer_count; i++) ASSERT_EQ(add(queue, i, c.prefetch), 0);
+        for (u32 i = 1; i <= c.consumer_count; i++) {
+            ASSERT_EQ(add(queue, i, c.prefetch), ReplyCode::reply_success);
+        }
         enqueue_bodies(queue, c.message_count);
         std::vector<Deliver> delivered = dispatch(queue);
         EXPECT_EQ(delivered.size(), c.delivered_first);
@@ -134,8 +138,8 @@ TEST(QueueTest, PrefetchBoundsUnsettledDeliveriesPerConsumer) {
 
 TEST(QueueTest, AckFreesRoomForTheConsumerThatAcked) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 1), 0);
-    ASSERT_EQ(add(queue, 2, 1), 0);
+    ASSERT_EQ(add(queue, 1, 1), ReplyCode::reply_success);
+    ASSERT_EQ(add(queue, 2, 1), ReplyCode::reply_success);
     enqueue_bodies(queue, 5);
     std::vector<Deliver> first = dispatch(queue);
     ASSERT_EQ(consumer_ids(first), (std::vector<u64>{1, 2}));
@@ -155,15 +159,15 @@ TEST(QueueTest, AckFreesRoomForTheConsumerThatAcked) {
 
 TEST(QueueTest, BlockedConsumerIsSkippedNotWaitedFor) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 1), 0);
-    ASSERT_EQ(add(queue, 2, 0), 0);
+    ASSERT_EQ(add(queue, 1, 1), ReplyCode::reply_success);
+    ASSERT_EQ(add(queue, 2, 0), ReplyCode::reply_success);
     enqueue_bodies(queue, 4);
     EXPECT_EQ(consumer_ids(dispatch(queue)), (std::vector<u64>{1, 2, 2, 2}));
 }
 
 TEST(QueueTest, NoAckConsumersAreNotTracked) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, /*prefetch=*/1, Ack::none), 0);
+    ASSERT_EQ(add(queue, 1, /*prefetch=*/1, Ack::none), ReplyCode::reply_success);
     enqueue_bodies(queue, 3);
     std::vector<Deliver> delivered = dispatch(queue);
     ASSERT_EQ(delivered.size(), 3u) << "prefetch does not apply without acks";
@@ -179,7 +183,7 @@ TEST(QueueTest, TransitLimitBlocksUntilCredit) {
     for (Ack ack : {Ack::manual, Ack::none}) {
         SCOPED_TRACE(ack == Ack::none ? "no-ack" : "manual ack");
         Queue queue("/", queue_info());
-        ASSERT_EQ(add(queue, 1, 0, ack), 0);
+        ASSERT_EQ(add(queue, 1, 0, ack), ReplyCode::reply_success);
         constexpr u32 limit = limits::consumer_transit_max;
         enqueue_bodies(queue, limit + 10);
         EXPECT_EQ(dispatch(queue).size(), limit);
@@ -212,7 +216,7 @@ TEST(QueueTest, TransitBytesLimitBlocksLargeMessagesUntilCredit) {
     for (u64 body_size : {u64{1} << 20, limits::consumer_transit_bytes_max + 1}) {
         SCOPED_TRACE(body_size);
         Queue queue("/", queue_info());
-        ASSERT_EQ(add(queue, 1, 0, Ack::none), 0);
+        ASSERT_EQ(add(queue, 1, 0, Ack::none), ReplyCode::reply_success);
         for (int i = 0; i < 20; i++) queue.enqueue(make_message(std::string(body_size, 'b')));
         std::vector<Deliver> first = dispatch(queue);
         ASSERT_FALSE(first.empty());
@@ -301,7 +305,7 @@ TEST(QueueTest, RequeueReturnsMessagesToTheirOriginalPlaces) {
 
 TEST(QueueTest, RequeuedMessageIsRedeliveredToConsumers) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 1), 0);
+    ASSERT_EQ(add(queue, 1, 1), ReplyCode::reply_success);
     enqueue_bodies(queue, 2);
     std::vector<Deliver> first = dispatch(queue);
     ASSERT_EQ(first.size(), 1u);
@@ -316,7 +320,7 @@ TEST(QueueTest, RequeuedMessageIsRedeliveredToConsumers) {
 TEST(QueueTest, UndeliveredNoAckMessageReturnsWithItsFlag) {
     for (bool redelivered : {false, true}) {
         Queue queue("/", queue_info());
-        ASSERT_EQ(add(queue, 1, 0, Ack::none), 0);
+        ASSERT_EQ(add(queue, 1, 0, Ack::none), ReplyCode::reply_success);
         enqueue_bodies(queue, 3);
         std::vector<Deliver> delivered = dispatch(queue);
         ASSERT_EQ(delivered.size(), 3u);
@@ -357,7 +361,7 @@ TEST(QueueTest, GetTracksUnlessNoAck) {
 
 TEST(QueueTest, GetSettlementDoesNotDisturbConsumerAccounting) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 1), 0);
+    ASSERT_EQ(add(queue, 1, 1), ReplyCode::reply_success);
     enqueue_bodies(queue, 1);
     Queue::Got got;
     ASSERT_TRUE(queue.get(false, got));
@@ -386,18 +390,18 @@ TEST(QueueTest, PurgeDropsReadyMessagesOnly) {
 struct ExclusiveCase {
     const char* existing;  // "", "plain" or "exclusive"
     Exclusive request;
-    u16 code;
+    ReplyCode code;
 };
 
 TEST(QueueTest, ExclusiveConsumersRefuseAndAreRefused) {
     const std::string in_use = "ACCESS_REFUSED - queue 'jobs' in vhost 'v1' in exclusive use";
     const ExclusiveCase cases[] = {
-        {"", Exclusive::no, 0},
-        {"", Exclusive::yes, 0},
-        {"plain", Exclusive::no, 0},
-        {"plain", Exclusive::yes, 403},
-        {"exclusive", Exclusive::no, 403},
-        {"exclusive", Exclusive::yes, 403},
+        {"", Exclusive::no, ReplyCode::reply_success},
+        {"", Exclusive::yes, ReplyCode::reply_success},
+        {"plain", Exclusive::no, ReplyCode::reply_success},
+        {"plain", Exclusive::yes, ReplyCode::access_refused},
+        {"exclusive", Exclusive::no, ReplyCode::access_refused},
+        {"exclusive", Exclusive::yes, ReplyCode::access_refused},
     };
     for (const ExclusiveCase& c : cases) {
         SCOPED_TRACE(std::string("existing '") + c.existing + "', exclusive request " +
@@ -407,21 +411,22 @@ TEST(QueueTest, ExclusiveConsumersRefuseAndAreRefused) {
         if (!existing.empty()) {
             ASSERT_EQ(add(queue, 1, 0, Ack::manual,
                           existing == "exclusive" ? Exclusive::yes : Exclusive::no),
-                      0);
+                      ReplyCode::reply_success);
         }
         std::string text;
         EXPECT_EQ(add(queue, 2, 0, Ack::manual, c.request, &text), c.code);
-        EXPECT_EQ(text, c.code == 0 ? "" : in_use);
-        EXPECT_EQ(queue.consumer_count(), (existing.empty() ? 0u : 1u) + (c.code == 0 ? 1u : 0u));
+        EXPECT_EQ(text, c.code == ReplyCode::reply_success ? "" : in_use);
+        bool added = c.code == ReplyCode::reply_success;
+        EXPECT_EQ(queue.consumer_count(), (existing.empty() ? 0u : 1u) + (added ? 1u : 0u));
     }
 }
 
 TEST(QueueTest, ExclusiveConsumerLeavingFreesTheQueue) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 0, Ack::manual, Exclusive::yes), 0);
-    ASSERT_EQ(add(queue, 2), 403);
+    ASSERT_EQ(add(queue, 1, 0, Ack::manual, Exclusive::yes), ReplyCode::reply_success);
+    ASSERT_EQ(add(queue, 2), ReplyCode::access_refused);
     ASSERT_TRUE(queue.remove_consumer(consumer(1)));
-    EXPECT_EQ(add(queue, 2), 0);
+    EXPECT_EQ(add(queue, 2), ReplyCode::reply_success);
 }
 
 // Removing a consumer keeps the rotation on the consumer that was next.
@@ -445,7 +450,7 @@ TEST(QueueTest, RemoveConsumerKeepsTheRoundRobinTurn) {
         SCOPED_TRACE("delivered " + std::to_string(c.delivered_before) + ", removed " +
                      std::to_string(c.removed));
         Queue queue("/", queue_info());
-        for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), 0);
+        for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), ReplyCode::reply_success);
         enqueue_bodies(queue, c.delivered_before);
         ASSERT_EQ(dispatch(queue).size(), c.delivered_before);
         ASSERT_TRUE(queue.remove_consumer(consumer(c.removed)));
@@ -458,7 +463,7 @@ TEST(QueueTest, RemoveConsumerKeepsTheRoundRobinTurn) {
 TEST(QueueTest, RemoveUnknownConsumerIsFalse) {
     Queue queue("/", queue_info());
     EXPECT_FALSE(queue.remove_consumer(consumer(1)));
-    ASSERT_EQ(add(queue, 1), 0);
+    ASSERT_EQ(add(queue, 1), ReplyCode::reply_success);
     EXPECT_TRUE(queue.has_had_consumers());
     EXPECT_TRUE(queue.remove_consumer(consumer(1)));
     EXPECT_FALSE(queue.remove_consumer(consumer(1)));
@@ -467,7 +472,7 @@ TEST(QueueTest, RemoveUnknownConsumerIsFalse) {
 
 TEST(QueueTest, RemovedConsumersUnsettledMessagesCanStillBeSettled) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add(queue, 1, 1), 0);
+    ASSERT_EQ(add(queue, 1, 1), ReplyCode::reply_success);
     enqueue_bodies(queue, 1);
     std::vector<Deliver> delivered = dispatch(queue);
     ASSERT_EQ(delivered.size(), 1u);
@@ -478,7 +483,7 @@ TEST(QueueTest, RemovedConsumersUnsettledMessagesCanStillBeSettled) {
 
 TEST(QueueTest, RemoveAllConsumersReportsEach) {
     Queue queue("/", queue_info());
-    for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), 0);
+    for (u64 id : {1, 2, 3}) ASSERT_EQ(add(queue, id), ReplyCode::reply_success);
     std::vector<u64> removed;
     queue.remove_all_consumers([&](const Queue::Consumer& c) { removed.push_back(c.key.id); });
     EXPECT_EQ(removed, (std::vector<u64>{1, 2, 3}));
@@ -506,7 +511,7 @@ TEST(QueueTest, SettleOfUnknownSequenceIsFalse) {
 namespace lepus::core {
 namespace {
 
-u16 add_with_priority(Queue& queue, u64 id, i32 priority, u16 prefetch) {
+ReplyCode add_with_priority(Queue& queue, u64 id, i32 priority, u16 prefetch) {
     ConsumeRequest request;
     request.consumer = consumer(id);
     request.queue = queue_id;
@@ -519,9 +524,9 @@ u16 add_with_priority(Queue& queue, u64 id, i32 priority, u16 prefetch) {
 
 TEST(QueuePriorityTest, HigherPriorityConsumersAreServedWhileTheyHaveRoom) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add_with_priority(queue, 1, 0, 0), 0);
-    ASSERT_EQ(add_with_priority(queue, 2, 10, 2), 0);
-    ASSERT_EQ(add_with_priority(queue, 3, 10, 2), 0);
+    ASSERT_EQ(add_with_priority(queue, 1, 0, 0), ReplyCode::reply_success);
+    ASSERT_EQ(add_with_priority(queue, 2, 10, 2), ReplyCode::reply_success);
+    ASSERT_EQ(add_with_priority(queue, 3, 10, 2), ReplyCode::reply_success);
     enqueue_bodies(queue, 7);
     // Consumers 2 and 3 (priority 10) share the first four round-robin until their prefetch
     // is full; only then does consumer 1 (priority 0) get the rest.
@@ -530,8 +535,8 @@ TEST(QueuePriorityTest, HigherPriorityConsumersAreServedWhileTheyHaveRoom) {
 
 TEST(QueuePriorityTest, RoomAtAHigherPriorityTakesTheNextMessage) {
     Queue queue("/", queue_info());
-    ASSERT_EQ(add_with_priority(queue, 1, -5, 0), 0);
-    ASSERT_EQ(add_with_priority(queue, 2, 5, 1), 0);
+    ASSERT_EQ(add_with_priority(queue, 1, -5, 0), ReplyCode::reply_success);
+    ASSERT_EQ(add_with_priority(queue, 2, 5, 1), ReplyCode::reply_success);
     enqueue_bodies(queue, 2);
     std::vector<Deliver> first = dispatch(queue);
     ASSERT_EQ(consumer_ids(first), (std::vector<u64>{2, 1}));
@@ -542,7 +547,8 @@ TEST(QueuePriorityTest, RoomAtAHigherPriorityTakesTheNextMessage) {
 
 TEST(QueuePriorityTest, EqualPrioritiesKeepPlainRoundRobin) {
     Queue queue("/", queue_info());
-    for (u64 id = 1; id <= 3; id++) ASSERT_EQ(add_with_priority(queue, id, 3, 0), 0);
+    for (u64 id = 1; id <= 3; id++)
+        ASSERT_EQ(add_with_priority(queue, id, 3, 0), ReplyCode::reply_success);
     enqueue_bodies(queue, 6);
     EXPECT_EQ(consumer_ids(dispatch(queue)), (std::vector<u64>{1, 2, 3, 1, 2, 3}));
 }

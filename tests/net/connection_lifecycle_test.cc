@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/net/amqp/reply_code_printer.h"
 #include "tests/net/sim_client.h"
 
 namespace lepus::server::sim {
@@ -323,7 +324,7 @@ TEST(ConnectionLimitsTest, ParkedFramesAreBoundedInBytes) {
     ASSERT_TRUE(SimClient::saw(got, ConnectionClose::id));
     for (const Received& r : got) {
         if (r.method == ConnectionClose::id) {
-            EXPECT_EQ(r.reply_code, 506);
+            EXPECT_EQ(r.reply_code, ReplyCode::resource_error);
         }
     }
     sim.pump();

@@ -5,10 +5,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "net/amqp/frame.h"
+#include "net/amqp/methods.h"
 #include "tests/net/protocol_sim.h"
 
 namespace lepus::server::sim {
@@ -18,7 +20,8 @@ struct Received {
     u8 type = 0;
     u32 method = 0;  // class << 16 | method, for method frames
     u64 delivery_tag = 0;
-    u16 reply_code = 0;
+    // Of a channel.close or connection.close; empty for other frames, or a code the spec lacks.
+    std::optional<amqp::ReplyCode> reply_code;
 };
 
 class SimClient {
@@ -106,7 +109,7 @@ public:
             std::string_view rest(buffer_.data() + position, buffer_.size() - position);
             if (amqp::parse_frame(rest, 0, frame, size) != amqp::FrameStatus::complete) break;
             position += size;
-            Received r{frame.channel, frame.type, 0, 0, 0};
+            Received r{frame.channel, frame.type, 0, 0, std::nullopt};
             if (frame.type == amqp::frame_method) {
                 amqp::Method m;
                 u16 c = 0;
@@ -115,8 +118,12 @@ public:
                 r.method = (u32{c} << 16) | id;
                 if (auto* d = std::get_if<amqp::BasicDeliver>(&m)) r.delivery_tag = d->delivery_tag;
                 if (auto* g = std::get_if<amqp::BasicGetOk>(&m)) r.delivery_tag = g->delivery_tag;
-                if (auto* cc = std::get_if<amqp::ChannelClose>(&m)) r.reply_code = cc->reply_code;
-                if (auto* k = std::get_if<amqp::ConnectionClose>(&m)) r.reply_code = k->reply_code;
+                if (auto* cc = std::get_if<amqp::ChannelClose>(&m)) {
+                    r.reply_code = amqp::reply_code_from_wire(cc->reply_code);
+                }
+                if (auto* k = std::get_if<amqp::ConnectionClose>(&m)) {
+                    r.reply_code = amqp::reply_code_from_wire(k->reply_code);
+                }
             }
             out.push_back(r);
         }

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -9,6 +11,7 @@
 #include "core/wire/wire_reader.h"
 #include "core/wire/wire_writer.h"
 #include "net/amqp/methods.h"
+#include "tests/net/amqp/reply_code_printer.h"
 
 namespace lepus::amqp {
 namespace {
@@ -215,33 +218,48 @@ TEST(Codec, DecodeIntoAReusedMethod) {
 }
 
 TEST(Codec, ReplyCodes) {
-    EXPECT_EQ(reply::reply_success, 200);
-    EXPECT_EQ(reply::not_found, 404);
-    EXPECT_EQ(reply::precondition_failed, 406);
-    EXPECT_EQ(reply::connection_forced, 320);
-    EXPECT_EQ(reply::frame_error, 501);
-    EXPECT_EQ(reply::internal_error, 541);
-    EXPECT_EQ(reply_code_name(reply::not_found), "NOT_FOUND");
-    EXPECT_EQ(reply_code_name(reply::resource_locked), "RESOURCE_LOCKED");
-    EXPECT_EQ(reply_code_name(reply::content_too_large), "CONTENT_TOO_LARGE");
-    EXPECT_EQ(reply_code_name(reply::invalid_path), "INVALID_PATH");
-    EXPECT_EQ(reply_code_name(reply::no_route), "NO_ROUTE");
-    EXPECT_EQ(reply_code_name(reply::no_consumers), "NO_CONSUMERS");
-    EXPECT_EQ(reply_code_name(reply::command_invalid), "COMMAND_INVALID");
+    EXPECT_EQ(wire_code(ReplyCode::reply_success), 200);
+    EXPECT_EQ(wire_code(ReplyCode::not_found), 404);
+    EXPECT_EQ(wire_code(ReplyCode::precondition_failed), 406);
+    EXPECT_EQ(wire_code(ReplyCode::connection_forced), 320);
+    EXPECT_EQ(wire_code(ReplyCode::frame_error), 501);
+    EXPECT_EQ(wire_code(ReplyCode::internal_error), 541);
+    EXPECT_EQ(reply_code_name(ReplyCode::not_found), "NOT_FOUND");
+    EXPECT_EQ(reply_code_name(ReplyCode::resource_locked), "RESOURCE_LOCKED");
+    EXPECT_EQ(reply_code_name(ReplyCode::content_too_large), "CONTENT_TOO_LARGE");
+    EXPECT_EQ(reply_code_name(ReplyCode::invalid_path), "INVALID_PATH");
+    EXPECT_EQ(reply_code_name(ReplyCode::no_route), "NO_ROUTE");
+    EXPECT_EQ(reply_code_name(ReplyCode::no_consumers), "NO_CONSUMERS");
+    EXPECT_EQ(reply_code_name(ReplyCode::command_invalid), "COMMAND_INVALID");
+    // A peer's code goes by its number, and may be one the spec lacks.
+    EXPECT_EQ(reply_code_name(u16{404}), "NOT_FOUND");
     EXPECT_EQ(reply_code_name(999), "UNKNOWN");
+    EXPECT_EQ(reply_code_from_wire(404), ReplyCode::not_found);
+    EXPECT_FALSE(reply_code_from_wire(999).has_value());
+}
 
-    const u16 soft[] = {311, 312, 313, 403, 404, 405, 406};
-    const u16 hard[] = {320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541};
-    for (u16 code : soft) {
-        EXPECT_TRUE(is_soft_error(code)) << code;
-        EXPECT_FALSE(is_hard_error(code)) << code;
+// Every code of the spec, and no other number, is a ReplyCode, in the class the spec gives it:
+// soft errors close the channel, hard errors the connection, and reply-success is neither.
+TEST(Codec, EveryReplyCodeHasItsClassInTheSpec) {
+    const std::set<u16> soft = {311, 312, 313, 403, 404, 405, 406};
+    const std::set<u16> hard = {320, 402, 501, 502, 503, 504, 505, 506, 530, 540, 541};
+    const u16 success = 200;
+    usize codes = 0;
+    for (u32 wire = 0; wire <= UINT16_MAX; wire++) {
+        const u16 number = static_cast<u16>(wire);
+        std::optional<ReplyCode> code = reply_code_from_wire(number);
+        bool in_spec = soft.contains(number) || hard.contains(number) || number == success;
+        ASSERT_EQ(code.has_value(), in_spec) << number;
+        if (!code) continue;
+        codes++;
+        EXPECT_EQ(wire_code(*code), number);
+        EXPECT_EQ(is_soft_error(*code), soft.contains(number)) << number;
+        EXPECT_EQ(is_hard_error(*code), hard.contains(number)) << number;
+        EXPECT_NE(reply_code_name(*code), "UNKNOWN") << number;
     }
-    for (u16 code : hard) {
-        EXPECT_TRUE(is_hard_error(code)) << code;
-        EXPECT_FALSE(is_soft_error(code)) << code;
-    }
-    EXPECT_FALSE(is_hard_error(200));
-    EXPECT_FALSE(is_soft_error(200));
+    EXPECT_EQ(codes, soft.size() + hard.size() + 1);
+    EXPECT_FALSE(is_soft_error(ReplyCode::reply_success));
+    EXPECT_FALSE(is_hard_error(ReplyCode::reply_success));
 }
 
 std::string encode_header(const ContentHeader& header) {
