@@ -116,7 +116,8 @@ TEST(Recovery, UnknownJournalKindIsSkippedAsCorrupt) {
     auto appended = write_records(storage, 6);
     for (u64 index : {2u, 4u}) {
         u64 header_at = appended[index].location.offset - record_header_size;
-        std::string record = storage.image(1).substr(header_at, record_header_size + 100);
+        // The whole record as written: header, payload and the padding to its alignment.
+        std::string record = storage.image(1).substr(header_at, record_size(100));
         u8 kind = index == 2 ? u8{0xF7} : record_kind_segment_deleted;  // 100 bytes, not 8
         record_seal(record.data(), kind, index + 1, 100);
         storage.poke(1, header_at, record);
