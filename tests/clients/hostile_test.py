@@ -7,6 +7,7 @@ message of an unacknowledged basic.get on a connection that closed."""
 import resource
 import socket
 import struct
+import sys
 import threading
 import time
 import unittest
@@ -301,7 +302,10 @@ class ResourceBoundsTest(unittest.TestCase):
             thread.join(timeout=10)
         # Matching each such message against the binding once took 60 ms, and a shard
         # handled every publish it had received before anything else: 1-3 s stalls.
-        bound_s = 2.0 if harness.sanitized() else 0.5
+        # The bound leaves room for a machine busy with other tests; the stall it guards
+        # against grows with the backlog, several times the bound under a sanitizer.
+        bound_s = 5.0 if harness.sanitized() else 1.0
+        sys.stderr.write(f'worst bystander round trip {worst_s:.3f} s\n')
         self.assertLess(worst_s, bound_s, f'a bystander waited {worst_s:.3f} s')
         self.assertEqual(setup.queue_declare('wide-headers-queue', passive=True)
                          .method.message_count, 0)
