@@ -12,14 +12,11 @@ int main(int argc, char** argv) {
     std::string help;
     std::string error;
     switch (lepus::ctl::parse_command_line(argc, argv, line, help, error)) {
-        case lepus::ctl::ParseOutcome::exit_ok:
-            std::fputs(help.c_str(), stdout);
-            return 0;
+        case lepus::ctl::ParseOutcome::exit_ok: std::fputs(help.c_str(), stdout); return 0;
         case lepus::ctl::ParseOutcome::error:
             std::fprintf(stderr, "lepusctl: %s\nTry 'lepusctl --help'.\n", error.c_str());
             return lepus::ctl::exit_usage;
-        case lepus::ctl::ParseOutcome::run:
-            break;
+        case lepus::ctl::ParseOutcome::run: break;
     }
     return lepus::ctl::run_command(line);
 }

@@ -11,8 +11,7 @@ int main(int argc, char** argv) {
     lepus::server::Options options;
     std::string error;
     switch (lepus::server::parse_options(argc, argv, options, error)) {
-        case lepus::server::ParseOutcome::exit_ok:
-            return exit_status(lepus::server::ExitCode::ok);
+        case lepus::server::ParseOutcome::exit_ok: return exit_status(lepus::server::ExitCode::ok);
         case lepus::server::ParseOutcome::error:
             std::fprintf(stderr, "lepusd: %s\nTry 'lepusd --help'.\n", error.c_str());
             return exit_status(lepus::server::ExitCode::usage);

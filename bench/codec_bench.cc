@@ -78,9 +78,9 @@ void encode_basic_deliver(benchmark::State& state) {
 BENCHMARK(encode_basic_deliver);
 
 void decode_content_header_typical(benchmark::State& state) {
-    std::string headers = wire::field_table_content(
-        {{"x-trace", wire::FieldValue::string("4bf92f3577b34da6")},
-         {"x-retries", wire::FieldValue::int32(0)}});
+    std::string headers =
+        wire::field_table_content({{"x-trace", wire::FieldValue::string("4bf92f3577b34da6")},
+                                   {"x-retries", wire::FieldValue::int32(0)}});
     ContentHeader header;
     header.body_size = 512;
     header.properties.set_content_type("application/json");

@@ -45,8 +45,8 @@ bool Broker::persists(const QueueInfo& queue, const Message& message) const {
     return journal_ != nullptr && queue.durable && !queue.exclusive && message.persistent();
 }
 
-void Broker::enqueue_routed(const std::vector<const QueueInfo*>& targets,
-                            const MessageRef& message, const PublishConfirm* confirm) {
+void Broker::enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message,
+                            const PublishConfirm* confirm) {
     for (const QueueInfo* info : targets) {
         // Only copies that go to disk are confirmed by their home shard.
         u64 confirm_sequence =
@@ -75,7 +75,8 @@ void Broker::enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_
     if (record_sequence != 0) {
         awaiting_disk_.push_back(AwaitingDisk{record_sequence, confirm_channel, confirm_sequence});
     } else {
-        outbox_.send(confirm_channel.connection.shard, Persisted{confirm_channel, confirm_sequence});
+        outbox_.send(confirm_channel.connection.shard,
+                     Persisted{confirm_channel, confirm_sequence});
     }
 }
 
@@ -164,7 +165,8 @@ void Broker::on(Pressure& m) { set_pressure(m.queue, m.on); }
 
 void Broker::raise_memory_alarm(bool on) {
     LEPUS_ASSERT(self_ == ShardId(0));
-    for (u32 shard = 0; shard < shard_count_; shard++) outbox_.send(ShardId(shard), MemoryAlarm{on});
+    for (u32 shard = 0; shard < shard_count_; shard++)
+        outbox_.send(ShardId(shard), MemoryAlarm{on});
 }
 
 void Broker::reschedule(Queue& queue) {

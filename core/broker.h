@@ -85,8 +85,7 @@ public:
     void restore_definitions(const std::vector<CatalogUpdate>& updates);
     // Start-up, after restore_definitions: each valid record of this shard's journal, in
     // order, then finish_recovery, which fills the queues. Returns the messages recovered.
-    void recover_record(u8 kind, u64 sequence, const RecordPlace& place,
-                        std::string_view payload);
+    void recover_record(u8 kind, u64 sequence, const RecordPlace& place, std::string_view payload);
     u64 finish_recovery();
     // Once per loop turn, before the journal's flush: writes what left queues this turn.
     // Returns the sequence of the last record written, or 0 when there was nothing.
@@ -174,7 +173,7 @@ private:
     u32 shard_count_;
     Outbox& outbox_;
     Catalog catalog_;
-    u64 catalog_updates_applied_ = 0;  // broadcasts from shard 0 applied here
+    u64 catalog_updates_applied_ = 0;     // broadcasts from shard 0 applied here
     std::unique_ptr<Metadata> metadata_;  // on shard 0 only
     std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
     std::vector<QueueId> dirty_;                         // queues that may be able to dispatch

@@ -21,8 +21,7 @@ Stored Broker::journal_message(const Queue& queue, const MessageRef& message,
         // The body is already in this shard's journal: another durable queue here.
         encode_enqueue(record_scratch_, queue.info().id, last_stored_.message_sequence);
         std::string_view parts[] = {record_scratch_};
-        RecordAppended appended =
-            journal_->append(static_cast<u8>(RecordKind::enqueue), parts);
+        RecordAppended appended = journal_->append(static_cast<u8>(RecordKind::enqueue), parts);
         stored = last_stored_;
         stored.segment = appended.place.segment;
         record_sequence = appended.sequence;
@@ -188,9 +187,9 @@ MessageRef Broker::rebuild_message(const MessageRecord& record) {
     record.header.copy(chunk->data(), record.header.size());
     record.body.copy(chunk->data() + record.header.size(), record.body.size());
     ChunkSlice header{ref, chunk->data(), static_cast<u32>(record.header.size())};
-    auto* message = new Message(
-        Message::Routing{std::string(record.exchange), std::string(record.routing_key)},
-        std::move(header), record.body.size(), /*delivery_mode=*/2, record.priority);
+    auto* message =
+        new Message(Message::Routing{std::string(record.exchange), std::string(record.routing_key)},
+                    std::move(header), record.body.size(), /*delivery_mode=*/2, record.priority);
     if (!record.body.empty()) {
         message->append_body(ChunkSlice{ref, chunk->data() + record.header.size(),
                                         static_cast<u32>(record.body.size())});
@@ -230,8 +229,7 @@ void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,
         case RecordKind::enqueue: {
             QueueId queue;
             u64 message_sequence = 0;
-            if (!decode_enqueue(payload, queue, message_sequence) || !local_durable(queue))
-                return;
+            if (!decode_enqueue(payload, queue, message_sequence) || !local_durable(queue)) return;
             auto it = recovered_messages_.find(message_sequence);
             if (it == recovered_messages_.end()) return;
             recovered_queues_[queue][message_sequence] = place.segment;
@@ -251,8 +249,8 @@ void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,
                 if (entry == q->second.end()) return;
                 auto message = recovered_messages_.find(message_sequence);
                 LEPUS_ASSERT(message != recovered_messages_.end());
-                release_stored(place.segment, Stored{message_sequence, entry->second,
-                                                     message->second.body});
+                release_stored(place.segment,
+                               Stored{message_sequence, entry->second, message->second.body});
                 q->second.erase(entry);
             });
             if (!valid) LEPUS_LOG(warning, "journal: a malformed settle record was skipped");

@@ -148,7 +148,8 @@ bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_vi
         destinations_.clear();
         u64 comparisons = source->bindings.headers_comparisons();
         source->bindings.route(routing_key, headers, destinations_);
-        routing_work_ += destinations_.size() + source->bindings.headers_comparisons() - comparisons;
+        routing_work_ +=
+            destinations_.size() + source->bindings.headers_comparisons() - comparisons;
         // One exchange's bindings name each destination once: only the queues reached through
         // a second exchange need looking for among those found already.
         bool first_exchange = source == &exchange;

@@ -25,8 +25,7 @@ constexpr usize expiration_index = index_of(BasicProperty::expiration);
 u16 flag_of(usize index) { return static_cast<u16>(1u << (15 - index)); }
 
 static_assert(ContentHeaderLayout::headers_flag == static_cast<u16>(BasicProperty::headers));
-static_assert(ContentHeaderLayout::expiration_flag ==
-              static_cast<u16>(BasicProperty::expiration));
+static_assert(ContentHeaderLayout::expiration_flag == static_cast<u16>(BasicProperty::expiration));
 static_assert(amqp::basic_property_wire[headers_index] == PropertyWire::table);
 static_assert(amqp::basic_property_wire[expiration_index] == PropertyWire::shortstr);
 
@@ -60,8 +59,8 @@ bool read_content_header_layout(std::string_view payload, ContentHeaderLayout& o
     for (usize i = 0; i < amqp::basic_property_count; i++) {
         usize begin = reader.position();
         bool present = (flags & flag_of(i)) != 0;
-        std::string_view value = present ? skip_property(reader, amqp::basic_property_wire[i])
-                                         : std::string_view();
+        std::string_view value =
+            present ? skip_property(reader, amqp::basic_property_wire[i]) : std::string_view();
         if (!reader.ok()) return false;
         if (i == headers_index) {
             out.headers_begin = begin;

@@ -116,12 +116,9 @@ ChunkSlice copy_into_chunk(std::string_view bytes) {
 
 std::string_view to_string(DeathReason reason) {
     switch (reason) {
-        case DeathReason::rejected:
-            return "rejected";
-        case DeathReason::expired:
-            return "expired";
-        case DeathReason::maxlen:
-            return "maxlen";
+        case DeathReason::rejected: return "rejected";
+        case DeathReason::expired: return "expired";
+        case DeathReason::maxlen: return "maxlen";
     }
     LEPUS_UNREACHABLE();
 }

@@ -83,9 +83,8 @@ void durable_definitions(const Catalog& catalog, std::vector<CatalogUpdate>& out
                                            std::string_view routing_key,
                                            std::string_view arguments) {
                 if (!durable_destination(vhost, destination)) return;
-                out.push_back(BindingChange{vhost_name, name, destination,
-                                            std::string(routing_key), std::string(arguments),
-                                            true});
+                out.push_back(BindingChange{vhost_name, name, destination, std::string(routing_key),
+                                            std::string(arguments), true});
             });
         }
     }
@@ -213,9 +212,7 @@ void DefinitionsReplay::record(u8 kind, std::string_view payload) {
             }
             break;
         }
-        default:
-            result_.skipped++;
-            break;
+        default: result_.skipped++; break;
     }
 }
 

@@ -10,8 +10,8 @@
 //
 // The journal is a log of changes, so it grows with every declare and delete. Once it holds
 // more than `limits::definitions_snapshot_ratio` times what a snapshot would take (and at least
-// `limits::definitions_snapshot_threshold_bytes`), a snapshot of all durable definitions is written between
-// snapshot_begin and snapshot_end records; once that is durable, the segments before it are
+// `limits::definitions_snapshot_threshold_bytes`), a snapshot of all durable definitions is written
+// between snapshot_begin and snapshot_end records; once that is durable, the segments before it are
 // released and the journal deletes them. Recovery ignores a snapshot without its end.
 #include <memory>
 #include <string>
@@ -23,7 +23,6 @@
 #include "core/shard_message.h"
 
 namespace lepus::core {
-
 
 // Every durable definition of the catalog, as the updates that recreate it: exchanges first,
 // then queues, then bindings (which need both ends).

@@ -16,9 +16,8 @@ u64 read_u64_at(std::string_view bytes, usize at) {
 
 }  // namespace
 
-void encode_message_prefix(std::string& out, QueueId queue, u8 priority,
-                           std::string_view exchange, std::string_view routing_key,
-                           u32 header_size) {
+void encode_message_prefix(std::string& out, QueueId queue, u8 priority, std::string_view exchange,
+                           std::string_view routing_key, u32 header_size) {
     out.clear();
     wire::WireWriter w(out);
     w.write_u64(queue.value);
@@ -235,8 +234,7 @@ std::optional<CatalogUpdate> decode_definition(std::string_view payload) {
             result = std::move(u);
             break;
         }
-        default:
-            return std::nullopt;
+        default: return std::nullopt;
     }
     if (!r.ok() || !r.at_end()) return std::nullopt;
     return result;

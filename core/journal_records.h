@@ -52,9 +52,8 @@ struct MessageRecord {
 
 // The fixed part of a message record, ahead of header and body (which are appended as parts
 // of their own so the body is copied once, into the journal's write buffer).
-void encode_message_prefix(std::string& out, QueueId queue, u8 priority,
-                           std::string_view exchange, std::string_view routing_key,
-                           u32 header_size);
+void encode_message_prefix(std::string& out, QueueId queue, u8 priority, std::string_view exchange,
+                           std::string_view routing_key, u32 header_size);
 bool decode_message(std::string_view payload, MessageRecord& out);
 
 void encode_enqueue(std::string& out, QueueId queue, u64 message_sequence);

@@ -73,9 +73,8 @@ private:
     void reply(const MetaRequest& request, amqp::ReplyCode code, std::string text);
     void reply_ok(const MetaRequest& request, std::string queue_name = {}, u32 messages = 0,
                   u32 consumers = 0);
-    void send_queue_command(const QueueInfo& queue, const std::string& vhost,
-                            QueueCommandKind kind, bool if_unused = false,
-                            bool if_empty = false);
+    void send_queue_command(const QueueInfo& queue, const std::string& vhost, QueueCommandKind kind,
+                            bool if_unused = false, bool if_empty = false);
     // After a binding or queue went: auto-delete exchanges left without bindings go too.
     void delete_unused_auto_delete_exchanges(const std::string& vhost);
     void remove_queue_from_catalog(const std::string& vhost, const QueueInfo& queue);
@@ -99,7 +98,7 @@ private:
     };
     std::deque<Held> held_;
 
-    u64 updates_committed_ = 0;    // catalog updates broadcast so far
+    u64 updates_committed_ = 0;         // catalog updates broadcast so far
     std::vector<u64> updates_applied_;  // per shard, as each last said
     std::deque<Outgoing> awaiting_replicas_;
 };

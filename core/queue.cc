@@ -57,17 +57,16 @@ void Queue::enqueue(MessageRef message, Stored stored) {
 
 void Queue::recover(MessageRef message, Stored stored, u8 priority, u64 body_size) {
     // An index-only entry has no expiration property at hand: only x-message-ttl applies.
-    u64 deadline = message ? expires_at(*message)
-                           : (arguments_.message_ttl_ms ? now_ms_ + *arguments_.message_ttl_ms
-                                                        : never);
+    u64 deadline = message
+                       ? expires_at(*message)
+                       : (arguments_.message_ttl_ms ? now_ms_ + *arguments_.message_ttl_ms : never);
     push_ready(band_of_priority(priority), Ready{next_sequence_++, std::move(message), deadline,
                                                  true, false, false, priority, body_size, stored});
     if (over_length_limits()) enforce_length_limits();
 }
 
 void Queue::page_if_over_budget(Ready& entry) {
-    if (!entry.message || !entry.stored.journaled() || !may_page() || entry.until_dispatch)
-        return;
+    if (!entry.message || !entry.stored.journaled() || !may_page() || entry.until_dispatch) return;
     if (resident_bytes_ + entry.body_size <= resident_bytes_max_) return;
     entry.message = MessageRef();  // the journal has the body
 }
@@ -310,9 +309,7 @@ bool Queue::settle(u64 sequence, SettleKind kind) {
         c->unsettled--;
     }
     switch (kind) {
-        case SettleKind::ack:
-            gone(entry.stored);
-            break;
+        case SettleKind::ack: gone(entry.stored); break;
         case SettleKind::drop:
             dead_letter(std::move(entry.message), DeathReason::rejected, entry.stored);
             break;
@@ -347,8 +344,8 @@ Queue::GetResult Queue::fetch(bool no_ack, Got& out) {
     } else {
         out.message = entry.message;
         unsettled_.emplace(entry.sequence,
-                           Unsettled{std::move(entry.message), ConsumerKey{},
-                                     entry.expires_at_ms, entry.redelivered, entry.stored});
+                           Unsettled{std::move(entry.message), ConsumerKey{}, entry.expires_at_ms,
+                                     entry.redelivered, entry.stored});
     }
     return GetResult::got;
 }
@@ -385,9 +382,9 @@ void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
     }
     c.unsettled++;
     d.message = entry.message;
-    unsettled_.emplace(entry.sequence, Unsettled{std::move(entry.message), c.key,
-                                                 entry.expires_at_ms, entry.redelivered,
-                                                 entry.stored});
+    unsettled_.emplace(entry.sequence,
+                       Unsettled{std::move(entry.message), c.key, entry.expires_at_ms,
+                                 entry.redelivered, entry.stored});
 }
 
 void Queue::drop_expired_heads() {

@@ -256,11 +256,11 @@ private:
     QueueInfo info_;
     QueueArguments arguments_;
     std::pmr::unsynchronized_pool_resource pool_;  // declared before what uses it
-    std::vector<Band> bands_;  // index = priority; the highest is the head
+    std::vector<Band> bands_;                      // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
     u64 last_delivered_ms_ = 0;  // the last time a consumer was handed a message
-    u64 resident_bytes_ = 0;  // bodies of ready messages held in memory
+    u64 resident_bytes_ = 0;     // bodies of ready messages held in memory
     usize paged_count_ = 0;
     std::pmr::unordered_map<u64, Unsettled> unsettled_{&pool_};
     std::vector<Consumer> consumers_;

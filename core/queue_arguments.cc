@@ -281,12 +281,10 @@ std::string invalid_expiration_text(std::string_view expiration) {
     std::string head =
         "PRECONDITION_FAILED - invalid expiration '" + std::string(expiration) + "': ";
     switch (split_expiration(expiration, negative, digits, leftover)) {
-        case ExpirationForm::no_integer:
-            return head + "no_integer";
+        case ExpirationForm::no_integer: return head + "no_integer";
         case ExpirationForm::leftover:
             return head + "{leftover_string,\"" + std::string(leftover) + "\"}";
-        case ExpirationForm::valid:
-            break;
+        case ExpirationForm::valid: break;
     }
     if (negative && digits != "0") return head + "{value_negative,-" + std::string(digits) + "}";
     return head + "{value_too_large," + std::string(digits) + "}";

@@ -120,9 +120,9 @@ struct QueueExpireOp {
     std::string queue;
     QueueId id;
 };
-using MetaOp = std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp,
-                            QueueBindOp, QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp,
-                            QueueAutoDeleteOp, QueueExpireOp>;
+using MetaOp =
+    std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp, QueueBindOp,
+                 QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp, QueueAutoDeleteOp, QueueExpireOp>;
 
 enum class ReplyWanted : u8 { no, yes };
 
@@ -268,8 +268,8 @@ struct ConsumeRequest {
     std::string tag;
     bool no_ack = false;
     bool exclusive = false;
-    u16 prefetch = 0;   // 0: unlimited
-    i32 priority = 0;   // x-priority: higher-priority consumers are served first
+    u16 prefetch = 0;  // 0: unlimited
+    i32 priority = 0;  // x-priority: higher-priority consumers are served first
 };
 struct ConsumeReply {
     ConsumerKey consumer;
@@ -325,14 +325,12 @@ struct GetReply {
     u32 message_count = 0;  // ready messages left
 };
 
-using ShardMessage =
-    std::variant<Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted,
-                 Pressure, MemoryAlarm, CatalogApplied,
-                 std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
-                 std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>,
-                 std::unique_ptr<MetaRequest>, std::unique_ptr<MetaReply>,
-                 std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
-                 std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>>;
+using ShardMessage = std::variant<
+    Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted, Pressure,
+    MemoryAlarm, CatalogApplied, std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
+    std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>, std::unique_ptr<MetaRequest>,
+    std::unique_ptr<MetaReply>, std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
+    std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>>;
 
 // The messages addressed to a channel, which its connection's shard hands to the connection;
 // the Broker handles every other kind.

@@ -69,9 +69,8 @@ Appended Journal::append(u8 kind, std::span<const std::string_view> parts) {
     u64 sequence = ++last_sequence_;
     record_seal(record, kind, sequence, length);
 
-    Location location{extent->segment, static_cast<u32>(extent->offset + extent->used +
-                                                        record_header_size),
-                      length};
+    Location location{extent->segment,
+                      static_cast<u32>(extent->offset + extent->used + record_header_size), length};
     extent->used += size;
     if (extent->sequence_first == 0) extent->sequence_first = sequence;
     extent->sequence_last = sequence;

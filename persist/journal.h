@@ -160,8 +160,8 @@ private:
     };
     struct Segment {
         u64 size = 0;
-        u32 live = 0;            // retain() minus release()
-        u64 sequence_last = 0;   // the last record written into it
+        u32 live = 0;                 // retain() minus release()
+        u64 sequence_last = 0;        // the last record written into it
         std::vector<u64> depends_on;  // earlier segments that must be deleted first
         u64 deletion_sequence = 0;    // its deletion record, once reclamation started
     };
@@ -207,8 +207,8 @@ private:
     std::map<u64, Segment> segments_;  // present segments, the spare excepted
     u64 active_ = 0;                   // the segment being written
     u64 active_size_ = 0;
-    u64 write_offset_ = 0;             // where the next extent starts in the active segment
-    u64 spare_ = 0;                    // active_ + 1, pre-created or recycled; 0 when none
+    u64 write_offset_ = 0;  // where the next extent starts in the active segment
+    u64 spare_ = 0;         // active_ + 1, pre-created or recycled; 0 when none
     bool reclaiming_ = false;
     Stats stats_;
 };

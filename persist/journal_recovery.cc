@@ -35,7 +35,6 @@ namespace lepus::persist {
 
 namespace {
 
-
 struct FreeDeleter {
     void operator()(char* pointer) const { std::free(pointer); }
 };
@@ -47,9 +46,9 @@ struct Journal::Scan {
     std::unique_ptr<char, FreeDeleter> buffer;
     u64 buffer_capacity = 0;
     u64 last_sequence = 0;
-    u64 last_segment = 0;  // the segment of the last valid record, 0 while none
-    u64 last_end = 0;      // the offset after it
-    u64 previous_number = 0;  // the previous segment read
+    u64 last_segment = 0;         // the segment of the last valid record, 0 while none
+    u64 last_end = 0;             // the offset after it
+    u64 previous_number = 0;      // the previous segment read
     bool damage_pending = false;  // damage after the last valid record
     std::set<u64> deleted;        // segments named by deletion records
     std::vector<std::pair<u64, u64>> deletion_records;  // (segment holding it, deleted segment)
@@ -104,7 +103,8 @@ void Journal::recover_segment(Scan& scan, u64 number, const Visitor& visit) {
     }
     char* data = scan.buffer.get();
     for (u64 offset = 0; offset < size;) {
-        u32 length = static_cast<u32>(std::min<u64>(limits::journal_recovery_read_bytes, size - offset));
+        u32 length =
+            static_cast<u32>(std::min<u64>(limits::journal_recovery_read_bytes, size - offset));
         i32 rc = storage_.read_sync(number, offset, data + offset, length);
         if (rc < 0) return fail(rc, "reading a segment for recovery");
         if (rc == 0) {  // shorter than it said: the rest reads as nothing written
@@ -130,9 +130,11 @@ void Journal::recover_segment(Scan& scan, u64 number, const Visitor& visit) {
             bool same_run = scan.last_segment == number || (position == 0 && adjacent);
             if (gap > 0 && scan.last_sequence > 0 && (same_run || scan.damage_pending)) {
                 scan.report.corrupt_records_skipped += same_run ? gap : 1;
-                LEPUS_LOG(warning, "journal: segment %lu offset %lu: %lu records lost before "
-                          "sequence %lu", static_cast<unsigned long>(number),
-                          static_cast<unsigned long>(position), static_cast<unsigned long>(gap),
+                LEPUS_LOG(warning,
+                          "journal: segment %lu offset %lu: %lu records lost before "
+                          "sequence %lu",
+                          static_cast<unsigned long>(number), static_cast<unsigned long>(position),
+                          static_cast<unsigned long>(gap),
                           static_cast<unsigned long>(view.sequence));
             }
             scan.damage_pending = false;
@@ -141,13 +143,13 @@ void Journal::recover_segment(Scan& scan, u64 number, const Visitor& visit) {
             scan.last_end = position + view.size;
             segments_[number].sequence_last = view.sequence;
             if (view.kind >= record_kind_journal_min &&
-                (view.kind != record_kind_segment_deleted ||
-                 view.payload.size() != sizeof(u64))) {
+                (view.kind != record_kind_segment_deleted || view.payload.size() != sizeof(u64))) {
                 // Whole and checksummed, but no journal of this version writes it: damage that
                 // happened before the checksum was computed, or a newer journal's record. Its
                 // sequence is spent either way; recovery goes on without it.
                 scan.report.corrupt_records_skipped++;
-                LEPUS_LOG(warning, "journal: segment %lu offset %lu: record %lu of unknown "
+                LEPUS_LOG(warning,
+                          "journal: segment %lu offset %lu: record %lu of unknown "
                           "journal kind %u (%zu bytes) skipped as corrupt",
                           static_cast<unsigned long>(number), static_cast<unsigned long>(position),
                           static_cast<unsigned long>(view.sequence), view.kind,
@@ -207,7 +209,8 @@ void Journal::recover_finish(Scan& scan) {
     for (usize i = 1; i < present.size(); i++) {
         for (u64 number = present[i - 1] + 1; number < present[i]; number++) {
             if (scan.deleted.contains(number)) continue;
-            if (report.missing_segments.size() == limits::journal_missing_segments_reported_max) break;
+            if (report.missing_segments.size() == limits::journal_missing_segments_reported_max)
+                break;
             report.missing_segments.push_back(number);
             LEPUS_LOG(error, "journal: segment %lu is missing", static_cast<unsigned long>(number));
         }
@@ -315,9 +318,8 @@ i32 Journal::recover_room() {
         if (rc < 0) return fail(rc, "removing the spare segment"), rc;
         spare_ = 0;
     }
-    u64 lacking = room >= options_.write_size_max
-                      ? 0
-                      : align_up(options_.write_size_max - room, block_size);
+    u64 lacking =
+        room >= options_.write_size_max ? 0 : align_up(options_.write_size_max - room, block_size);
     u64 size_min = lacking == 0 ? options_.segment_size : lacking;
     i32 rc = segment_create(active_ + 1, options_.segment_size, size_min);
     if (rc == 0) {
@@ -325,7 +327,8 @@ i32 Journal::recover_room() {
         return 0;
     }
     if (no_space(rc) && lacking == 0) {
-        LEPUS_LOG(warning, "journal: no room for a spare segment (%lu bytes free): the next "
+        LEPUS_LOG(warning,
+                  "journal: no room for a spare segment (%lu bytes free): the next "
                   "segment is made when needed, as large as fits",
                   static_cast<unsigned long>(storage_.available_bytes()));
         return 0;

@@ -30,9 +30,7 @@ i32 MemoryStorage::create_segment(u64 number, u64 size) {
 
 i32 MemoryStorage::open_segment(u64 number) { return segments_.contains(number) ? 0 : -ENOENT; }
 
-i32 MemoryStorage::remove_segment(u64 number) {
-    return segments_.erase(number) == 1 ? 0 : -ENOENT;
-}
+i32 MemoryStorage::remove_segment(u64 number) { return segments_.erase(number) == 1 ? 0 : -ENOENT; }
 
 i32 MemoryStorage::rename_segment(u64 from, u64 to) {
     auto found = segments_.find(from);
@@ -95,8 +93,8 @@ void MemoryStorage::read(u64 number, u64 offset, void* buffer, u32 length,
 }
 
 i32 MemoryStorage::finish(Operation& operation) {
-    if (!operation.is_write) return read_sync(operation.number, operation.offset,
-                                              operation.buffer, operation.length);
+    if (!operation.is_write)
+        return read_sync(operation.number, operation.offset, operation.buffer, operation.length);
     if (fail_count_ > 0) {
         fail_count_--;
         return -fail_error_;
@@ -156,8 +154,8 @@ void MemoryStorage::crash(u64 seed) {
         u32 sectors = operation.length / sector_size;
         // Half of the unfinished writes vanish; the others leave a prefix of their sectors.
         u32 applied = rng() % 2 == 0 ? 0 : static_cast<u32>(rng() % (sectors + 1));
-        u64 end = std::min<u64>(operation.offset + u64{applied} * sector_size,
-                                found->second.size());
+        u64 end =
+            std::min<u64>(operation.offset + u64{applied} * sector_size, found->second.size());
         if (end > operation.offset) {
             std::memcpy(found->second.data() + operation.offset, operation.buffer,
                         end - operation.offset);

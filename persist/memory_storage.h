@@ -31,8 +31,7 @@ public:
     i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) override;
     void write(u64 number, u64 offset, const void* buffer, u32 length,
                IoCompletion& completion) override;
-    void read(u64 number, u64 offset, void* buffer, u32 length,
-              IoCompletion& completion) override;
+    void read(u64 number, u64 offset, void* buffer, u32 length, IoCompletion& completion) override;
     void submit() override {}
     u32 poll() override;
     void wait() override;
@@ -42,9 +41,15 @@ public:
 
     // Fault injection and inspection.
     void set_completion_delay_polls(u32 polls) { completion_delay_polls_ = polls; }
-    void set_reorder(u64 seed) { reorder_ = true; rng_.seed(seed); }
+    void set_reorder(u64 seed) {
+        reorder_ = true;
+        rng_.seed(seed);
+    }
     void crash(u64 seed);  // power loss; queued operations vanish without callbacks
-    void fail_next_writes(u32 count, i32 error) { fail_count_ = count; fail_error_ = error; }
+    void fail_next_writes(u32 count, i32 error) {
+        fail_count_ = count;
+        fail_error_ = error;
+    }
     // The disk's size: the segments present may take this many bytes in all.
     void set_capacity(u64 bytes) { capacity_ = bytes; }
     u64 used_bytes() const;

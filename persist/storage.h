@@ -21,14 +21,14 @@ class Storage {
 public:
     virtual ~Storage() = default;
 
-    virtual u32 block_size() const = 0;  // 4096: the unit of O_DIRECT writes
+    virtual u32 block_size() const = 0;            // 4096: the unit of O_DIRECT writes
     virtual std::vector<u64> list_segments() = 0;  // segment numbers present, ascending
     // Creates a segment of `size` bytes, zero-filled: really written, so that later
     // O_DIRECT|DSYNC writes into it need no extent conversion. Durable on return (the
     // directory entry too). 0 or -errno; on failure (-ENOSPC on a full disk) nothing of
     // segment `number` is left.
     virtual i32 create_segment(u64 number, u64 size) = 0;
-    virtual i32 open_segment(u64 number) = 0;  // an existing segment, for recovery; 0 or -errno
+    virtual i32 open_segment(u64 number) = 0;    // an existing segment, for recovery; 0 or -errno
     virtual i32 remove_segment(u64 number) = 0;  // durable on return; 0 or -errno
     // Gives segment `from` the number `to` (which must not exist), durably: a deleted segment
     // is recycled as the next spare without zero-filling a new one. 0 or -errno.

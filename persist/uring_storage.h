@@ -41,8 +41,7 @@ public:
     i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) override;
     void write(u64 number, u64 offset, const void* buffer, u32 length,
                IoCompletion& completion) override;
-    void read(u64 number, u64 offset, void* buffer, u32 length,
-              IoCompletion& completion) override;
+    void read(u64 number, u64 offset, void* buffer, u32 length, IoCompletion& completion) override;
     void submit() override;
     u32 poll() override;
     void wait() override;

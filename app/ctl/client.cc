@@ -158,11 +158,8 @@ Status Client::read_frame(amqp::Frame& out, std::string_view awaiting) {
     for (;;) {
         usize frame_size = 0;
         switch (amqp::parse_frame(read_buffer_, limit, out, frame_size)) {
-            case amqp::FrameStatus::complete:
-                read_consumed_ = frame_size;
-                return Status::success();
-            case amqp::FrameStatus::incomplete:
-                break;
+            case amqp::FrameStatus::complete: read_consumed_ = frame_size; return Status::success();
+            case amqp::FrameStatus::incomplete: break;
             case amqp::FrameStatus::too_large:
                 abandon();
                 return Status::failed("the broker sent a frame of " + std::to_string(frame_size) +
@@ -364,8 +361,8 @@ Status Client::close() {
             send_method(amqp::ConnectionCloseOk{}, 0);
             if (crossing->reply_code != amqp::wire_code(amqp::ReplyCode::reply_success) &&
                 result.ok()) {
-                result = Status::refused(
-                    amqp::reply_text(crossing->reply_code, crossing->reply_text));
+                result =
+                    Status::refused(amqp::reply_text(crossing->reply_code, crossing->reply_text));
             }
             break;
         }

@@ -283,28 +283,17 @@ Status run_get(Client& client, const CommandLine& line) {
 
 Status dispatch(Client& client, const CommandLine& line, std::string_view body) {
     switch (line.command) {
-        case CommandKind::status:
-            return run_status(client);
-        case CommandKind::declare_queue:
-            return run_declare_queue(client, line, false);
-        case CommandKind::queue_info:
-            return run_declare_queue(client, line, true);
-        case CommandKind::delete_queue:
-            return run_delete_queue(client, line);
-        case CommandKind::purge_queue:
-            return run_purge_queue(client, line);
-        case CommandKind::declare_exchange:
-            return run_declare_exchange(client, line);
-        case CommandKind::delete_exchange:
-            return run_delete_exchange(client, line);
-        case CommandKind::bind_queue:
-            return run_bind_queue(client, line, true);
-        case CommandKind::unbind_queue:
-            return run_bind_queue(client, line, false);
-        case CommandKind::publish:
-            return run_publish(client, line, body);
-        case CommandKind::get:
-            return run_get(client, line);
+        case CommandKind::status: return run_status(client);
+        case CommandKind::declare_queue: return run_declare_queue(client, line, false);
+        case CommandKind::queue_info: return run_declare_queue(client, line, true);
+        case CommandKind::delete_queue: return run_delete_queue(client, line);
+        case CommandKind::purge_queue: return run_purge_queue(client, line);
+        case CommandKind::declare_exchange: return run_declare_exchange(client, line);
+        case CommandKind::delete_exchange: return run_delete_exchange(client, line);
+        case CommandKind::bind_queue: return run_bind_queue(client, line, true);
+        case CommandKind::unbind_queue: return run_bind_queue(client, line, false);
+        case CommandKind::publish: return run_publish(client, line, body);
+        case CommandKind::get: return run_get(client, line);
     }
     return Status::failed("unknown command");
 }

@@ -26,12 +26,9 @@ struct Status {
     bool ok() const { return outcome == Outcome::ok; }
     int exit_code() const {
         switch (outcome) {
-            case Outcome::ok:
-                return exit_ok;
-            case Outcome::refused:
-                return exit_refused;
-            case Outcome::failed:
-                return exit_failed;
+            case Outcome::ok: return exit_ok;
+            case Outcome::refused: return exit_refused;
+            case Outcome::failed: return exit_failed;
         }
         return exit_failed;
     }

@@ -46,7 +46,8 @@ SequenceTracker::SequenceTracker(const Options& options)
     // Known counts: size the bitmaps once, before the clock starts.
     for (u32 q = 0; q < options.queues; q++) {
         for (u32 p = 0; p < options.producers; p++) {
-            if (options.routes_to(p, q)) seen_[q * options.producers + p].bits.resize((options.count + 63) / 64);
+            if (options.routes_to(p, q))
+                seen_[q * options.producers + p].bits.resize((options.count + 63) / 64);
         }
     }
 }
@@ -84,8 +85,7 @@ u64 SequenceTracker::gaps(u32 producer, u64 sent, const std::vector<bool>& consu
     return missing;
 }
 
-Consumer::Consumer(const Options& options, u32 id, Connection& connection,
-                   ConsumerShared& shared)
+Consumer::Consumer(const Options& options, u32 id, Connection& connection, ConsumerShared& shared)
     : options_(options),
       id_(id),
       queue_(id % options.queues),
@@ -159,7 +159,8 @@ bool Consumer::parse_input(u64 now) {
             }
             case Expect::body: {
                 if (frame.type != amqp::frame_body || frame.payload.size() > body_remaining_) {
-                    return connection_.fail("the broker sent a body that does not match its header");
+                    return connection_.fail(
+                        "the broker sent a body that does not match its header");
                 }
                 usize take = std::min(frame.payload.size(), sizeof(head_) - head_size_);
                 std::memcpy(head_ + head_size_, frame.payload.data(), take);
@@ -171,8 +172,7 @@ bool Consumer::parse_input(u64 now) {
                 }
                 continue;
             }
-            case Expect::method:
-                break;
+            case Expect::method: break;
         }
         if (frame.type != amqp::frame_method) {
             return connection_.fail("the broker sent a content frame without a method");

@@ -7,7 +7,8 @@ namespace lepus::perf {
 
 namespace {
 
-constexpr std::string_view help_text = R"(lepus-perf: an AMQP 0-9-1 load generator (in the spirit of RabbitMQ's PerfTest).
+constexpr std::string_view help_text =
+    R"(lepus-perf: an AMQP 0-9-1 load generator (in the spirit of RabbitMQ's PerfTest).
 
 Producers publish to queues, consumers consume them, and the tool reports publish, confirm and
 consume rates and end-to-end latency. The consume rate and latency are given over the whole run
@@ -207,11 +208,16 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& hel
             out.exchange = std::string(value);
         } else if (arg == "--exchange-type") {
             ok = next();
-            if (value == "direct") out.exchange_type = ExchangeType::direct;
-            else if (value == "fanout") out.exchange_type = ExchangeType::fanout;
-            else if (value == "topic") out.exchange_type = ExchangeType::topic;
-            else if (value == "headers") out.exchange_type = ExchangeType::headers;
-            else ok = false;
+            if (value == "direct")
+                out.exchange_type = ExchangeType::direct;
+            else if (value == "fanout")
+                out.exchange_type = ExchangeType::fanout;
+            else if (value == "topic")
+                out.exchange_type = ExchangeType::topic;
+            else if (value == "headers")
+                out.exchange_type = ExchangeType::headers;
+            else
+                ok = false;
         } else if (arg == "--size") {
             ok = next() && parse_number(value, out.size) && out.size >= body_size_min &&
                  out.size <= body_size_max;

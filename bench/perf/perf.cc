@@ -263,8 +263,7 @@ void print_json(const Options& options, const Summary& s) {
         static_cast<unsigned long long>(s.totals.unsent),
         static_cast<unsigned long long>(s.totals.confirmed),
         static_cast<unsigned long long>(s.totals.nacked),
-        static_cast<unsigned long long>(s.received),
-        static_cast<unsigned long long>(s.redelivered),
+        static_cast<unsigned long long>(s.received), static_cast<unsigned long long>(s.redelivered),
         static_cast<unsigned long long>(s.backlog_at_publish_end), us(s.latency.quantile(0.5)),
         us(s.latency.quantile(0.99)), us(s.latency.quantile(0.999)), us(s.latency.max()),
         us(s.latency_publishing.quantile(0.5)), us(s.latency_publishing.quantile(0.99)),
@@ -284,8 +283,10 @@ int run(const Options& options) {
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
     Connection setup;
-    if (!setup.open(options.uri, "lepus-perf setup")) return fail("set-up connection", setup.error());
-    if (!declare_topology(setup, options)) return fail("declaring queues and exchange", setup.error());
+    if (!setup.open(options.uri, "lepus-perf setup"))
+        return fail("set-up connection", setup.error());
+    if (!declare_topology(setup, options))
+        return fail("declaring queues and exchange", setup.error());
 
     std::vector<std::unique_ptr<Connection>> connections;
     std::vector<std::unique_ptr<Producer>> producers;
@@ -294,7 +295,8 @@ int run(const Options& options) {
         if (!connection->open(options.uri, "lepus-perf producer " + std::to_string(p))) {
             return fail("producer " + std::to_string(p), connection->error());
         }
-        auto& producer = producers.emplace_back(std::make_unique<Producer>(options, p, *connection));
+        auto& producer =
+            producers.emplace_back(std::make_unique<Producer>(options, p, *connection));
         if (!producer->prepare()) return fail("producer " + std::to_string(p), connection->error());
     }
     ConsumerShared shared(options);
@@ -414,7 +416,8 @@ int run(const Options& options) {
     for (auto& producer : producers) {
         summary.confirm_latency.merge(producer->confirm_latency());
         u64 sent = producer->counters().published.load();
-        u64 gaps = consumers.empty() ? 0 : shared.tracker.gaps(producer->id(), sent, consumed_queues);
+        u64 gaps =
+            consumers.empty() ? 0 : shared.tracker.gaps(producer->id(), sent, consumed_queues);
         u64 duplicates = shared.tracker.duplicates(producer->id());
         summary.gaps += gaps;
         summary.duplicates += duplicates;
@@ -424,10 +427,9 @@ int run(const Options& options) {
                                      ",\"gaps\":" + std::to_string(gaps) +
                                      ",\"duplicates\":" + std::to_string(duplicates) + "}";
         if (gaps > 0 || duplicates > 0) {
-            summary.per_producer.push_back("producer " + std::to_string(producer->id()) +
-                                           ": sent " + std::to_string(sent) + ", gaps " +
-                                           std::to_string(gaps) + ", duplicates " +
-                                           std::to_string(duplicates));
+            summary.per_producer.push_back(
+                "producer " + std::to_string(producer->id()) + ": sent " + std::to_string(sent) +
+                ", gaps " + std::to_string(gaps) + ", duplicates " + std::to_string(duplicates));
         }
     }
     u64 last_receive_ns = shared.last_receive_ns.load();
@@ -487,14 +489,11 @@ int main(int argc, char** argv) {
     std::string help;
     std::string error;
     switch (lepus::perf::parse_options(argc, argv, options, help, error)) {
-        case lepus::perf::ParseOutcome::exit_ok:
-            std::fputs(help.c_str(), stdout);
-            return 0;
+        case lepus::perf::ParseOutcome::exit_ok: std::fputs(help.c_str(), stdout); return 0;
         case lepus::perf::ParseOutcome::error:
             std::fprintf(stderr, "lepus-perf: %s\nTry 'lepus-perf --help'.\n", error.c_str());
             return 2;
-        case lepus::perf::ParseOutcome::run:
-            break;
+        case lepus::perf::ParseOutcome::run: break;
     }
     return lepus::perf::run(options);
 }

@@ -68,8 +68,8 @@ bool Producer::prepare() {
         message_.append(chunk, '\0');
         amqp::write_frame_end(writer);
     }
-    message_count_per_batch_ = std::clamp<usize>(batch_bytes_target / message_.size(), 1,
-                                                 batch_messages_max);
+    message_count_per_batch_ =
+        std::clamp<usize>(batch_bytes_target / message_.size(), 1, batch_messages_max);
     usize capacity = message_count_per_batch_ * message_.size() + amqp::frame_overhead;
     batch_.reset(new char[capacity]);
     for (usize i = 0; i < message_count_per_batch_; i++) {
@@ -195,7 +195,8 @@ u64 Producer::pump(u64 now) {
     u64 wake = deadline_ns_ != 0 ? deadline_ns_ : never;
     if (options_.rate > 0) {
         u64 next_due = start_ns_ + static_cast<u64>(interval_ns_ * static_cast<double>(published_));
-        if (interval_ns_ < rate_tick_ns) next_due = std::max(next_due, last_fill_ns_ + rate_tick_ns);
+        if (interval_ns_ < rate_tick_ns)
+            next_due = std::max(next_due, last_fill_ns_ + rate_tick_ns);
         return std::min(wake, next_due);
     }
     // Flat out: again at once, unless the confirm window is what holds us back (an ack wakes
@@ -213,8 +214,7 @@ void Producer::stop_publishing(u64 now) {
 void Producer::check_settled(u64 now) {
     if (state_ != State::settling) return;
     bool sent = batch_sent_ == batch_size_;
-    if ((sent && (options_.confirm == 0 || settled_ == published_)) ||
-        now >= settle_deadline_ns_) {
+    if ((sent && (options_.confirm == 0 || settled_ == published_)) || now >= settle_deadline_ns_) {
         if (!sent) withdraw_unsent();
         state_ = State::finished;
     }
@@ -237,8 +237,10 @@ void Producer::settle(u64 tag, bool multiple, bool ack, u64 now) {
         if (ack) confirm_latency_.record(now > sent ? now - sent : 0);
         sent = 0;
         settled_++;
-        if (ack) counters_.confirmed.fetch_add(1, std::memory_order_relaxed);
-        else counters_.nacked.fetch_add(1, std::memory_order_relaxed);
+        if (ack)
+            counters_.confirmed.fetch_add(1, std::memory_order_relaxed);
+        else
+            counters_.nacked.fetch_add(1, std::memory_order_relaxed);
     };
     if (multiple) {
         for (u64 t = low_water_ + 1; t <= tag; t++) settle_one(t);

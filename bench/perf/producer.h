@@ -94,8 +94,8 @@ private:
     usize heartbeat_overwrote_ = no_slot;
 
     u64 published_ = 0;
-    u64 settled_ = 0;     // acked + nacked
-    u64 low_water_ = 0;   // every tag up to here is settled
+    u64 settled_ = 0;           // acked + nacked
+    u64 low_water_ = 0;         // every tag up to here is settled
     std::vector<u64> sent_ns_;  // by tag & mask; 0 once settled
     u64 ring_mask_ = 0;
     Histogram confirm_latency_;

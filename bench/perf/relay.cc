@@ -40,7 +40,8 @@
 namespace lepus::relay {
 namespace {
 
-constexpr std::string_view help_text = R"(lepus-relay: the throughput and latency floor for lepus-perf. It is NOT a broker.
+constexpr std::string_view help_text =
+    R"(lepus-relay: the throughput and latency floor for lepus-perf. It is NOT a broker.
 
 It speaks just enough AMQP 0-9-1 for a load test: PLAIN login with any credentials,
 channel.open, exchange/queue declare, bind, purge and delete, basic.qos, basic.consume,
@@ -224,7 +225,8 @@ void Relay::flush(Connection& c) {
 void Relay::read(Connection& c) {
     if (c.input_end == c.input.size()) {
         if (c.input_begin > 0) {
-            std::memmove(c.input.data(), c.input.data() + c.input_begin, c.input_end - c.input_begin);
+            std::memmove(c.input.data(), c.input.data() + c.input_begin,
+                         c.input_end - c.input_begin);
             c.input_end -= c.input_begin;
             c.input_begin = 0;
         } else if (c.input.size() < receive_buffer_max) {
@@ -236,8 +238,8 @@ void Relay::read(Connection& c) {
             return;
         }
     }
-    ssize_t got = ::recv(c.fd, c.input.data() + c.input_end, c.input.size() - c.input_end,
-                         MSG_DONTWAIT);
+    ssize_t got =
+        ::recv(c.fd, c.input.data() + c.input_end, c.input.size() - c.input_end, MSG_DONTWAIT);
     if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         drop(c);
         return;
@@ -452,13 +454,14 @@ bool Relay::handle_method(Connection& c, u16 channel, const amqp::Method& method
     } else if (const auto* queue_bind = std::get_if<amqp::QueueBind>(&method)) {
         Exchange& exchange = exchanges_[std::string(queue_bind->exchange)];
         if (exchange.type.empty()) exchange.type = "direct";
-        exchange.bindings.emplace_back(std::string(queue_bind->routing_key), std::string(queue_bind->queue));
+        exchange.bindings.emplace_back(std::string(queue_bind->routing_key),
+                                       std::string(queue_bind->queue));
         if (!queue_bind->nowait) send_method(c, channel, amqp::QueueBindOk{});
     } else if (const auto* queue_unbind = std::get_if<amqp::QueueUnbind>(&method)) {
         auto exchange = exchanges_.find(std::string(queue_unbind->exchange));
         if (exchange != exchanges_.end()) {
-            std::erase(exchange->second.bindings,
-                       std::pair(std::string(queue_unbind->routing_key), std::string(queue_unbind->queue)));
+            std::erase(exchange->second.bindings, std::pair(std::string(queue_unbind->routing_key),
+                                                            std::string(queue_unbind->queue)));
         }
         send_method(c, channel, amqp::QueueUnbindOk{});
     } else if (const auto* queue_purge = std::get_if<amqp::QueuePurge>(&method)) {
@@ -471,7 +474,8 @@ bool Relay::handle_method(Connection& c, u16 channel, const amqp::Method& method
     } else if (const auto* basic_consume = std::get_if<amqp::BasicConsume>(&method)) {
         std::string tag(basic_consume->consumer_tag);
         if (tag.empty()) tag = "amq.ctag-relay-" + std::to_string(++generated_names_);
-        queues_[std::string(basic_consume->queue)].consumers.push_back(ConsumerRef{&c, channel, tag});
+        queues_[std::string(basic_consume->queue)].consumers.push_back(
+            ConsumerRef{&c, channel, tag});
         amqp::BasicConsumeOk ok;
         ok.consumer_tag = tag;
         if (!basic_consume->nowait) send_method(c, channel, ok);
@@ -495,9 +499,9 @@ bool Relay::handle_method(Connection& c, u16 channel, const amqp::Method& method
         ch.confirm = true;
         if (!confirm_select->nowait) send_method(c, channel, amqp::ConfirmSelectOk{});
     } else {
-        close_connection_with(c, amqp::ReplyCode::not_implemented,
-                              "lepus-relay does not implement " +
-                                  std::string(amqp::method_name(method)));
+        close_connection_with(
+            c, amqp::ReplyCode::not_implemented,
+            "lepus-relay does not implement " + std::string(amqp::method_name(method)));
         return false;
     }
     return true;

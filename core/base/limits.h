@@ -5,9 +5,9 @@
 namespace lepus::limits {
 
 // Protocol limits we negotiate (the client may lower them in tune-ok).
-inline constexpr u32 frame_size_max = 131072;      // RabbitMQ's default frame_max
-inline constexpr u32 frame_size_min = 4096;        // AMQP's FRAME-MIN-SIZE
-inline constexpr u16 channel_count_max = 2047;     // RabbitMQ's default channel_max
+inline constexpr u32 frame_size_max = 131072;        // RabbitMQ's default frame_max
+inline constexpr u32 frame_size_min = 4096;          // AMQP's FRAME-MIN-SIZE
+inline constexpr u16 channel_count_max = 2047;       // RabbitMQ's default channel_max
 inline constexpr u64 message_size_max = 128u << 20;  // RabbitMQ's default max_message_size
 
 // Receive buffers: one provided-buffer ring per shard. A buffer larger than a frame lets most

@@ -86,8 +86,8 @@ void write(Level level, const char* format, ...) {
     tm utc{};
     gmtime_r(&now.tv_sec, &utc);
     int n = std::snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] ",
-                          utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                          utc.tm_min, utc.tm_sec, now.tv_nsec / 1000000, level_name(level));
+                          utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                          utc.tm_sec, now.tv_nsec / 1000000, level_name(level));
     if (thread_shard >= 0 && n < static_cast<int>(sizeof line)) {
         n += std::snprintf(line + n, sizeof line - n, "shard %d: ", thread_shard);
     }

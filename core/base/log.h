@@ -19,8 +19,8 @@ void set_thread_shard(int shard);
 
 }  // namespace lepus::log
 
-#define LEPUS_LOG(level, ...)                                                 \
-    do {                                                                      \
-        if (::lepus::log::enabled(::lepus::log::Level::level))                \
-            ::lepus::log::write(::lepus::log::Level::level, __VA_ARGS__);     \
+#define LEPUS_LOG(level, ...)                                             \
+    do {                                                                  \
+        if (::lepus::log::enabled(::lepus::log::Level::level))            \
+            ::lepus::log::write(::lepus::log::Level::level, __VA_ARGS__); \
     } while (0)

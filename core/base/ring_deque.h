@@ -62,10 +62,10 @@ private:
     static constexpr usize initial_capacity = 64;  // a power of two, as the mask needs
 
     static T* allocate(usize count) {
-        return static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{alignof(T)}));
+        return static_cast<T*>(::operator new (count * sizeof(T), std::align_val_t{alignof(T)}));
     }
     static void release(T* slots) {
-        if (slots != nullptr) ::operator delete(slots, std::align_val_t{alignof(T)});
+        if (slots != nullptr) ::operator delete (slots, std::align_val_t{alignof(T)});
     }
 
     void grow() {

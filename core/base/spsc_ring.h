@@ -70,8 +70,8 @@ private:
     const u64 capacity_;
     const u64 mask_;
     std::unique_ptr<Slot[]> slots_;
-    Index head_;               // written by the consumer
-    Index tail_;               // written by the producer
+    Index head_;                      // written by the consumer
+    Index tail_;                      // written by the producer
     alignas(64) u64 head_cache_ = 0;  // producer's last view of head_
     alignas(64) u64 tail_cache_ = 0;  // consumer's last view of tail_
 };

@@ -135,12 +135,8 @@ void Bindings::route(std::string_view routing_key, std::string_view headers,
             if (it != direct_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
             return;
         }
-        case ExchangeType::fanout:
-            out.insert(out.end(), fanout_.begin(), fanout_.end());
-            return;
-        case ExchangeType::topic:
-            topic_.route(routing_key, out);
-            return;
+        case ExchangeType::fanout: out.insert(out.end(), fanout_.begin(), fanout_.end()); return;
+        case ExchangeType::topic: topic_.route(routing_key, out); return;
         case ExchangeType::headers: {
             if (headers_.empty()) return;
             message_headers_.assign(headers);

@@ -14,14 +14,10 @@ std::optional<ExchangeType> parse_exchange_type(std::string_view name) {
 
 std::string_view to_string(ExchangeType type) {
     switch (type) {
-        case ExchangeType::direct:
-            return "direct";
-        case ExchangeType::fanout:
-            return "fanout";
-        case ExchangeType::topic:
-            return "topic";
-        case ExchangeType::headers:
-            return "headers";
+        case ExchangeType::direct: return "direct";
+        case ExchangeType::fanout: return "fanout";
+        case ExchangeType::topic: return "topic";
+        case ExchangeType::headers: return "headers";
     }
     LEPUS_UNREACHABLE();
 }

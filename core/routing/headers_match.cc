@@ -80,14 +80,10 @@ std::string erlang_value(const wire::FieldValue& value) {
 
 std::string_view to_string(HeadersMatchKind kind) {
     switch (kind) {
-        case HeadersMatchKind::all:
-            return "all";
-        case HeadersMatchKind::any:
-            return "any";
-        case HeadersMatchKind::all_with_x:
-            return "all-with-x";
-        case HeadersMatchKind::any_with_x:
-            return "any-with-x";
+        case HeadersMatchKind::all: return "all";
+        case HeadersMatchKind::any: return "any";
+        case HeadersMatchKind::all_with_x: return "all-with-x";
+        case HeadersMatchKind::any_with_x: return "any-with-x";
     }
     LEPUS_UNREACHABLE();
 }

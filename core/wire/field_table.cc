@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <type_traits>
@@ -408,6 +408,5 @@ std::string_view field_type_name(char type) {
         default: return "unknown";
     }
 }
-
 
 }  // namespace lepus::wire

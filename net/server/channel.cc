@@ -115,7 +115,7 @@ void Channel::handle_method(const Method& method, const ChunkRef&) {
     std::visit(
         [this](const auto& m) {
             using M = std::decay_t<decltype(m)>;
-            if constexpr (requires(Channel& c, const M& x) { c.on_method(x); }) {
+            if constexpr (requires(Channel & c, const M& x) { c.on_method(x); }) {
                 on_method(m);
             } else {
                 // Connection-class methods on a channel, server-to-client methods from a client.
@@ -184,17 +184,15 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
     publish_.headers = p.has(BasicProperty::headers) ? p.headers : std::string_view{};
     Message::Routing routing{publish_.exchange, publish_.routing_key};
     if (rewritten) {  // new header bytes: the message finds its properties in them
-        publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
-                                                         header.body_size, p.delivery_mode,
-                                                         p.priority));
+        publish_.message = MessageRef::adopt(new Message(
+            std::move(routing), std::move(slice), header.body_size, p.delivery_mode, p.priority));
     } else {  // decoded once, here: the message keeps the views
-        Message::KnownProperties known{publish_.headers,
-                                       p.has(BasicProperty::expiration) ? p.expiration
-                                                                        : std::string_view{},
-                                       p.has(BasicProperty::expiration)};
-        publish_.message = MessageRef::adopt(new Message(std::move(routing), std::move(slice),
-                                                         header.body_size, p.delivery_mode,
-                                                         p.priority, known));
+        Message::KnownProperties known{
+            publish_.headers, p.has(BasicProperty::expiration) ? p.expiration : std::string_view{},
+            p.has(BasicProperty::expiration)};
+        publish_.message =
+            MessageRef::adopt(new Message(std::move(routing), std::move(slice), header.body_size,
+                                          p.delivery_mode, p.priority, known));
     }
     if (header.body_size == 0) {
         publish_complete();
@@ -390,8 +388,8 @@ void Channel::on_deliver(core::Deliver& deliver) {
 void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
     u64 tag = next_tag_++;
     if (!deliver.no_ack) {
-        unacked_.push_back(Unacked{tag, deliver.queue, deliver.home, deliver.sequence,
-                                   consumer.id, false});
+        unacked_.push_back(
+            Unacked{tag, deliver.queue, deliver.home, deliver.sequence, consumer.id, false});
         unacked_live_++;
     }
     write_delivery(consumer, tag, deliver);

@@ -110,8 +110,15 @@ private:
     enum class Expect : u8 { method, header, body };
     enum class Waiting : u8 { none, meta, consume, get, tx_commit };
     enum class PendingOk : u8 {
-        exchange_declare, exchange_delete, exchange_bind, exchange_unbind, queue_declare,
-        queue_bind, queue_unbind, queue_purge, queue_delete
+        exchange_declare,
+        exchange_delete,
+        exchange_bind,
+        exchange_unbind,
+        queue_declare,
+        queue_bind,
+        queue_unbind,
+        queue_purge,
+        queue_delete
     };
 
     void process_frame(u8 type, std::string_view payload, const ChunkRef& chunk);

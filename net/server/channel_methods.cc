@@ -237,18 +237,10 @@ void Channel::on_reply(core::MetaReply& reply) {
     }
     if (!pending_nowait_) {
         switch (pending_ok_) {
-            case PendingOk::exchange_declare:
-                send_method(ExchangeDeclareOk{});
-                break;
-            case PendingOk::exchange_delete:
-                send_method(ExchangeDeleteOk{});
-                break;
-            case PendingOk::exchange_bind:
-                send_method(ExchangeBindOk{});
-                break;
-            case PendingOk::exchange_unbind:
-                send_method(ExchangeUnbindOk{});
-                break;
+            case PendingOk::exchange_declare: send_method(ExchangeDeclareOk{}); break;
+            case PendingOk::exchange_delete: send_method(ExchangeDeleteOk{}); break;
+            case PendingOk::exchange_bind: send_method(ExchangeBindOk{}); break;
+            case PendingOk::exchange_unbind: send_method(ExchangeUnbindOk{}); break;
             case PendingOk::queue_declare: {
                 QueueDeclareOk ok;
                 ok.queue = reply.queue_name;
@@ -257,12 +249,8 @@ void Channel::on_reply(core::MetaReply& reply) {
                 send_method(ok);
                 break;
             }
-            case PendingOk::queue_bind:
-                send_method(QueueBindOk{});
-                break;
-            case PendingOk::queue_unbind:
-                send_method(QueueUnbindOk{});
-                break;
+            case PendingOk::queue_bind: send_method(QueueBindOk{}); break;
+            case PendingOk::queue_unbind: send_method(QueueUnbindOk{}); break;
             case PendingOk::queue_purge: {
                 QueuePurgeOk ok;
                 ok.message_count = reply.message_count;

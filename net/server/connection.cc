@@ -132,8 +132,8 @@ void Connection::stop_reading() {
 }
 
 void Connection::restart_reading() {
-    if (!recv_paused_ || inbox_full_ || held_for_publishing_ || send_backlogged_ ||
-        silent_close_ || peer_gone_ || state_ == State::closed)
+    if (!recv_paused_ || inbox_full_ || held_for_publishing_ || send_backlogged_ || silent_close_ ||
+        peer_gone_ || state_ == State::closed)
         return;
     recv_paused_ = false;
     // Time spent paused is the broker's doing, not a silent peer's.
@@ -246,9 +246,9 @@ u64 Connection::serve_input(u64 budget) {
     u64 spent = 0;
     while (spent < budget && wants_input_turn()) {
         Received& next = inbox_.front();
-        u32 used = static_cast<u32>(handle_received(next.chunk.get()->data() + next.offset,
-                                                    next.size - next.offset, next.chunk,
-                                                    budget, spent));
+        u32 used =
+            static_cast<u32>(handle_received(next.chunk.get()->data() + next.offset,
+                                             next.size - next.offset, next.chunk, budget, spent));
         if (state_ == State::closed) return spent;  // terminate() has emptied the inbox
         LEPUS_ASSERT(used > 0 || input_held());
         next.offset += used;
@@ -272,8 +272,8 @@ u64 Connection::serve_input(u64 budget) {
     return spent;
 }
 
-usize Connection::handle_received(const char* data, usize size, const ChunkRef& chunk,
-                                  u64 budget, u64& spent) {
+usize Connection::handle_received(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                                  u64& spent) {
     const char* start = data;
     usize left = size;
     auto used = [&] { return static_cast<usize>(data - start); };
@@ -444,7 +444,8 @@ void Connection::make_room_for_incomplete_frame(u64 bytes) {
     });
     for (Connection* holder : oldest_first) {
         held = carry_ ? carry_.get()->capacity : 0;
-        if (context_.incomplete_frame_bytes - held + bytes <= limits::shard_incomplete_frame_bytes_max)
+        if (context_.incomplete_frame_bytes - held + bytes <=
+            limits::shard_incomplete_frame_bytes_max)
             return;
         holder->evict_incomplete_frame();
         if (holder == this) return;
@@ -458,9 +459,8 @@ usize Connection::parse_frames(const char* data, usize size, const ChunkRef& chu
     while (position < size && state_ != State::closed && !close_after_send_ && spent < budget) {
         Frame frame;
         usize frame_size = 0;
-        FrameStatus status =
-            parse_frame(std::string_view(data + position, size - position), frame_max_, frame,
-                        frame_size);
+        FrameStatus status = parse_frame(std::string_view(data + position, size - position),
+                                         frame_max_, frame, frame_size);
         switch (status) {
             case FrameStatus::complete: {
                 u64 work = catalog.routing_work();
@@ -511,10 +511,10 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     }
     if (frame.type == frame_heartbeat) {
         if (frame.channel != 0) {
-            connection_error(ReplyCode::unexpected_frame,
-                             "UNEXPECTED_FRAME - heartbeat frame on channel " +
-                                 std::to_string(frame.channel),
-                             0, 0);
+            connection_error(
+                ReplyCode::unexpected_frame,
+                "UNEXPECTED_FRAME - heartbeat frame on channel " + std::to_string(frame.channel), 0,
+                0);
         }
         return;
     }
@@ -547,11 +547,12 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
         found = it == channels_.end() ? nullptr : it->second.get();
         if (found != nullptr) channel_cache_ = found;
     }
-    bool is_open_method = frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
+    bool is_open_method =
+        frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
     if (found == nullptr) {
         if (!is_open_method) {
-            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - expected 'channel.open'",
-                             0, 0);
+            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - expected 'channel.open'", 0,
+                             0);
             return;
         }
         auto ch = std::make_unique<Channel>(*this, frame.channel, ++channel_generations_);
@@ -622,8 +623,7 @@ void Connection::handle_connection_method(const Frame& frame) {
         write_method_frame(out_.writer(), 0, ConnectionCloseOk{});
         close_after_send_ = true;
         request_flush();
-    } else if (std::holds_alternative<ConnectionUpdateSecret>(method) &&
-               state_ == State::open) {
+    } else if (std::holds_alternative<ConnectionUpdateSecret>(method) && state_ == State::open) {
         write_method_frame(out_.writer(), 0, ConnectionUpdateSecretOk{});
         request_flush();
     } else if (std::holds_alternative<ConnectionBlocked>(method) ||
@@ -673,8 +673,8 @@ bool Connection::authenticate(std::string_view mechanism, std::string_view respo
     const Options& o = context_.options;
     if (user != o.default_user || password != o.default_password) return false;
     if (o.loopback_users_only && !peer_is_loopback_) {
-        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused",
-                  user_.c_str(), peer_name_.c_str());
+        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused", user_.c_str(),
+                  peer_name_.c_str());
         return false;
     }
     return true;
@@ -701,9 +701,8 @@ void Connection::handle_start_ok(const ConnectionStartOk& m) {
         }
     }
     if (!authenticate(m.mechanism, m.response)) {
-        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)",
-                  peer_name_.c_str(), user_.c_str(), static_cast<int>(m.mechanism.size()),
-                  m.mechanism.data());
+        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)", peer_name_.c_str(),
+                  user_.c_str(), static_cast<int>(m.mechanism.size()), m.mechanism.data());
         connection_error(ReplyCode::access_refused,
                          "ACCESS_REFUSED - Login was refused using authentication mechanism " +
                              std::string(m.mechanism) + ". For details see the broker logfile.",
@@ -771,8 +770,8 @@ void Connection::handle_open(const ConnectionOpen& m) {
 void Connection::connection_error(ReplyCode code, const std::string& text, u16 class_id,
                                   u16 method_id) {
     if (state_ == State::closing || state_ == State::closed) return;
-    LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s",
-              peer_name_.c_str(), vhost_.c_str(), user_.c_str(), text.c_str());
+    LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s", peer_name_.c_str(),
+              vhost_.c_str(), user_.c_str(), text.c_str());
     release_channels();
     ConnectionClose close;
     close.reply_code = wire_code(code);
@@ -812,10 +811,10 @@ void Connection::handshake_failed(const std::string& text) {
 
 void Connection::force_close(const std::string& reason) {
     if (state_ == State::open) {
-        connection_error(ReplyCode::connection_forced,
-                         "CONNECTION_FORCED - broker forced connection closure with reason '" +
-                             reason + "'",
-                         0, 0);
+        connection_error(
+            ReplyCode::connection_forced,
+            "CONNECTION_FORCED - broker forced connection closure with reason '" + reason + "'", 0,
+            0);
     } else if (state_ != State::closing) {
         terminate(reason.c_str());
     }
@@ -875,8 +874,8 @@ void Connection::flush() {
     }
     // Sized to what this send needs: an idle connection that once sent a handshake keeps a
     // few iovecs, not IOV_MAX of them (16 KiB each, times ten thousand connections).
-    auto wanted = static_cast<u32>(
-        std::min<usize>(sending_.iovec_count(), limits::iovec_count_max));
+    auto wanted =
+        static_cast<u32>(std::min<usize>(sending_.iovec_count(), limits::iovec_count_max));
     if (iov_.size() < wanted) iov_.resize(wanted);
     u32 count = sending_.build_iovecs(iov_.data(), wanted);
     LEPUS_ASSERT(count > 0);

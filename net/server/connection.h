@@ -137,8 +137,7 @@ private:
     bool awaits_acks() const;
     // Returns bytes consumed from data; stops at a partial frame, when closed, or before a
     // frame once `budget` is spent (spent counts bytes and the routing work they caused).
-    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget,
-                       u64& spent);
+    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget, u64& spent);
     bool take_protocol_header(const char*& data, usize& size);
     void carry_bytes(const char*& data, usize& size);
     void drop_carry();
@@ -172,12 +171,12 @@ private:
 
     io::Completion recv_completion_;
     io::Completion send_completion_;
-    ChunkRef carry_;          // a frame that arrived in pieces, reassembled
-    u32 carry_size_ = 0;      // bytes in carry_
-    u32 carry_needed_ = 0;    // the frame's whole size, once its header is in (0 before)
-    u64 carry_started_ms_ = 0;  // when its first bytes arrived
-    std::string header_bytes_;  // the protocol header while it arrives
-    bool recv_paused_ = false;   // the socket is not being read
+    ChunkRef carry_;              // a frame that arrived in pieces, reassembled
+    u32 carry_size_ = 0;          // bytes in carry_
+    u32 carry_needed_ = 0;        // the frame's whole size, once its header is in (0 before)
+    u64 carry_started_ms_ = 0;    // when its first bytes arrived
+    std::string header_bytes_;    // the protocol header while it arrives
+    bool recv_paused_ = false;    // the socket is not being read
     bool paused_listed_ = false;  // on the shard's paused list: held until the hold lifts
     // Received and not yet handled, oldest first; `offset` is where handling stopped.
     struct Received {
@@ -186,23 +185,23 @@ private:
         u32 size = 0;
     };
     RingDeque<Received> inbox_;
-    u64 inbox_bytes_ = 0;  // the capacity of the buffers in inbox_: the memory it holds
+    u64 inbox_bytes_ = 0;          // the capacity of the buffers in inbox_: the memory it holds
     bool input_enlisted_ = false;  // in the shard's InputTurns
     bool peer_gone_ = false;       // the peer closed the socket; the inbox is its last word
     // The inbox holds more than limits::connection_inbox_high: reading is paused until it
     // holds less than the low mark.
     bool inbox_full_ = false;
     bool published_ = false;
-    std::optional<QueueId> pressured_queue_;  // met by this batch's publishes
-    std::optional<QueueId> paused_for_;       // the queue a pause waits for, if any
+    std::optional<QueueId> pressured_queue_;   // met by this batch's publishes
+    std::optional<QueueId> paused_for_;        // the queue a pause waits for, if any
     bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
     // More than limits::connection_send_backlog_high bytes wait to be sent: reading is paused
     // until they fall below the low mark (see note_send_backlog).
     bool send_backlogged_ = false;
     // Paused because its publishes met the throttle, the memory alarm or a pressured queue.
     bool held_for_publishing_ = false;
-    u64 send_progress_ms_ = 0;  // the last submission or completion of a send that moved bytes
-    bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
+    u64 send_progress_ms_ = 0;   // the last submission or completion of a send that moved bytes
+    bool blocked_sent_ = false;  // connection.blocked sent, unblocked not yet
 
     OutQueue out_;
     OutQueue sending_;

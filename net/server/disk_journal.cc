@@ -28,13 +28,12 @@ StartError DiskJournal::recover(const persist::Journal::Visitor& visit) {
     persist::Journal::RecoveryReport report = journal_->recover(visit);
     if (report.space_needed != 0) {
         std::string data_dir = std::filesystem::path(directory_).parent_path().string();
-        return StartError("not enough free space in data directory '" + data_dir +
-                              "' to start: the " + name_ + " journal (" + directory_ +
-                              ") needs " + std::to_string(report.space_needed) +
-                              " bytes free and the file system has " +
-                              std::to_string(report.space_free) +
-                              "; free some space there and start again",
-                          ExitCode::no_space);
+        return StartError(
+            "not enough free space in data directory '" + data_dir + "' to start: the " + name_ +
+                " journal (" + directory_ + ") needs " + std::to_string(report.space_needed) +
+                " bytes free and the file system has " + std::to_string(report.space_free) +
+                "; free some space there and start again",
+            ExitCode::no_space);
     }
     if (report.error != 0) {
         return "cannot read the " + name_ + " journal in " + directory_ + ": " +
@@ -86,9 +85,9 @@ void DiskJournal::read_done(persist::IoCompletion& completion, i32 result) {
               persist::Journal::read_check(read->location, read->buffer);
     std::string_view payload;
     if (ok) {
-        payload = std::string_view(
-            read->buffer + persist::Journal::read_payload_offset(read->location),
-            read->location.length);
+        payload =
+            std::string_view(read->buffer + persist::Journal::read_payload_offset(read->location),
+                             read->location.length);
     } else {
         LEPUS_LOG(error, "%s journal: reading segment %llu at %u failed: %s",
                   read->journal->name_.c_str(), (unsigned long long)read->location.segment,
@@ -101,9 +100,8 @@ void DiskJournal::read_done(persist::IoCompletion& completion, i32 result) {
 core::RecordAppended DiskJournal::append(u8 kind, std::span<const std::string_view> parts) {
     persist::Appended a = journal_->append(kind, parts);
     if (a.sequence == 0) fail_stop();
-    return core::RecordAppended{a.sequence,
-                                core::RecordPlace{a.location.segment, a.location.offset,
-                                                  a.location.length}};
+    return core::RecordAppended{
+        a.sequence, core::RecordPlace{a.location.segment, a.location.offset, a.location.length}};
 }
 
 bool DiskJournal::poll() {

@@ -156,8 +156,8 @@ bool set_send_timeout(std::string_view value, Options& out, std::string& why) {
 }
 
 bool set_journal_segment_mb(std::string_view value, Options& out, std::string& why) {
-    return parse_u32(value, journal_segment_mb_min, journal_segment_mb_max,
-                     out.journal_segment_mb, why);
+    return parse_u32(value, journal_segment_mb_min, journal_segment_mb_max, out.journal_segment_mb,
+                     why);
 }
 
 bool set_journal_flush_ms(std::string_view value, Options& out, std::string& why) {
@@ -466,9 +466,8 @@ std::string help_text() {
     text += "                         (default " + std::to_string(defaults.channel_max) + ")\n";
     text += "  --log-level LEVEL      error, warning, info or debug (default info)\n";
     text += "  --journal-segment-mb N size of each journal segment file, " +
-            std::to_string(journal_segment_mb_min) + "-" +
-            std::to_string(journal_segment_mb_max) + " (default " +
-            std::to_string(defaults.journal_segment_mb) + ")\n";
+            std::to_string(journal_segment_mb_min) + "-" + std::to_string(journal_segment_mb_max) +
+            " (default " + std::to_string(defaults.journal_segment_mb) + ")\n";
     text += "  --journal-flush-ms N   longest a shard holds journal records before writing\n";
     text += "                         them, 0-" + std::to_string(journal_flush_ms_max) +
             "; 0 writes every loop turn (default 0)\n";

@@ -111,8 +111,8 @@ struct Recovered {
     u64 epoch = 0;
 };
 
-StartError recover_definitions(const Options& options, const std::string& data_dir,
-                               u32 shard_count, int wake_fd, Recovered& out) {
+StartError recover_definitions(const Options& options, const std::string& data_dir, u32 shard_count,
+                               int wake_fd, Recovered& out) {
     out.journal = std::make_unique<DiskJournal>("definitions");
     persist::JournalOptions journal_options;
     journal_options.segment_size = 4u << 20;  // definitions are small; snapshots keep them so
@@ -146,8 +146,8 @@ StartError recover_definitions(const Options& options, const std::string& data_d
 
 int run_server(const Options& options) {
     u64 open_files_max = raise_open_files_limit();
-    std::string data_dir = options.data_dir.empty() ? std::string(data_dir_default)
-                                                    : options.data_dir;
+    std::string data_dir =
+        options.data_dir.empty() ? std::string(data_dir_default) : options.data_dir;
     if (std::string error = prepare_data_dir(data_dir); !error.empty()) {
         LEPUS_LOG(error, "%s", error.c_str());
         return exit_status(ExitCode::start_failed);
@@ -238,9 +238,9 @@ int run_server(const Options& options) {
     LEPUS_LOG(info,
               "Lepus %s listening on %s:%u with %u shards (CPUs %s), open files limit %llu, "
               "data directory %s",
-              std::string(lepus_version).c_str(), options.listen_host.c_str(),
-              options.listen_port, shard_count, cpu_list.c_str(),
-              static_cast<unsigned long long>(open_files_max), data_dir.c_str());
+              std::string(lepus_version).c_str(), options.listen_host.c_str(), options.listen_port,
+              shard_count, cpu_list.c_str(), static_cast<unsigned long long>(open_files_max),
+              data_dir.c_str());
 
     for (;;) {
         int signal_number = 0;

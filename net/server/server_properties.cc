@@ -13,14 +13,10 @@ wire::FieldValue flag(bool b) { return wire::FieldValue::boolean(b); }
 
 std::string server_properties_table() {
     wire::FieldTable capabilities = {
-        {"publisher_confirms", flag(true)},
-        {"exchange_exchange_bindings", flag(true)},
-        {"basic.nack", flag(true)},
-        {"consumer_cancel_notify", flag(true)},
-        {"connection.blocked", flag(true)},
-        {"authentication_failure_close", flag(true)},
-        {"per_consumer_qos", flag(true)},
-        {"direct_reply_to", flag(true)},
+        {"publisher_confirms", flag(true)}, {"exchange_exchange_bindings", flag(true)},
+        {"basic.nack", flag(true)},         {"consumer_cancel_notify", flag(true)},
+        {"connection.blocked", flag(true)}, {"authentication_failure_close", flag(true)},
+        {"per_consumer_qos", flag(true)},   {"direct_reply_to", flag(true)},
     };
     wire::FieldValue caps = wire::FieldValue::table(std::move(capabilities));
     wire::FieldTable table = {

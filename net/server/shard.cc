@@ -43,7 +43,6 @@ inline void cpu_relax() {
 #endif
 }
 
-
 // Errors of accept(2) that end the connection they were for, so the next accept takes the next
 // one: a connection aborted before it was taken, refused by a firewall rule, or one of the
 // network errors Linux passes on from the new socket. Any other failure (out of descriptors or
@@ -59,13 +58,10 @@ bool accept_error_uses_up_connection(int error) {
         case EHOSTDOWN:
         case EHOSTUNREACH:
         case ENONET:
-        case EOPNOTSUPP:
-            return true;
-        default:
-            return false;
+        case EOPNOTSUPP: return true;
+        default: return false;
     }
 }
-
 
 }  // namespace
 
@@ -113,8 +109,8 @@ StartError Shard::init() {
                                                : "memory_high_watermark of physical memory");
     }
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
-    context_->random_state ^= (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^
-                              static_cast<u64>(getpid());
+    context_->random_state ^=
+        (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^ static_cast<u64>(getpid());
     std::string error;
     listen_fd_ = open_shared_listener(options_.listen_host, options_.listen_port, error);
     if (listen_fd_ < 0) return error;
@@ -132,9 +128,8 @@ StartError Shard::open_journal() {
         journal_->open(directory, grid_.wake_fd(id_.value), durability_.journal_options);
     if (!error.empty()) return error;
     broker_->set_journal(journal_.get());
-    StartError recovered =
-        journal_->recover([this](u8 kind, u64 sequence, const persist::Location& location,
-                                 std::string_view payload) {
+    StartError recovered = journal_->recover(
+        [this](u8 kind, u64 sequence, const persist::Location& location, std::string_view payload) {
             broker_->recover_record(
                 kind, sequence,
                 core::RecordPlace{location.segment, location.offset, location.length}, payload);
@@ -296,8 +291,7 @@ void Shard::accept_connection(int fd) {
 }
 
 Connection* Shard::find_connection(const core::ConnectionKey& key) {
-    if (key.slot >= connections_.size() || generations_[key.slot] != key.generation)
-        return nullptr;
+    if (key.slot >= connections_.size() || generations_[key.slot] != key.generation) return nullptr;
     return connections_[key.slot].get();
 }
 
@@ -511,8 +505,9 @@ u32 Shard::completion_batch() const {
     // Each receive adds at most one buffer to the inboxes.
     u64 held = context_->inbox_bytes;
     if (held >= limits::shard_inbox_high) return 0;
-    return static_cast<u32>(std::min<u64>(
-        limits::completion_batch_max, (limits::shard_inbox_high - held) / limits::recv_buffer_size + 1));
+    return static_cast<u32>(
+        std::min<u64>(limits::completion_batch_max,
+                      (limits::shard_inbox_high - held) / limits::recv_buffer_size + 1));
 }
 
 bool Shard::busy_poll() {
@@ -563,8 +558,8 @@ void Shard::run() {
             !journals_busy())
             break;
 
-        bool idle = local_.empty() && !ring_.has_completions() &&
-                    !grid_.has_incoming(id_.value) && context_->input_turns.empty();
+        bool idle = local_.empty() && !ring_.has_completions() && !grid_.has_incoming(id_.value) &&
+                    context_->input_turns.empty();
         for (auto& pending : pending_) idle = idle && pending.empty();
         if (idle && options_.busy_poll_us > 0 && !stopping_ && busy_poll()) {
             idle = false;

@@ -37,7 +37,7 @@ struct ShardDurability {
     std::string data_dir;  // empty: nothing is kept on disk
     persist::JournalOptions journal_options;
     const std::vector<core::CatalogUpdate>* definitions = nullptr;
-    DiskJournal* definitions_journal = nullptr;    // shard 0
+    DiskJournal* definitions_journal = nullptr;       // shard 0
     core::DefinitionsLog* definitions_log = nullptr;  // shard 0
     u64 queue_id_base = 1;                            // shard 0
 };
@@ -149,9 +149,9 @@ private:
     u64 stop_started_ms_ = 0;
     u64 last_tick_ms_ = 0;
     u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
-    bool seen_memory_alarm_ = false;               // the broker's memory_alarm() at the last look
+    bool seen_memory_alarm_ = false;                 // the broker's memory_alarm() at the last look
     std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
-    IdleWatch idle_watch_{0};                         // restarted when the loop starts
+    IdleWatch idle_watch_{0};                        // restarted when the loop starts
 };
 
 }  // namespace lepus::server

@@ -32,9 +32,9 @@ struct ShardContext {
     std::vector<u32> terminated_slots;    // connections closing; freed once their I/O drained
     // Back-pressure: while set, connections that publish stop reading (see Shard).
     bool throttled = false;
-    std::vector<Connection*> paused;      // connections waiting for the throttle to lift
-    InputTurns input_turns;               // connections with received bytes to handle
-    u64 inbox_bytes = 0;                  // held by the connections' inboxes, all together
+    std::vector<Connection*> paused;  // connections waiting for the throttle to lift
+    InputTurns input_turns;           // connections with received bytes to handle
+    u64 inbox_bytes = 0;              // held by the connections' inboxes, all together
     // Memory held by frames that have begun to arrive and are not complete, all connections
     // together, and the connections holding them (see limits::shard_incomplete_frame_bytes_max).
     u64 incomplete_frame_bytes = 0;

@@ -24,7 +24,9 @@ public:
     ShardGrid& operator=(const ShardGrid&) = delete;
 
     u32 shard_count() const { return shard_count_; }
-    SpscRing<core::ShardMessage>& ring(u32 from, u32 to) { return *rings_[from * shard_count_ + to]; }
+    SpscRing<core::ShardMessage>& ring(u32 from, u32 to) {
+        return *rings_[from * shard_count_ + to];
+    }
     int wake_fd(u32 shard) const { return wakeups_[shard]->fd; }
 
     // Consumer side: announce sleep, then check the rings once more before sleeping.

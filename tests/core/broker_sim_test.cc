@@ -186,9 +186,8 @@ protected:
         const MetaReply& r = **reply;
         if (replicas_equal_at_reply_) {
             for (u32 s = 0; s < shards(); s++) {
-                EXPECT_EQ(dump(s), dump(0))
-                    << "a reply to shard " << shard << " came before shard " << s
-                    << " applied the catalog updates before it";
+                EXPECT_EQ(dump(s), dump(0)) << "a reply to shard " << shard << " came before shard "
+                                            << s << " applied the catalog updates before it";
             }
         }
         // A reply waits until every shard has applied the updates before it, and the updates
@@ -1474,34 +1473,20 @@ TEST_P(BrokerSimTest, RandomWorkloadKeepsTheInvariants) {
         };
         const std::string exchange = "x" + std::to_string(pick(3));
         switch (pick(16)) {
-            case 0:
-                request(queue_declare(name, {.auto_delete = pick(3) == 0}));
-                break;
-            case 1:
-                request(queue_declare(name, {.exclusive = true}));
-                break;
-            case 2:
-                request(queue_delete(name, pick(2) == 0, pick(2) == 0));
-                break;
-            case 3:
-                request(queue_bind(name, pick(2) == 0 ? "amq.direct" : exchange, name));
-                break;
+            case 0: request(queue_declare(name, {.auto_delete = pick(3) == 0})); break;
+            case 1: request(queue_declare(name, {.exclusive = true})); break;
+            case 2: request(queue_delete(name, pick(2) == 0, pick(2) == 0)); break;
+            case 3: request(queue_bind(name, pick(2) == 0 ? "amq.direct" : exchange, name)); break;
             case 4:
                 request(queue_unbind(name, pick(2) == 0 ? "amq.direct" : exchange, name));
                 break;
-            case 5:
-                request(QueuePurgeOp{name});
-                break;
+            case 5: request(QueuePurgeOp{name}); break;
             case 6:
                 request(exchange_declare(exchange, ExchangeType::fanout,
                                          {.auto_delete = pick(2) == 0}));
                 break;
-            case 7:
-                request(exchange_bind(exchange, "x" + std::to_string(pick(3))));
-                break;
-            case 8:
-                request(ExchangeDeleteOp{exchange, pick(2) == 0});
-                break;
+            case 7: request(exchange_bind(exchange, "x" + std::to_string(pick(3)))); break;
+            case 8: request(ExchangeDeleteOp{exchange, pick(2) == 0}); break;
             case 9: {
                 // The connection closes: its exclusive queues go, and nobody is answered.
                 auto r = std::make_unique<MetaRequest>();
@@ -1542,9 +1527,7 @@ TEST_P(BrokerSimTest, RandomWorkloadKeepsTheInvariants) {
                 if (broker(shard).catalog().find_exchange("/", exchange) == nullptr) break;
                 publish_only(shard, exchange, name, "m");
                 break;
-            default:
-                publish_only(shard, pick(2) == 0 ? "" : "amq.direct", name, "m");
-                break;
+            default: publish_only(shard, pick(2) == 0 ? "" : "amq.direct", name, "m"); break;
         }
         if (pick(4) == 0) {
             sim_.run();

@@ -25,10 +25,10 @@ using test_support::FakeJournal;
 constexpr u32 shard_count = 2;
 
 MessageRef persistent_message(std::string_view body, std::string routing_key, u8 mode = 2) {
-    auto* message = new Message(Message::Routing{"", std::move(routing_key)},
-                                test_support::slice_of(test_support::content_header_payload(
-                                    body.size())),
-                                body.size(), mode, /*priority=*/0);
+    auto* message =
+        new Message(Message::Routing{"", std::move(routing_key)},
+                    test_support::slice_of(test_support::content_header_payload(body.size())),
+                    body.size(), mode, /*priority=*/0);
     if (!body.empty()) message->append_body(test_support::slice_of(body));
     return MessageRef::adopt(message);
 }
@@ -367,8 +367,8 @@ TEST_F(DurabilityTest, UnackedComeBackRedeliveredAndAckedDoNot) {
     ASSERT_EQ(settles.size(), 1u);
     QueueId settled_queue;
     std::vector<u64> sequences;
-    ASSERT_TRUE(decode_settle(settles[0].payload, settled_queue,
-                              [&](u64 s) { sequences.push_back(s); }));
+    ASSERT_TRUE(
+        decode_settle(settles[0].payload, settled_queue, [&](u64 s) { sequences.push_back(s); }));
     EXPECT_EQ(sequences.size(), 2u);
 
     restart();
@@ -487,9 +487,8 @@ TEST_F(DurabilityTest, SnapshotKeepsTheDefinitionsJournalSmall) {
         EXPECT_EQ(meta(0, ExchangeDeleteOp{"churn", false}).code, ReplyCode::reply_success);
     }
     complete_writes();
-    EXPECT_EQ(
-        definitions_journal_->records_of(static_cast<u8>(RecordKind::snapshot_begin)).size(),
-        1u);
+    EXPECT_EQ(definitions_journal_->records_of(static_cast<u8>(RecordKind::snapshot_begin)).size(),
+              1u);
     EXPECT_EQ(definitions_journal_->records_of(static_cast<u8>(RecordKind::snapshot_end)).size(),
               1u);
     // What the snapshot replaced was released; only its own segments (and later) stay live.

@@ -37,9 +37,9 @@ const char* close_name(CloseKind kind) {
 
 // What the request leaves behind once it has run, whatever became of its reply.
 struct Expect {
-    i32 ready_delta = 0;           // messages added to (publish) or removed from the queue
-    bool purges = false;           // the queue is empty afterwards
-    bool no_ack_taken = false;     // messages the client got with no-ack are gone, not lost
+    i32 ready_delta = 0;        // messages added to (publish) or removed from the queue
+    bool purges = false;        // the queue is empty afterwards
+    bool no_ack_taken = false;  // messages the client got with no-ack are gone, not lost
     bool declares_exclusive = false;
     bool deletes_other = false;
 };
@@ -90,14 +90,16 @@ const std::vector<Request>& requests() {
          },
          {}},
         {"consume_then_recover",
-         [] { return consume(false) + SimClient::method(1, BasicRecover{true}); }, {}},
+         [] { return consume(false) + SimClient::method(1, BasicRecover{true}); },
+         {}},
         {"get_ack", [] { return get(false) + get(false) + get(false); }, {}},
         {"get_no_ack", [] { return get(true) + get(true); }, {.no_ack_taken = true}},
-        {"declare_exclusive", [] { return declare("mine", true); },
+        {"declare_exclusive", [] { return declare("mine", true); }, {.declares_exclusive = true}},
+        {"declare_server_named_exclusive",
+         [] { return declare("", true); },
          {.declares_exclusive = true}},
-        {"declare_server_named_exclusive", [] { return declare("", true); },
-         {.declares_exclusive = true}},
-        {"declare_then_consume", [] { return declare("", true) + consume(false, "c2"); },
+        {"declare_then_consume",
+         [] { return declare("", true) + consume(false, "c2"); },
          {.declares_exclusive = true}},
         {"bind",
          [] {
@@ -187,7 +189,8 @@ protected:
     ConnectionLifecycleTest() : sim_(GetParam().config) {}
 
     const core::Queue* find_queue(std::string_view name) {
-        const core::QueueInfo* info = sim_.core().broker(0).catalog().find_queue("/", std::string(name));
+        const core::QueueInfo* info =
+            sim_.core().broker(0).catalog().find_queue("/", std::string(name));
         if (info == nullptr) return nullptr;
         return sim_.core().broker(info->home.value).find_local_queue(info->id);
     }
@@ -196,7 +199,8 @@ protected:
     bool queue_everywhere(std::string_view name, bool expected) {
         bool agreed = true;
         for (u32 s = 0; s < sim_.shard_count(); s++) {
-            bool found = sim_.core().broker(s).catalog().find_queue("/", std::string(name)) != nullptr;
+            bool found =
+                sim_.core().broker(s).catalog().find_queue("/", std::string(name)) != nullptr;
             agreed = agreed && found == expected;
         }
         return agreed;
@@ -253,8 +257,8 @@ TEST_P(ConnectionLifecycleTest, InFlightRepliesAreSettledWhenTheClientGoes) {
     }
     sim_.pump();
 
-    std::vector<Received> got = c.close == CloseKind::socket_drop ? std::vector<Received>{}
-                                                                   : client.read();
+    std::vector<Received> got =
+        c.close == CloseKind::socket_drop ? std::vector<Received>{} : client.read();
     // The client's own view: messages it received with no-ack are its, the others must be back.
     usize taken = 0;
     if (request.expect.no_ack_taken) {

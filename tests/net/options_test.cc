@@ -1,7 +1,5 @@
 #include "net/server/options.h"
 
-#include "net/server/memory_monitor.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +9,8 @@
 #include <initializer_list>
 #include <string>
 #include <vector>
+
+#include "net/server/memory_monitor.h"
 
 namespace lepus::server {
 namespace {

@@ -152,10 +152,10 @@ public:
 
     void publish(u64 n) {
         Catalog& catalog = sim_->broker(0).catalog();
-        auto* message = new Message(Message::Routing{"", "q"},
-                                    test_support::slice_of(
-                                        test_support::content_header_payload(body_of(n).size())),
-                                    body_of(n).size(), 2, 0);
+        auto* message = new Message(
+            Message::Routing{"", "q"},
+            test_support::slice_of(test_support::content_header_payload(body_of(n).size())),
+            body_of(n).size(), 2, 0);
         message->append_body(test_support::slice_of(body_of(n)));
         Broker::PublishConfirm confirm{publisher(), n, 0};
         sim_->broker(0).publish(*catalog.find_vhost("/"), *catalog.find_exchange("/", ""),
@@ -177,8 +177,8 @@ public:
             for (const Deliver& d : sim_->take<Deliver>(0)) {
                 u64 n = std::strtoull(d.message->body_copy().c_str() + 1, nullptr, 10);
                 bool ack = rng_() % 3 != 0;
-                Settle settle{d.queue, d.sequence, ack ? SettleKind::ack : SettleKind::requeue,
-                              {}, false};
+                Settle settle{
+                    d.queue, d.sequence, ack ? SettleKind::ack : SettleKind::requeue, {}, false};
                 if (ack) acked_.insert(n);
                 sim_->post(0, d.home.value, std::move(settle));
             }
@@ -219,7 +219,8 @@ private:
             std::vector<Deliver> got = sim_->take<Deliver>(0);
             for (const Deliver& d : got) {
                 bodies_.push_back(d.message->body_copy());
-                sim_->post(0, d.home.value, Credit{d.queue, d.consumer, 1, d.message->transit_size()});
+                sim_->post(0, d.home.value,
+                           Credit{d.queue, d.consumer, 1, d.message->transit_size()});
             }
             if (got.empty() && i > 5) break;
         }

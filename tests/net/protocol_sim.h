@@ -150,8 +150,8 @@ public:
         log::set_level(log::Level::error);
         options_.heartbeat_s = 0;
         for (u32 s = 0; s < config.shard_count; s++) {
-            shards_.push_back(std::make_unique<SimShard>(ShardId(s), core_.broker(s),
-                                                         core_.outbox(s), options_));
+            shards_.push_back(
+                std::make_unique<SimShard>(ShardId(s), core_.broker(s), core_.outbox(s), options_));
         }
         core_.set_channel_sink([this](u32 shard, core::ShardMessage message) {
             shards_[shard]->deliver(std::move(message));

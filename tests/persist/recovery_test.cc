@@ -185,13 +185,13 @@ TEST(Recovery, DeletedSegmentIsNotMissing) {
     }
     Journal journal(storage, small_options());
     u64 visited_first = 0;
-    auto report = journal.recover([&](u8, u64 sequence, const Location& location,
-                                      std::string_view) {
-        if (sequence == 1) {
-            visited_first = sequence;
-            journal.retain(location.segment);
-        }
-    });
+    auto report =
+        journal.recover([&](u8, u64 sequence, const Location& location, std::string_view) {
+            if (sequence == 1) {
+                visited_first = sequence;
+                journal.retain(location.segment);
+            }
+        });
     EXPECT_EQ(visited_first, 1u);
     EXPECT_TRUE(report.missing_segments.empty());
     EXPECT_TRUE(journal.segment_present(1));
@@ -213,13 +213,12 @@ TEST(Recovery, CrashesLoseNothingDurable) {
                 // Retained as they are visited, as an owner must: recovery removes at once
                 // the oldest segments nothing retains.
                 testing::Recovery recovery;
-                recovery.report = journal.recover([&](u8 kind, u64 sequence,
-                                                      const Location& location,
-                                                      std::string_view payload) {
-                    journal.retain(location.segment);
-                    recovery.records.push_back(
-                        testing::Visited{kind, sequence, location, std::string(payload)});
-                });
+                recovery.report = journal.recover(
+                    [&](u8 kind, u64 sequence, const Location& location, std::string_view payload) {
+                        journal.retain(location.segment);
+                        recovery.records.push_back(
+                            testing::Visited{kind, sequence, location, std::string(payload)});
+                    });
                 u64 previous = 0;
                 for (const auto& record : recovery.records) {
                     ASSERT_GT(record.sequence, previous);

@@ -2,16 +2,15 @@
 #include "persist/uring_storage.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-
-#include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "tests/persist/journal_test_util.h"
 
@@ -88,9 +87,9 @@ TEST_F(UringStorageTest, WriteDurablyReadBackAndRecover) {
         }
         EXPECT_EQ(read.result, static_cast<i32>(length));
         EXPECT_TRUE(Journal::read_check(location, buffer));
-        EXPECT_EQ(std::string_view(buffer + Journal::read_payload_offset(location),
-                                   location.length),
-                  payload_for(124, 1000 + 124 * 10));
+        EXPECT_EQ(
+            std::string_view(buffer + Journal::read_payload_offset(location), location.length),
+            payload_for(124, 1000 + 124 * 10));
         std::free(buffer);
     }
     UringStorage storage;

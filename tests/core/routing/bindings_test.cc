@@ -286,12 +286,9 @@ TEST(BindingsTest, RandomOperationsAgreeWithAModel) {
         };
         auto model_matches = [&](const Model& m, std::string_view key, const FieldTable& h) {
             switch (type) {
-                case ExchangeType::direct:
-                    return m.key == key;
-                case ExchangeType::fanout:
-                    return true;
-                case ExchangeType::topic:
-                    return testing::reference_topic_match(m.key, key);
+                case ExchangeType::direct: return m.key == key;
+                case ExchangeType::fanout: return true;
+                case ExchangeType::topic: return testing::reference_topic_match(m.key, key);
                 case ExchangeType::headers: {
                     MessageHeaders headers;
                     headers.assign(table(h));

@@ -26,12 +26,10 @@ enum class ValueKind { string, table, array };
 // put every one of them in one bucket.
 FieldValue value(usize i, ValueKind kind) {
     switch (kind) {
-        case ValueKind::string:
-            return FieldValue::string("v" + std::to_string(i));
+        case ValueKind::string: return FieldValue::string("v" + std::to_string(i));
         case ValueKind::table:
             return FieldValue::table({{"n", FieldValue::int64(static_cast<i64>(i))}});
-        case ValueKind::array:
-            return FieldValue::array({FieldValue::int64(static_cast<i64>(i))});
+        case ValueKind::array: return FieldValue::array({FieldValue::int64(static_cast<i64>(i))});
     }
     return {};
 }

@@ -111,7 +111,9 @@ TEST(HeadersMatchTest, Table) {
         {"int32 vs int64", {{"a", one}}, {{"a", FieldValue::int64(1)}}, true},
         {"uint8 vs int16", {{"a", FieldValue::uint8(9)}}, {{"a", FieldValue::int16(9)}}, true},
         {"int32 vs int64 other value", {{"a", one}}, {{"a", FieldValue::int64(2)}}, false},
-        {"float vs double", {{"a", FieldValue::float32(0.5f)}}, {{"a", FieldValue::float64(0.5)}},
+        {"float vs double",
+         {{"a", FieldValue::float32(0.5f)}},
+         {{"a", FieldValue::float64(0.5)}},
          true},
         {"int vs double", {{"a", one}}, {{"a", FieldValue::float64(1.0)}}, false},
         {"longstr vs bytes", {{"a", str("1")}}, {{"a", FieldValue::bytes("1")}}, false},
@@ -262,14 +264,10 @@ TEST(HeadersMatchTest, CompiledAgreesWithMergeOnRandomInput) {
     const char* modes[] = {"all", "any", "all-with-x", "any-with-x"};
     auto random_value = [&]() {
         switch (pick(4)) {
-            case 0:
-                return FieldValue::int32(pick(3));
-            case 1:
-                return FieldValue::int64(pick(3));
-            case 2:
-                return str(std::to_string(pick(3)));
-            default:
-                return FieldValue::void_value();
+            case 0: return FieldValue::int32(pick(3));
+            case 1: return FieldValue::int64(pick(3));
+            case 2: return str(std::to_string(pick(3)));
+            default: return FieldValue::void_value();
         }
     };
     auto random_table = [&](int entries_max) {

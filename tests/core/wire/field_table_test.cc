@@ -87,7 +87,12 @@ TEST(FieldTable, EmptyTable) {
 
 TEST(FieldTable, KnownBytes) {
     // key "a", type I, 1; key "b", type S, "xy".
-    std::string content("\x01" "aI\x00\x00\x00\x01" "\x01" "bS\x00\x00\x00\x02xy", 16);
+    std::string content(
+        "\x01"
+        "aI\x00\x00\x00\x01"
+        "\x01"
+        "bS\x00\x00\x00\x02xy",
+        16);
     FieldTable expected = {{"a", FieldValue::int32(1)}, {"b", FieldValue::string("xy")}};
     EXPECT_EQ(field_table_content(expected), content);
     FieldTable decoded;
@@ -121,8 +126,9 @@ TEST(FieldTable, NanIsEquivalentToItselfAndRefusedAsAnArgument) {
     EXPECT_FALSE(tables_equivalent(nan, {{"x", FieldValue::float64(1.0)}}));
     EXPECT_TRUE(validate_field_table(field_table_content(nan)));
     EXPECT_FALSE(validate_argument_table(field_table_content(nan)));
-    FieldTable nested_inf = {{"t", FieldValue::table({{"f", FieldValue::float32(
-                                        std::numeric_limits<float>::infinity())}})}};
+    FieldTable nested_inf = {
+        {"t",
+         FieldValue::table({{"f", FieldValue::float32(std::numeric_limits<float>::infinity())}})}};
     EXPECT_FALSE(validate_argument_table(field_table_content(nested_inf)));
     FieldTable finite = {{"d", FieldValue::float64(2.5)}, {"f", FieldValue::float32(-1.0f)}};
     EXPECT_TRUE(validate_argument_table(field_table_content(finite)));
@@ -130,10 +136,10 @@ TEST(FieldTable, NanIsEquivalentToItselfAndRefusedAsAnArgument) {
 
 TEST(FieldTable, EquivalenceIgnoresOrderAtEveryLevel) {
     FieldTable a = {{"x", FieldValue::int32(1)},
-                    {"y", FieldValue::table({{"p", FieldValue::boolean(true)},
-                                             {"q", FieldValue::string("s")}})}};
-    FieldTable b = {{"y", FieldValue::table({{"q", FieldValue::string("s")},
-                                             {"p", FieldValue::boolean(true)}})},
+                    {"y", FieldValue::table(
+                              {{"p", FieldValue::boolean(true)}, {"q", FieldValue::string("s")}})}};
+    FieldTable b = {{"y", FieldValue::table(
+                              {{"q", FieldValue::string("s")}, {"p", FieldValue::boolean(true)}})},
                     {"x", FieldValue::int32(1)}};
     EXPECT_TRUE(tables_equivalent(a, b));
     EXPECT_FALSE(a == b);
@@ -147,12 +153,12 @@ TEST(FieldTable, EquivalenceNeedsSameTypesAndValues) {
     EXPECT_FALSE(tables_equivalent(a, {{"z", FieldValue::int32(1)}}));
     EXPECT_FALSE(tables_equivalent(a, {}));
     EXPECT_FALSE(tables_equivalent(a, {{"x", FieldValue::int32(1)}, {"y", FieldValue::int32(1)}}));
-    EXPECT_FALSE(tables_equivalent({{"s", FieldValue::string("a")}},
-                                   {{"s", FieldValue::bytes("a")}}));
+    EXPECT_FALSE(
+        tables_equivalent({{"s", FieldValue::string("a")}}, {{"s", FieldValue::bytes("a")}}));
     // Arrays keep their order.
-    EXPECT_FALSE(tables_equivalent(
-        {{"a", FieldValue::array({FieldValue::int8(1), FieldValue::int8(2)})}},
-        {{"a", FieldValue::array({FieldValue::int8(2), FieldValue::int8(1)})}}));
+    EXPECT_FALSE(
+        tables_equivalent({{"a", FieldValue::array({FieldValue::int8(1), FieldValue::int8(2)})}},
+                          {{"a", FieldValue::array({FieldValue::int8(2), FieldValue::int8(1)})}}));
 }
 
 TEST(FieldTable, Accessors) {
@@ -251,12 +257,20 @@ TEST(FieldTable, OnlyCutsBetweenEntriesLeaveAValidTable) {
 
 TEST(FieldTable, TruncatedNestedLengthIsRejected) {
     // An array whose length claims more bytes than the table holds.
-    std::string content("\x01" "aA\x00\x00\x00\x09" "I\x00\x00\x00\x01", 12);
+    std::string content(
+        "\x01"
+        "aA\x00\x00\x00\x09"
+        "I\x00\x00\x00\x01",
+        12);
     FieldTable decoded;
     EXPECT_FALSE(validate_field_table(content));
     EXPECT_FALSE(decode_field_table(content, decoded));
     // A nested table whose content ends in the middle of an entry, though its length fits.
-    std::string nested("\x01" "tF\x00\x00\x00\x03" "\x01kI", 10);
+    std::string nested(
+        "\x01"
+        "tF\x00\x00\x00\x03"
+        "\x01kI",
+        10);
     EXPECT_FALSE(validate_field_table(nested));
     EXPECT_FALSE(decode_field_table(nested, decoded));
 }

@@ -85,8 +85,7 @@ TEST(Codec, EveryTruncationOfEverySampleIsMalformed) {
         std::string payload = encode(sample);
         for (usize n = 0; n < payload.size(); n++) {
             Method decoded;
-            EXPECT_EQ(decode(std::string_view(payload.data(), n), decoded),
-                      DecodeStatus::malformed)
+            EXPECT_EQ(decode(std::string_view(payload.data(), n), decoded), DecodeStatus::malformed)
                 << method_name(sample) << " cut at " << n;
         }
     }
@@ -153,7 +152,15 @@ TEST(Codec, KnownBytesOfBasicPublish) {
     publish.exchange = "ex";
     publish.routing_key = "rk";
     publish.mandatory = true;
-    std::string expected("\x00\x3c\x00\x28" "\x00\x00" "\x02" "ex" "\x02" "rk" "\x01", 13);
+    std::string expected(
+        "\x00\x3c\x00\x28"
+        "\x00\x00"
+        "\x02"
+        "ex"
+        "\x02"
+        "rk"
+        "\x01",
+        13);
     EXPECT_EQ(encode(publish), expected);
     publish.mandatory = false;
     publish.immediate = true;
@@ -185,7 +192,11 @@ TEST(Codec, ConsecutiveBitsShareAnOctetLeastSignificantFirst) {
 }
 
 TEST(Codec, ReservedBitsAreIgnored) {
-    std::string payload("\x00\x3c\x00\x50" "\x00\x00\x00\x00\x00\x00\x00\x07" "\xff", 13);
+    std::string payload(
+        "\x00\x3c\x00\x50"
+        "\x00\x00\x00\x00\x00\x00\x00\x07"
+        "\xff",
+        13);
     Method decoded;
     ASSERT_EQ(decode(payload, decoded), DecodeStatus::ok);
     EXPECT_EQ(std::get<BasicAck>(decoded).delivery_tag, 7u);
@@ -291,8 +302,8 @@ ContentHeader full_header(const std::string& headers_content) {
 }
 
 std::string sample_headers() {
-    return wire::field_table_content({{"h", wire::FieldValue::string("v")},
-                                      {"n", wire::FieldValue::int64(-1)}});
+    return wire::field_table_content(
+        {{"h", wire::FieldValue::string("v")}, {"n", wire::FieldValue::int64(-1)}});
 }
 
 TEST(ContentHeader, AllFourteenPropertiesRoundTrip) {
