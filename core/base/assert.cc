@@ -5,10 +5,9 @@
 
 namespace lepus {
 
-void assertion_failed(const char* expression, const char* message,
-                      std::source_location where) noexcept {
+void assertion_failed(const char* expression, const char* message, AssertionSite where) noexcept {
     std::fprintf(stderr, "lepus: assertion failed: %s %s at %s:%u in %s\n", expression, message,
-                 where.file_name(), static_cast<unsigned>(where.line()), where.function_name());
+                 where.file, where.line, where.function);
     std::fflush(stderr);
     std::abort();
 }
