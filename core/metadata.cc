@@ -348,6 +348,10 @@ bool Metadata::start(MetaRequest& request, const ExchangeBindOp& op) {
     }
     const Exchange* destination = catalog_.find_exchange(request.vhost, op.destination);
     const Exchange* source = catalog_.find_exchange(request.vhost, op.source);
+    if ((destination == nullptr || source == nullptr) && op.unbind) {
+        reply_ok(request);  // RabbitMQ unbinds what does not exist without a word
+        return true;
+    }
     if (destination == nullptr || source == nullptr) {
         reply(request, ReplyCode::not_found,
               no_exchange_text(source == nullptr ? op.source : op.destination, request.vhost));
@@ -438,20 +442,26 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
     return false;
 }
 
+// RabbitMQ's order: the default exchange is refused before anything is looked up; an unbind
+// of anything missing succeeds; a bind names the missing exchange before the missing queue.
 bool Metadata::start(MetaRequest& request, const QueueBindOp& op) {
-    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
-    if (queue == nullptr) {
-        reply(request, ReplyCode::not_found, no_queue_text(op.queue, request.vhost));
-        return true;
-    }
     if (op.exchange.empty()) {
         reply(request, ReplyCode::access_refused,
               "ACCESS_REFUSED - operation not permitted on the default exchange");
         return true;
     }
     const Exchange* exchange = catalog_.find_exchange(request.vhost, op.exchange);
+    const QueueInfo* queue = catalog_.find_queue(request.vhost, op.queue);
+    if ((exchange == nullptr || queue == nullptr) && op.unbind) {
+        reply_ok(request);
+        return true;
+    }
     if (exchange == nullptr) {
         reply(request, ReplyCode::not_found, no_exchange_text(op.exchange, request.vhost));
+        return true;
+    }
+    if (queue == nullptr) {
+        reply(request, ReplyCode::not_found, no_queue_text(op.queue, request.vhost));
         return true;
     }
     if (queue->exclusive && !(queue->owner == request.requester.connection)) {

@@ -575,38 +575,73 @@ void Channel::settle_entry(Unacked& entry, SettleKind kind) {
                                       core::Settle{entry.queue, entry.sequence, kind, {}, false});
 }
 
-bool Channel::settle(u64 tag, bool multiple, SettleKind kind) {
-    auto unknown = [&] {
-        fail(ReplyCode::precondition_failed,
-             "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
-             BasicAck::class_id, BasicAck::method_id);
-        return false;
+bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
+    auto open = [](const Unacked& u) { return !u.settled && !u.tx_pending; };
+    auto take = [&](Unacked& u) {
+        if (!tx_mode_) {
+            settle_entry(u, kind);
+            return;
+        }
+        u.tx_pending = true;
+        tx_settles_.push_back(TxSettle{u.tag, kind});
     };
     if (multiple && tag == 0) {
         for (Unacked& u : unacked_) {
-            if (!u.settled) settle_entry(u, kind);
+            if (open(u)) take(u);
         }
     } else {
         auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
                                    [](const Unacked& u, u64 t) { return u.tag < t; });
-        if (it == unacked_.end() || it->tag != tag || it->settled) return unknown();
+        if (it == unacked_.end() || it->tag != tag || !open(*it)) {
+            fail(ReplyCode::precondition_failed,
+                 "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
+                 BasicAck::class_id, method_id);
+            return false;
+        }
         if (multiple) {
             for (auto m = unacked_.begin(); m != it; ++m) {
-                if (!m->settled) settle_entry(*m, kind);
+                if (open(*m)) take(*m);
             }
         }
-        settle_entry(*it, kind);
+        take(*it);
     }
     while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
     release_held();
     return true;
 }
 
+Channel::Unacked* Channel::find_unacked(u64 tag) {
+    auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
+                               [](const Unacked& u, u64 t) { return u.tag < t; });
+    return it == unacked_.end() || it->tag != tag ? nullptr : &*it;
+}
+
+void Channel::commit_tx_settles() {
+    for (const TxSettle& s : tx_settles_) {
+        Unacked* entry = find_unacked(s.tag);
+        LEPUS_ASSERT(entry != nullptr && entry->tx_pending && !entry->settled);
+        entry->tx_pending = false;
+        settle_entry(*entry, s.kind);
+    }
+    tx_settles_.clear();
+    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
+    release_held();
+}
+
+void Channel::roll_back_tx_settles() {
+    for (const TxSettle& s : tx_settles_) {
+        Unacked* entry = find_unacked(s.tag);
+        LEPUS_ASSERT(entry != nullptr && entry->tx_pending);
+        entry->tx_pending = false;
+    }
+    tx_settles_.clear();
+}
+
 void Channel::requeue_all_unacked() {
     for (Unacked& u : unacked_) {
-        if (!u.settled) settle_entry(u, SettleKind::requeue);
+        if (!u.settled && !u.tx_pending) settle_entry(u, SettleKind::requeue);
     }
-    unacked_.clear();
+    std::erase_if(unacked_, [](const Unacked& u) { return u.settled; });
 }
 
 void Channel::release() {
@@ -619,6 +654,8 @@ void Channel::release() {
     }
     consumers_.clear();
     has_reply_consumer_ = false;
+    // A transaction left open is rolled back: what it had settled goes back to the queues too.
+    roll_back_tx_settles();
     requeue_all_unacked();
     for (core::Deliver& d : held_) {
         core::ShardMessage back(std::move(d));
@@ -628,7 +665,6 @@ void Channel::release() {
     parked_.clear();
     parked_bytes_ = 0;
     tx_publishes_.clear();
-    tx_settles_.clear();
     publish_ = Publish{};
 }
 

@@ -86,6 +86,9 @@ private:
         u64 sequence;
         u64 consumer_id;  // 0 for basic.get
         bool settled;
+        // Acked, rejected or nacked in the open transaction: no longer the client's to settle,
+        // settled by tx.commit, the client's again after tx.rollback.
+        bool tx_pending = false;
     };
     struct Publish {  // the publish whose content is arriving
         std::string exchange;
@@ -102,9 +105,8 @@ private:
         std::string headers;
         MessageRef message;
     };
-    struct TxSettle {
+    struct TxSettle {  // one delivery settled in the open transaction
         u64 tag;
-        bool multiple;
         core::SettleKind kind;
     };
     enum class Expect : u8 { method, header, body };
@@ -183,9 +185,16 @@ private:
     void publish_complete();
     void route_publish(const std::string& exchange, bool mandatory, std::string_view headers,
                        const MessageRef& message);
-    // Validates and settles delivery tags; false after a channel error.
-    bool settle(u64 tag, bool multiple, core::SettleKind kind);
+    // Validates delivery tags when the method arrives, as RabbitMQ does in a transaction too,
+    // then settles them, or in a transaction leaves them to tx.commit; false after a channel
+    // error, which blames basic.`method_id`.
+    bool settle(u64 tag, bool multiple, core::SettleKind kind, u16 method_id);
+    // tx.commit: settles what the transaction took. tx.rollback: gives it back.
+    void commit_tx_settles();
+    void roll_back_tx_settles();
+    Unacked* find_unacked(u64 tag);
     void settle_entry(Unacked& entry, core::SettleKind kind);
+    // Requeues every unacknowledged delivery except those an open transaction settles.
     void requeue_all_unacked();
     void deliver_now(Consumer& consumer, core::Deliver& deliver);
     void write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver);

@@ -445,29 +445,17 @@ void Channel::on_reply(core::GetReply& reply) {
 }
 
 void Channel::on_method(const BasicAck& m) {
-    if (tx_mode_) {
-        tx_settles_.push_back(TxSettle{m.delivery_tag, m.multiple, SettleKind::ack});
-        return;
-    }
-    settle(m.delivery_tag, m.multiple, SettleKind::ack);
+    settle(m.delivery_tag, m.multiple, SettleKind::ack, BasicAck::method_id);
 }
 
 void Channel::on_method(const BasicReject& m) {
     SettleKind kind = m.requeue ? SettleKind::requeue : SettleKind::drop;
-    if (tx_mode_) {
-        tx_settles_.push_back(TxSettle{m.delivery_tag, false, kind});
-        return;
-    }
-    settle(m.delivery_tag, false, kind);
+    settle(m.delivery_tag, false, kind, BasicReject::method_id);
 }
 
 void Channel::on_method(const BasicNack& m) {
     SettleKind kind = m.requeue ? SettleKind::requeue : SettleKind::drop;
-    if (tx_mode_) {
-        tx_settles_.push_back(TxSettle{m.delivery_tag, m.multiple, kind});
-        return;
-    }
-    settle(m.delivery_tag, m.multiple, kind);
+    settle(m.delivery_tag, m.multiple, kind, BasicNack::method_id);
 }
 
 void Channel::on_method(const BasicRecover&) {
@@ -513,12 +501,8 @@ void Channel::on_method(const TxCommit&) {
         return;
     }
     std::vector<TxPublish> publishes = std::move(tx_publishes_);
-    std::vector<TxSettle> settles = std::move(tx_settles_);
     tx_publishes_.clear();
-    tx_settles_.clear();
-    for (TxSettle& s : settles) {
-        if (!settle(s.tag, s.multiple, s.kind)) return;
-    }
+    commit_tx_settles();
     tx_committing_ = true;
     for (TxPublish& p : publishes) {
         route_publish(p.exchange, p.mandatory, p.headers, p.message);
@@ -542,7 +526,7 @@ void Channel::on_method(const TxRollback&) {
         return;
     }
     tx_publishes_.clear();
-    tx_settles_.clear();
+    roll_back_tx_settles();
     send_method(TxRollbackOk{});
 }
 

@@ -228,6 +228,31 @@ class ErrorsTest(BrokerTestCase):
         channel.queue_unbind(name, 'amq.direct', 'never-bound')
         self.assert_connection_usable(channel.connection)
 
+    def test_unbinding_what_is_missing_is_fine(self):
+        channel = self.channel()
+        name = self.unique('bound-nowhere')
+        channel.queue_declare(name, exclusive=True)
+        channel.queue_unbind(self.unique('gone'), 'amq.direct', 'k')
+        channel.queue_unbind(name, self.unique('gone'), 'k')
+        channel.queue_unbind(self.unique('gone'), self.unique('gone'), 'k')
+        channel.exchange_unbind(self.unique('gone'), self.unique('gone'), 'k')
+        self.assert_connection_usable(channel.connection)
+
+    def test_binding_names_the_default_exchange_then_the_exchange_then_the_queue(self):
+        queue, exchange = self.unique('missing-q'), self.unique('missing-x')
+        self.assert_channel_error(
+            403, 'ACCESS_REFUSED - operation not permitted on the default exchange',
+            lambda ch: ch.queue_bind(queue, '', 'k'))
+        self.assert_channel_error(404, f"NOT_FOUND - no exchange '{exchange}' in vhost '/'",
+                                  lambda ch: ch.queue_bind(queue, exchange, 'k'))
+
+    def test_an_unknown_tag_in_a_transaction_fails_at_the_ack(self):
+        def ack_in_tx(channel):
+            channel.tx_select()
+            channel.basic_ack(42)
+
+        self.assert_channel_error(406, 'PRECONDITION_FAILED - unknown delivery tag 42', ack_in_tx)
+
     def test_delete_if_empty_and_if_unused(self):
         name = self.unique('conditional')
         self.delete_queues_after(name)

@@ -22,6 +22,10 @@ struct Received {
     u64 delivery_tag = 0;
     // Of a channel.close or connection.close; empty for other frames, or a code the spec lacks.
     std::optional<amqp::ReplyCode> reply_code;
+    // Of a close too: its text and the method it blames.
+    std::string reply_text;
+    u16 close_class_id = 0;
+    u16 close_method_id = 0;
 };
 
 class SimClient {
@@ -109,7 +113,7 @@ public:
             std::string_view rest(buffer_.data() + position, buffer_.size() - position);
             if (amqp::parse_frame(rest, 0, frame, size) != amqp::FrameStatus::complete) break;
             position += size;
-            Received r{frame.channel, frame.type, 0, 0, std::nullopt};
+            Received r{frame.channel, frame.type, 0, 0, std::nullopt, {}, 0, 0};
             if (frame.type == amqp::frame_method) {
                 amqp::Method m;
                 u16 c = 0;
@@ -120,9 +124,15 @@ public:
                 if (auto* g = std::get_if<amqp::BasicGetOk>(&m)) r.delivery_tag = g->delivery_tag;
                 if (auto* cc = std::get_if<amqp::ChannelClose>(&m)) {
                     r.reply_code = amqp::reply_code_from_wire(cc->reply_code);
+                    r.reply_text = cc->reply_text;
+                    r.close_class_id = cc->failing_class_id;
+                    r.close_method_id = cc->failing_method_id;
                 }
                 if (auto* k = std::get_if<amqp::ConnectionClose>(&m)) {
                     r.reply_code = amqp::reply_code_from_wire(k->reply_code);
+                    r.reply_text = k->reply_text;
+                    r.close_class_id = k->failing_class_id;
+                    r.close_method_id = k->failing_method_id;
                 }
             }
             out.push_back(r);
