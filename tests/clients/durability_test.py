@@ -106,14 +106,18 @@ class RestartTest(unittest.TestCase):
         got = [channel.basic_get("q", auto_ack=False) for _ in range(4)]
         channel.basic_ack(got[0][0].delivery_tag)
         channel.basic_ack(got[1][0].delivery_tag)
-        # A synchronous round trip: the acks above have been processed.
+        # A synchronous round trip: the acks above have been processed, and their settle
+        # records written to the queue's journal. A confirmed publish to the same queue comes
+        # after them in that journal, which reaches the disk in order: once it is confirmed,
+        # the acks are on disk too.
         channel.queue_declare("q", durable=True)
-        time.sleep(0.3)  # and written: settle records go out with the next group
+        channel.basic_publish("", "q", b"marker", persistent())
         self.broker.restart(graceful=False)
 
         channel = self.connect().channel()
         recovered = drain(channel, "q")
-        self.assertEqual([b for b, _ in recovered], [f"m{i}".encode() for i in range(2, 10)])
+        self.assertEqual([b for b, _ in recovered],
+                         [f"m{i}".encode() for i in range(2, 10)] + [b"marker"])
         self.assertTrue(recovered[0][1] and recovered[1][1],
                         "delivered-but-unacked messages come back with redelivered set")
 
