@@ -551,8 +551,10 @@ void Connection::handle_frame(const Frame& frame, const ChunkRef& chunk) {
         frame.type == frame_method && peek_method(frame.payload) == ChannelOpen::id;
     if (found == nullptr) {
         if (!is_open_method) {
-            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - expected 'channel.open'", 0,
-                             0);
+            // RabbitMQ blames the method that came on the unopened channel, if it was one.
+            u32 id = frame.type == frame_method ? peek_method(frame.payload) : 0;
+            connection_error(ReplyCode::channel_error, "CHANNEL_ERROR - expected 'channel.open'",
+                             static_cast<u16>(id >> 16), static_cast<u16>(id & 0xFFFF));
             return;
         }
         auto ch = std::make_unique<Channel>(*this, frame.channel, ++channel_generations_);
