@@ -590,8 +590,7 @@ bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
             if (open(u)) take(u);
         }
     } else {
-        auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
-                                   [](const Unacked& u, u64 t) { return u.tag < t; });
+        auto it = unacked_at(tag);
         if (it == unacked_.end() || it->tag != tag || !open(*it)) {
             fail(ReplyCode::precondition_failed,
                  "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
@@ -605,15 +604,23 @@ bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
         }
         take(*it);
     }
-    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
-    release_held();
+    after_settling();
     return true;
 }
 
+std::deque<Channel::Unacked>::iterator Channel::unacked_at(u64 tag) {
+    return std::lower_bound(unacked_.begin(), unacked_.end(), tag,
+                            [](const Unacked& u, u64 t) { return u.tag < t; });
+}
+
 Channel::Unacked* Channel::find_unacked(u64 tag) {
-    auto it = std::lower_bound(unacked_.begin(), unacked_.end(), tag,
-                               [](const Unacked& u, u64 t) { return u.tag < t; });
+    auto it = unacked_at(tag);
     return it == unacked_.end() || it->tag != tag ? nullptr : &*it;
+}
+
+void Channel::after_settling() {
+    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
+    release_held();
 }
 
 void Channel::commit_tx_settles() {
@@ -624,8 +631,7 @@ void Channel::commit_tx_settles() {
         settle_entry(*entry, s.kind);
     }
     tx_settles_.clear();
-    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
-    release_held();
+    after_settling();
 }
 
 void Channel::roll_back_tx_settles() {

@@ -192,7 +192,11 @@ private:
     // tx.commit: settles what the transaction took. tx.rollback: gives it back.
     void commit_tx_settles();
     void roll_back_tx_settles();
+    // The first entry whose tag is not below `tag` (unacked_ is in tag order).
+    std::deque<Unacked>::iterator unacked_at(u64 tag);
     Unacked* find_unacked(u64 tag);
+    // Drops the settled entries at the front; held deliveries may fit under the limit now.
+    void after_settling();
     void settle_entry(Unacked& entry, core::SettleKind kind);
     // Requeues every unacknowledged delivery except those an open transaction settles.
     void requeue_all_unacked();

@@ -314,12 +314,18 @@ TEST_P(ProtocolErrorTest, ClosesWithTheCodeTextAndMethod) {
     EXPECT_FALSE(SimClient::saw(got, ConnectionClose::id));
 }
 
+// A logged-in client with channel 1 open, on the shard without the metadata.
+class ProtocolTest : public ::testing::Test {
+protected:
+    void SetUp() override { client.handshake(); }
+
+    ProtocolSim sim{SimConfig{2, core::sim::Interleaving::in_order, 1}};
+    SimClient client{sim, 1};
+};
+
 // RabbitMQ unbinds what does not exist without an error: a missing queue, a missing exchange,
 // or both, for queues and exchanges alike.
-TEST(ProtocolUnbindTest, UnbindingWhatIsMissingSucceeds) {
-    ProtocolSim sim(SimConfig{2, core::sim::Interleaving::in_order, 1});
-    SimClient client(sim, 1);
-    client.handshake();
+TEST_F(ProtocolTest, UnbindingWhatIsMissingSucceeds) {
     QueueUnbind missing_queue;
     missing_queue.queue = "missing";
     missing_queue.exchange = "amq.direct";
@@ -338,12 +344,10 @@ TEST(ProtocolUnbindTest, UnbindingWhatIsMissingSucceeds) {
     EXPECT_FALSE(SimClient::saw(got, ChannelClose::id));
 }
 
-// In a transaction a tag is the client's until it is acked, even before the commit: a second
-// ack of it fails at once; after tx.rollback it may be acked again, and tx.commit settles it.
-TEST(ProtocolTxTest, AcksAreCheckedWhenTheyArriveAndRollbackGivesThemBack) {
-    ProtocolSim sim(SimConfig{2, core::sim::Interleaving::in_order, 1});
-    SimClient client(sim, 1);
-    client.handshake();
+// In a transaction a tag is the client's until it is acked, even before the commit (the table's
+// ack_an_unknown_tag_in_a_transaction); after tx.rollback it may be acked again, and tx.commit
+// settles it.
+TEST_F(ProtocolTest, AcksAreCheckedWhenTheyArriveAndRollbackGivesThemBack) {
     BasicGet get;
     get.queue = "q";
     client.send(declare_queue("q") + SimClient::publish(1, "", "q", "x") + on1(get) +
