@@ -11,6 +11,7 @@
 
 #include "core/base/limits.h"
 #include "core/base/types.h"
+#include "net/session/host.h"
 
 namespace lepus::server {
 
@@ -89,6 +90,12 @@ struct Options {
     // memory_limit_mb when that is set (not 0), connections that publish are blocked.
     double memory_high_watermark = 0.4;
     u32 memory_limit_mb = 0;
+
+    // What the AMQP sessions negotiate and enforce.
+    session::Settings session_settings() const {
+        return {heartbeat_s,  frame_max,        channel_max,        handshake_timeout_ms,
+                default_user, default_password, loopback_users_only};
+    }
 };
 
 enum class ParseOutcome : u8 {

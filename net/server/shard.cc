@@ -13,8 +13,8 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
-#include "net/server/bounce.h"
 #include "net/server/listener.h"
+#include "net/session/bounce.h"
 
 namespace lepus::server {
 
@@ -394,7 +394,7 @@ void Shard::deliver(core::ShardMessage message) {
     LEPUS_ASSERT(key != nullptr && key->shard == id_);
     Connection* connection = find_connection(*key);
     if (connection == nullptr || connection->state() == Connection::State::closed) {
-        bounce(message, *this);
+        session::bounce(message, *this);
         return;
     }
     connection->on_message(std::move(message));

@@ -1,4 +1,4 @@
-#include "net/server/out_queue.h"
+#include "net/session/out_queue.h"
 
 #include <gtest/gtest.h>
 #include <sys/uio.h>
@@ -10,7 +10,7 @@
 
 #include "tests/core/test_message.h"
 
-namespace lepus::server {
+namespace lepus::session {
 namespace {
 
 using test_support::make_message;
@@ -245,4 +245,4 @@ TEST(OutQueueTest, ReferencesToSeveralMessagesAreAllHeld) {
 }
 
 }  // namespace
-}  // namespace lepus::server
+}  // namespace lepus::session

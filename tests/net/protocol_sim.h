@@ -24,10 +24,10 @@
 #include "net/amqp/frame.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
-#include "net/server/bounce.h"
 #include "net/server/connection.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
+#include "net/session/bounce.h"
 #include "tests/core/broker_sim.h"
 
 namespace lepus::server::sim {
@@ -87,7 +87,7 @@ public:
         Connection* c = connection(key->slot);
         if (c == nullptr || c->key().generation != key->generation ||
             c->state() == Connection::State::closed) {
-            bounce(message, context_->outbox);
+            session::bounce(message, context_->outbox);
             return;
         }
         c->on_message(std::move(message));

@@ -4,11 +4,10 @@
 #include "core/base/assert.h"
 #include "core/base/log.h"
 #include "core/wire/field_table.h"
-#include "net/server/channel.h"
-#include "net/server/connection.h"
-#include "net/server/direct_reply.h"
+#include "net/session/channel.h"
+#include "net/session/direct_reply.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 using namespace lepus::amqp;
 using core::SettleKind;
@@ -16,7 +15,7 @@ using core::SettleKind;
 namespace {
 
 // amq.gen-XXXX / amq.ctag-XXXX names as RabbitMQ makes them: 22 url-safe base64 characters.
-std::string generated_name(const char* prefix, ShardContext& context) {
+std::string generated_name(const char* prefix, Services& context) {
     static constexpr char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string name(prefix);
@@ -124,15 +123,15 @@ bool Channel::resolve_queue_name(std::string_view requested, std::string& out, u
 
 const core::QueueInfo* Channel::lookup_queue(const std::string& name, u16 class_id, u16 method_id) {
     const core::QueueInfo* info =
-        connection_.context().broker.catalog().find_queue(connection_.vhost(), name);
+        link_.services.broker.catalog().find_queue(link_.facts.vhost, name);
     if (info == nullptr) {
-        fail(ReplyCode::not_found, core::no_queue_text(name, connection_.vhost()), class_id,
+        fail(ReplyCode::not_found, core::no_queue_text(name, link_.facts.vhost), class_id,
              method_id);
         return nullptr;
     }
-    if (info->exclusive && !(info->owner == connection_.key())) {
-        fail(ReplyCode::resource_locked, core::queue_locked_text(name, connection_.vhost()),
-             class_id, method_id);
+    if (info->exclusive && !(info->owner == link_.facts.key)) {
+        fail(ReplyCode::resource_locked, core::queue_locked_text(name, link_.facts.vhost), class_id,
+             method_id);
         return nullptr;
     }
     return info;
@@ -152,7 +151,7 @@ void Channel::on_method(const QueueDeclare& m) {
                                     QueueDeclare::method_id))
                 return;
         } else {
-            op.info.name = generated_name("amq.gen-", connection_.context());
+            op.info.name = generated_name("amq.gen-", link_.services);
             op.server_named = true;
         }
     } else {
@@ -162,7 +161,7 @@ void Channel::on_method(const QueueDeclare& m) {
     op.info.exclusive = m.exclusive;
     op.info.auto_delete = m.auto_delete;
     op.info.arguments = std::string(m.arguments);
-    if (m.exclusive && !m.passive) connection_.note_exclusive_queue();
+    if (m.exclusive && !m.passive) link_.signals.exclusive_queue_declared = true;
     send_meta(std::move(op), PendingOk::queue_declare, m.nowait, QueueDeclare::class_id,
               QueueDeclare::method_id);
 }
@@ -210,13 +209,13 @@ void Channel::on_method(const QueueDelete& m) {
 
 void Channel::send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id) {
     auto request = std::make_unique<core::MetaRequest>();
-    request->vhost = connection_.vhost();
+    request->vhost = link_.facts.vhost;
     request->requester = key();
     request->op = std::move(op);
     if (auto* declare = std::get_if<core::QueueDeclareOp>(&request->op)) {
         last_queue_ = declare->info.name;
     }
-    connection_.context().outbox.send(ShardId(0), std::move(request));
+    link_.services.outbox.send(ShardId(0), std::move(request));
     await_meta_reply(ok, nowait, class_id, method_id);
 }
 
@@ -290,7 +289,7 @@ void Channel::on_method(const BasicConsume& m) {
     std::string queue_name;
     if (!resolve_queue_name(m.queue, queue_name, BasicConsume::class_id, BasicConsume::method_id))
         return;
-    std::string tag = m.consumer_tag.empty() ? generated_name("amq.ctag-", connection_.context())
+    std::string tag = m.consumer_tag.empty() ? generated_name("amq.ctag-", link_.services)
                                              : std::string(m.consumer_tag);
     if (find_consumer_by_tag(tag) != nullptr) {
         fail(ReplyCode::not_allowed, "NOT_ALLOWED - attempt to reuse consumer tag '" + tag + "'",
@@ -307,7 +306,7 @@ void Channel::on_method(const BasicConsume& m) {
     i32 priority = 0;
     if (!consumer_priority(m.arguments, queue_name, priority)) return;
     Consumer consumer{
-        connection_.next_consumer_id(), tag, info->id, info->home, m.no_ack, false, 0, 0};
+        ++link_.signals.consumer_ids, tag, info->id, info->home, m.no_ack, false, 0, 0};
     auto request = std::make_unique<core::ConsumeRequest>();
     request->consumer = core::ConsumerKey{key(), consumer.id};
     request->queue = info->id;
@@ -317,7 +316,7 @@ void Channel::on_method(const BasicConsume& m) {
     request->prefetch = prefetch_per_consumer_;
     request->priority = priority;
     consumers_.push_back(std::move(consumer));
-    connection_.context().outbox.send(info->home, std::move(request));
+    link_.services.outbox.send(info->home, std::move(request));
     waiting_ = Waiting::consume;
     pending_nowait_ = m.nowait;
     pending_consumer_tag_ = tag;
@@ -345,7 +344,7 @@ bool Channel::consumer_priority(std::string_view arguments, const std::string& q
     if (problem.empty()) return true;
     fail(ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - invalid arg 'x-priority' for queue '" + queue + "' in vhost '" +
-             connection_.vhost() + "': " + problem,
+             link_.facts.vhost + "': " + problem,
          BasicConsume::class_id, BasicConsume::method_id);
     return false;
 }
@@ -375,7 +374,7 @@ void Channel::on_method(const BasicCancel& m) {
         if (consumer->id == direct_reply_consumer_id) {
             has_reply_consumer_ = false;
         } else {
-            connection_.context().outbox.send(
+            link_.services.outbox.send(
                 consumer->home,
                 core::CancelRequest{consumer->queue, core::ConsumerKey{key(), consumer->id}});
         }
@@ -409,7 +408,7 @@ void Channel::on_method(const BasicGet& m) {
     request->channel = key();
     request->queue = info->id;
     request->no_ack = m.no_ack;
-    connection_.context().outbox.send(info->home, std::move(request));
+    link_.services.outbox.send(info->home, std::move(request));
     waiting_ = Waiting::get;
     pending_nowait_ = m.no_ack;  // remembered for the reply
     pending_class_ = BasicGet::class_id;
@@ -530,4 +529,4 @@ void Channel::on_method(const TxRollback&) {
     send_method(TxRollbackOk{});
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

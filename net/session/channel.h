@@ -1,7 +1,8 @@
 #pragma once
 // One AMQP channel of a connection: the methods of the exchange, queue, basic, confirm and tx
 // classes, content assembly for publishes, consumers, delivery tags and acks. Lives inside its
-// Connection on the connection's shard.
+// Session on the connection's shard, and calls nothing of it: it reads the session's facts and
+// writes signals for it (channel_link.h).
 //
 // Ordering: AMQP processes a channel's methods in order. A method whose answer comes from
 // another shard (declares, binds, consume, get) makes the channel wait; frames that arrive
@@ -20,16 +21,15 @@
 #include "core/shard_message.h"
 #include "net/amqp/frame.h"
 #include "net/amqp/methods.h"
+#include "net/session/channel_link.h"
 
-namespace lepus::server {
-
-class Connection;
+namespace lepus::session {
 
 class Channel {
 public:
     enum class State : u8 { open, closing };
 
-    Channel(Connection& connection, u16 number, u32 generation);
+    Channel(ChannelLink link, u16 number, u32 generation);
     ~Channel();
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
@@ -226,7 +226,7 @@ private:
     wire::WireWriter& out_writer();
     void request_flush();
 
-    Connection& connection_;
+    ChannelLink link_;
     u16 number_;
     u32 generation_;
     State state_ = State::open;
@@ -281,4 +281,4 @@ inline constexpr u64 direct_reply_consumer_id = UINT64_MAX;
 // publishes from 1, cannot be on at the same time).
 inline constexpr u64 tx_sequence = UINT64_MAX;
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -3,9 +3,9 @@
 // advertises, which clients use to switch features on.
 #include <string>
 
-namespace lepus::server {
+namespace lepus::session {
 
 // Field-table content bytes (no length prefix).
 std::string server_properties_table();
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -1,8 +1,8 @@
-#include "net/server/server_properties.h"
+#include "net/session/server_properties.h"
 
 #include "core/wire/field_table.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 namespace {
 
@@ -31,4 +31,4 @@ std::string server_properties_table() {
     return wire::field_table_content(table);
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

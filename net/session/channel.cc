@@ -1,4 +1,4 @@
-#include "net/server/channel.h"
+#include "net/session/channel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,27 +7,27 @@
 #include "core/base/limits.h"
 #include "core/base/log.h"
 #include "core/queue_arguments.h"
-#include "net/server/bounce.h"
-#include "net/server/connection.h"
-#include "net/server/direct_reply.h"
+#include "net/session/bounce.h"
+#include "net/session/content_writer.h"
+#include "net/session/direct_reply.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 using namespace lepus::amqp;
 using core::SettleKind;
 
-Channel::Channel(Connection& connection, u16 number, u32 generation)
-    : connection_(connection), number_(number), generation_(generation) {}
+Channel::Channel(ChannelLink link, u16 number, u32 generation)
+    : link_(link), number_(number), generation_(generation) {}
 
 Channel::~Channel() { release(); }
 
 core::ChannelKey Channel::key() const {
-    return core::ChannelKey{connection_.key(), number_, generation_};
+    return core::ChannelKey{link_.facts.key, number_, generation_};
 }
 
-wire::WireWriter& Channel::out_writer() { return connection_.out().writer(); }
+wire::WireWriter& Channel::out_writer() { return link_.host.out().writer(); }
 
-void Channel::request_flush() { connection_.request_flush(); }
+void Channel::request_flush() { link_.host.request_flush(); }
 
 void Channel::handle_frame(const Frame& frame, const ChunkRef& chunk) {
     if (state_ == State::closing) {
@@ -128,8 +128,8 @@ void Channel::handle_method(const Method& method, const ChunkRef&) {
 }
 
 void Channel::unpark() {
-    while (waiting_ == Waiting::none && !parked_.empty() && state_ == State::open &&
-           connection_.state() == Connection::State::open) {
+    // A hard error releases the channel, which drops what was parked.
+    while (waiting_ == Waiting::none && !parked_.empty() && state_ == State::open && !released_) {
         Parked p = std::move(parked_.front());
         parked_.pop_front();
         parked_bytes_ -= p.payload.size();
@@ -155,11 +155,11 @@ void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
         return;
     }
     const BasicProperties& p = header.properties;
-    if (p.has(BasicProperty::user_id) && p.user_id != connection_.user()) {
+    if (p.has(BasicProperty::user_id) && p.user_id != link_.facts.user) {
         expect_ = Expect::method;
         fail(ReplyCode::precondition_failed,
              "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
-                 "' but authenticated user was '" + connection_.user() + "'",
+                 "' but authenticated user was '" + link_.facts.user + "'",
              BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
@@ -228,11 +228,11 @@ void Channel::publish_complete() {
 
 void Channel::route_publish(const std::string& exchange_name, bool mandatory,
                             std::string_view headers, const MessageRef& message) {
-    core::Broker& broker = connection_.context().broker;
-    const core::VHost& vhost = connection_.vhost_entry();
+    core::Broker& broker = link_.services.broker;
+    const core::VHost& vhost = *link_.facts.vhost_entry;
     auto it = vhost.exchanges.find(exchange_name);
     if (it == vhost.exchanges.end()) {
-        fail(ReplyCode::not_found, core::no_exchange_text(exchange_name, connection_.vhost()),
+        fail(ReplyCode::not_found, core::no_exchange_text(exchange_name, link_.facts.vhost),
              BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
@@ -240,12 +240,12 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     if (exchange.info.internal) {
         fail(ReplyCode::access_refused,
              "ACCESS_REFUSED - cannot publish to internal exchange '" + exchange_name +
-                 "' in vhost '" + connection_.vhost() + "'",
+                 "' in vhost '" + link_.facts.vhost + "'",
              BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
     u32 routed = 0;
-    connection_.note_published();
+    link_.signals.published = true;
     // Confirm mode numbers publishes; a committing transaction uses one number for all.
     core::Broker::PublishConfirm confirm{key(), confirm_mode_ ? published_ + 1 : tx_sequence, 0};
     bool track = confirm_mode_ || tx_committing_;
@@ -255,7 +255,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
         std::optional<QueueId> pressured;
         routed = broker.publish(vhost, exchange, message, headers, track ? &confirm : nullptr,
                                 &pressured);
-        if (pressured) connection_.note_pressured(*pressured);
+        if (pressured) link_.signals.pressured = *pressured;
     }
     if (tx_committing_) tx_awaiting_disk_ += confirm.awaiting_disk;
     if (routed == 0 && mandatory) {
@@ -294,45 +294,8 @@ void Channel::on_persisted(const core::Persisted& persisted) {
 }
 
 void Channel::write_content(const MessageRef& owner) {
-    OutQueue& out = connection_.out();
-    const Message& message = *owner;
-    std::string_view header = message.header_payload();
-    write_frame_header(out.writer(), frame_header, number_, static_cast<u32>(header.size()));
-    // A small header is copied beside the frame bytes: an iovec of its own costs more than
-    // the copy, and a small delivery then goes out as two iovecs (frames, body) instead of five.
-    if (header.size() <= limits::content_header_copy_max) {
-        out.writer().write_bytes(header);
-    } else {
-        out.append_reference(header, owner);
-    }
-    write_frame_end(out.writer());
-    // Body frames carry at most frame_max - 8 bytes; a frame may span the slices the body
-    // arrived in, since the slices are only iovecs.
-    const u64 frame_payload_max = connection_.frame_max() - frame_overhead;
-    u64 left = message.body_size();
-    usize slice_index = 0;
-    usize slice_offset = 0;
-    const auto& slices = message.body();
-    while (left > 0) {
-        u64 frame_bytes = std::min(left, frame_payload_max);
-        write_frame_header(out.writer(), frame_body, number_, static_cast<u32>(frame_bytes));
-        u64 need = frame_bytes;
-        while (need > 0) {
-            LEPUS_ASSERT(slice_index < slices.size());
-            const ChunkSlice& s = slices[slice_index];
-            usize n = static_cast<usize>(std::min<u64>(need, s.size - slice_offset));
-            out.append_reference(std::string_view(s.data + slice_offset, n), owner);
-            need -= n;
-            slice_offset += n;
-            if (slice_offset == s.size) {
-                slice_index++;
-                slice_offset = 0;
-            }
-        }
-        write_frame_end(out.writer());
-        left -= frame_bytes;
-    }
-    connection_.request_flush();
+    write_content_frames(link_.host.out(), number_, link_.facts.frame_max, owner);
+    link_.host.request_flush();
 }
 
 void Channel::flush_confirms() {
@@ -375,7 +338,7 @@ void Channel::on_deliver(core::Deliver& deliver) {
     Consumer* consumer = find_consumer(deliver.consumer.id);
     if (consumer == nullptr) {
         core::ShardMessage back(std::move(deliver));
-        bounce(back, connection_.context().outbox);
+        bounce(back, link_.services.outbox);
         return;
     }
     if (!deliver.no_ack && (global_limit_reached() || !held_.empty())) {
@@ -396,17 +359,12 @@ void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
 }
 
 void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver) {
-    BasicDeliver d;
-    d.consumer_tag = consumer.tag;
-    d.delivery_tag = tag;
-    d.redelivered = deliver.redelivered;
-    d.exchange = deliver.message->exchange();
-    d.routing_key = deliver.message->routing_key();
-    send_method(d);
-    write_content(deliver.message);
+    write_delivery_frames(link_.host.out(), number_, link_.facts.frame_max, consumer.tag, tag,
+                          deliver.redelivered, deliver.message);
+    link_.host.request_flush();
     consumer.credit_owed++;
     consumer.credit_bytes_owed += deliver.message->transit_size();
-    connection_.note_credit_owed();
+    link_.signals.credit_owed = true;
 }
 
 void Channel::release_held() {
@@ -416,7 +374,7 @@ void Channel::release_held() {
         Consumer* consumer = find_consumer(d.consumer.id);
         if (consumer == nullptr) {
             core::ShardMessage back(std::move(d));
-            bounce(back, connection_.context().outbox);
+            bounce(back, link_.services.outbox);
             continue;
         }
         deliver_now(*consumer, d);
@@ -431,9 +389,8 @@ void Channel::send_credits() {
             c.credit_bytes_owed = 0;  // replies bypass queues, so there is no one to credit
             continue;
         }
-        connection_.context().outbox.send(
-            c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id}, c.credit_owed,
-                                 c.credit_bytes_owed});
+        link_.services.outbox.send(c.home, core::Credit{c.queue, core::ConsumerKey{key(), c.id},
+                                                        c.credit_owed, c.credit_bytes_owed});
         c.credit_owed = 0;
         c.credit_bytes_owed = 0;
     }
@@ -445,7 +402,7 @@ void Channel::on_consumer_cancelled(const core::ConsumerCancelled& cancelled) {
     if (it == consumers_.end()) return;
     std::string tag = it->tag;
     consumers_.erase(it);
-    if (connection_.consumer_cancel_notify()) {
+    if (link_.facts.consumer_cancel_notify) {
         BasicCancel cancel;
         cancel.consumer_tag = tag;
         cancel.nowait = true;
@@ -469,8 +426,8 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
     }
     has_reply_consumer_ = true;
     reply_secret_ = draw_reply_secret();  // names handed out before are dead from now on
-    consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0),
-                                  connection_.context().shard, true, true, 0, 0});
+    consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0), link_.services.shard,
+                                  true, true, 0, 0});
     if (!m.nowait) {
         BasicConsumeOk ok;
         ok.consumer_tag = tag;
@@ -501,7 +458,7 @@ bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
 
 void Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
     std::optional<DirectReplyName> target = parse_direct_reply_name(routing_key);
-    ShardContext& context = connection_.context();
+    Services& context = link_.services;
     if (!target || target->channel.connection.shard.value >= context.broker.shard_count()) {
         return;  // RabbitMQ drops a reply to a malformed name without a word
     }
@@ -517,7 +474,7 @@ void Channel::route_direct_reply(std::string_view routing_key, const MessageRef&
 // else starting with amq.rabbitmq.reply-to (malformed, dead, or of another reply consumer) 404.
 void Channel::declare_direct_reply(const QueueDeclare& m) {
     const std::string name(m.queue);
-    ShardContext& context = connection_.context();
+    Services& context = link_.services;
     if (name == direct_reply_queue) {
         last_queue_ = name;
         QueueDeclareOk ok;
@@ -528,7 +485,7 @@ void Channel::declare_direct_reply(const QueueDeclare& m) {
     }
     std::optional<DirectReplyName> target = parse_direct_reply_name(name);
     if (!target || target->channel.connection.shard.value >= context.broker.shard_count()) {
-        fail(ReplyCode::not_found, core::no_queue_text(name, connection_.vhost()),
+        fail(ReplyCode::not_found, core::no_queue_text(name, link_.facts.vhost),
              QueueDeclare::class_id, QueueDeclare::method_id);
         return;
     }
@@ -538,7 +495,7 @@ void Channel::declare_direct_reply(const QueueDeclare& m) {
     request->secret = target->secret;
     request->requester = key();
     request->name = name;
-    request->vhost = connection_.vhost();
+    request->vhost = link_.facts.vhost;
     context.outbox.send(target->channel.connection.shard, std::move(request));
     last_queue_ = name;
     await_meta_reply(PendingOk::queue_declare, m.nowait, QueueDeclare::class_id,
@@ -548,7 +505,7 @@ void Channel::declare_direct_reply(const QueueDeclare& m) {
 void Channel::on_direct_reply(core::DirectReply& reply) {
     const bool live = has_reply_consumer_ && reply.secret == reply_secret_;
     if (!reply.message) {
-        connection_.context().outbox.send(
+        link_.services.outbox.send(
             reply.requester.connection.shard,
             std::make_unique<core::MetaReply>(direct_reply_declare_answer(reply, live)));
         return;
@@ -559,7 +516,7 @@ void Channel::on_direct_reply(core::DirectReply& reply) {
     core::Deliver d;
     d.consumer = core::ConsumerKey{key(), direct_reply_consumer_id};
     d.queue = QueueId(0);
-    d.home = connection_.context().shard;
+    d.home = link_.services.shard;
     d.message = std::move(reply.message);
     d.no_ack = true;
     deliver_now(*consumer, d);
@@ -571,8 +528,8 @@ void Channel::settle_entry(Unacked& entry, SettleKind kind) {
     LEPUS_ASSERT(!entry.settled);
     entry.settled = true;
     unacked_live_--;
-    connection_.context().outbox.send(entry.home,
-                                      core::Settle{entry.queue, entry.sequence, kind, {}, false});
+    link_.services.outbox.send(entry.home,
+                               core::Settle{entry.queue, entry.sequence, kind, {}, false});
 }
 
 bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
@@ -653,7 +610,7 @@ void Channel::requeue_all_unacked() {
 void Channel::release() {
     if (released_) return;
     released_ = true;
-    core::Outbox& outbox = connection_.context().outbox;
+    core::Outbox& outbox = link_.services.outbox;
     for (const Consumer& c : consumers_) {
         if (c.id == direct_reply_consumer_id) continue;
         outbox.send(c.home, core::CancelRequest{c.queue, core::ConsumerKey{key(), c.id}});
@@ -678,7 +635,11 @@ void Channel::release() {
 
 void Channel::fail(ReplyCode code, const std::string& text, u16 class_id, u16 method_id) {
     if (is_hard_error(code)) {
-        connection_.connection_error(code, text, class_id, method_id);
+        // The session closes the connection as soon as this call returns; until then the
+        // channel does nothing more.
+        release();
+        if (!link_.signals.hard_error)
+            link_.signals.hard_error = HardError{code, text, class_id, method_id};
     } else {
         close_channel(code, text, class_id, method_id);
     }
@@ -687,9 +648,8 @@ void Channel::fail(ReplyCode code, const std::string& text, u16 class_id, u16 me
 void Channel::close_channel(ReplyCode code, const std::string& text, u16 class_id, u16 method_id) {
     if (state_ != State::open) return;
     std::string_view name = reply_code_name(code);
-    LEPUS_LOG(info, "channel %u of %s closed with %.*s: %s", number_,
-              connection_.peer_name().c_str(), static_cast<int>(name.size()), name.data(),
-              text.c_str());
+    LEPUS_LOG(info, "channel %u of %s closed with %.*s: %s", number_, link_.facts.peer_name.c_str(),
+              static_cast<int>(name.size()), name.data(), text.c_str());
     release();
     ChannelClose close;
     close.reply_code = wire_code(code);
@@ -724,4 +684,4 @@ void Channel::on_message(core::ShardMessage& message) {
     }
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -1,8 +1,8 @@
-#include "net/server/out_queue.h"
+#include "net/session/out_queue.h"
 
 #include "core/base/assert.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 void OutQueue::close_bytes_segment() {
     if (bytes_.size() > bytes_mark_) {
@@ -68,4 +68,4 @@ void OutQueue::clear() {
     sent_offset_ = 0;
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -16,7 +16,7 @@
 
 #include "core/shard_message.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 inline constexpr std::string_view direct_reply_queue = "amq.rabbitmq.reply-to";
 inline constexpr std::string_view direct_reply_prefix = "amq.rabbitmq.reply-to.";
@@ -38,4 +38,4 @@ std::optional<DirectReplyName> parse_direct_reply_name(std::string_view name);
 // consumer when the name is live, as RabbitMQ answers, else its 404 for a missing queue.
 core::MetaReply direct_reply_declare_answer(const core::DirectReply& request, bool live);
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -1,4 +1,4 @@
-#include "net/server/direct_reply.h"
+#include "net/session/direct_reply.h"
 
 #include <sys/random.h>
 
@@ -8,7 +8,7 @@
 #include "core/base/assert.h"
 #include "core/metadata.h"
 
-namespace lepus::server {
+namespace lepus::session {
 namespace {
 
 constexpr usize key_fields = 5;
@@ -106,4 +106,4 @@ core::MetaReply direct_reply_declare_answer(const core::DirectReply& request, bo
     return reply;
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -4,8 +4,8 @@
 // cancelled, so nothing is lost or left consuming on behalf of nobody.
 #include "core/shard_message.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 void bounce(core::ShardMessage& message, core::Outbox& outbox);
 
-}  // namespace lepus::server
+}  // namespace lepus::session

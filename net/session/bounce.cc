@@ -1,8 +1,8 @@
-#include "net/server/bounce.h"
+#include "net/session/bounce.h"
 
-#include "net/server/direct_reply.h"
+#include "net/session/direct_reply.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 using namespace lepus::core;
 
@@ -44,4 +44,4 @@ void bounce(ShardMessage& message, Outbox& outbox) {
     // Metadata replies and cancellations need nothing: the change they report stands.
 }
 
-}  // namespace lepus::server
+}  // namespace lepus::session

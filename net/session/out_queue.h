@@ -15,7 +15,7 @@
 #include "core/message.h"
 #include "core/wire/wire_writer.h"
 
-namespace lepus::server {
+namespace lepus::session {
 
 class OutQueue {
 public:
@@ -61,4 +61,4 @@ private:
     usize sent_offset_ = 0;   // bytes of that segment already sent
 };
 
-}  // namespace lepus::server
+}  // namespace lepus::session

@@ -1,0 +1,182 @@
+#pragma once
+// One AMQP connection as a state machine: the handshake, framing, heartbeats and the close
+// handshake, and the table of its channels. Bytes come in through consume(); frames go out to
+// the host's out-queue, shard messages to the outbox, and the few things only the socket can
+// do (stop reading, hang up) through SessionHost. No socket, ring or shard is seen here, so a
+// test drives a session with bytes alone.
+//
+// Lifecycle: protocol_header -> start_ok -> tune_ok -> open_wait -> open -> (closing) ->
+// closed. A hard error or a close from either side ends in closed, after which the host's
+// socket is shut down.
+//
+// Calls go one way: the host calls the session, the session its channels; channels report
+// through the signals of channel_link.h, which the session reads after every call into one.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/base/limits.h"
+#include "core/base/types.h"
+#include "core/chunk.h"
+#include "core/shard_message.h"
+#include "net/amqp/frame.h"
+#include "net/amqp/methods.h"
+#include "net/session/channel_link.h"
+#include "net/session/host.h"
+
+namespace lepus::session {
+
+class Channel;
+
+class Session {
+public:
+    enum class State : u8 { protocol_header, start_ok, tune_ok, open_wait, open, closing, closed };
+
+    // What a batch of input published, for the host's back-pressure (see after_input).
+    struct Published {
+        bool any = false;
+        // A queue under pressure that the publishes reached, unless the session must go on
+        // reading its acks (limits.h explains).
+        std::optional<QueueId> pressured;
+    };
+
+    Session(Services& services, SessionHost& host, core::ConnectionKey key, Peer peer);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    void start();
+    // Handles the bytes at `data` (from `chunk`) until they are used up or `budget` is spent;
+    // returns the bytes used. `spent` grows by the bytes handled and the routing work they
+    // caused. Frames split between calls are reassembled here.
+    usize consume(const char* data, usize size, const ChunkRef& chunk, u64 budget, u64& spent);
+    // The session takes more input: not closed, not waiting to hang up after its last frame,
+    // not silenced by a broken handshake.
+    bool takes_input() const {
+        return state_ != State::closed && !close_after_send_ && !silent_close_;
+    }
+    // A broken handshake silenced the peer: its bytes are neither read nor handled.
+    bool silenced() const { return silent_close_; }
+    // After a batch of input: confirms go out, and what was published is reported.
+    Published after_input();
+    // The peer's bytes arrived (or reading resumed after a pause, which is no silence of the
+    // peer's): heartbeat timing.
+    void note_received() { last_received_ms_ = services_.now_ms; }
+    // The host submitted a send.
+    void note_sent() { last_sent_ms_ = services_.now_ms; }
+    // Before the host sends: confirms that came in this turn join the send.
+    void before_send();
+    // A send completed: credit for the deliveries it carried goes back to their queues.
+    void after_send();
+    // The last frame is out: the host hangs up.
+    bool ends_after_send() const { return close_after_send_; }
+    // Timers: handshake deadline, heartbeats, incomplete frames, close handshake deadline.
+    // `reading_paused`: the host holds the peer's bytes unread, so its silence is ours.
+    void tick(bool reading_paused);
+    // A message from a shard for one of this connection's channels.
+    void on_message(core::ShardMessage message);
+    // Broker shutdown: connection.close 320 CONNECTION_FORCED.
+    void force_close(const std::string& reason);
+    // The memory alarm holds the connection: connection.blocked, if the client takes it.
+    void send_blocked();
+    // Reading resumed after a pause: connection.unblocked, if blocked was sent.
+    void send_unblocked();
+    // The connection ends (the socket failed or closed, or the broker closed it): channels are
+    // released and nothing more is sent. Idempotent; the host shuts the socket down itself.
+    void end(const char* reason);
+
+    State state() const { return state_; }
+    const core::ConnectionKey& key() const { return facts_.key; }
+    const std::string& peer_name() const { return facts_.peer_name; }
+    // Some channel consumes with acks, or has deliveries the client has yet to ack.
+    bool awaits_acks() const;
+
+private:
+    usize handle_bytes(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                       u64& spent);
+    bool take_protocol_header(const char*& data, usize& size);
+    // Returns bytes consumed from data; stops at a partial frame, when closed, or before a
+    // frame once `budget` is spent (spent counts bytes and the routing work they caused).
+    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget,
+                       u64& spent);
+    void carry_bytes(const char*& data, usize& size);
+    void drop_carry();
+    // Makes room for `bytes` more of incomplete frames on this shard: closes the sessions with
+    // the oldest ones (this one too, if it is among them) until they fit.
+    void make_room_for_incomplete_frame(u64 bytes);
+    void evict_incomplete_frame();
+    void handle_frame(const amqp::Frame& frame, const ChunkRef& chunk);
+    void handle_channel_frame(const amqp::Frame& frame, const ChunkRef& chunk);
+    // After a call into a channel: a hard error closes the connection; a finished channel
+    // (its close handshake over) is forgotten, so its number may be opened again.
+    void after_channel_call(u16 number);
+
+    // The handshake and the other connection-class methods (handshake.cc).
+    void handle_connection_method(const amqp::Frame& frame);
+    void handle_start_ok(const amqp::ConnectionStartOk& m);
+    void handle_tune_ok(const amqp::ConnectionTuneOk& m);
+    void handle_open(const amqp::ConnectionOpen& m);
+    void send_start();
+    bool authenticate(std::string_view mechanism, std::string_view response);
+    // A broken handshake: logs `text`, reads no more and drops the socket after
+    // limits::handshake_error_close_delay_ms, with no connection.close (RabbitMQ's way).
+    void handshake_failed(const std::string& text);
+    const char* handshake_state_name() const;
+
+    // connection.close with `code`, whatever its class: the whole connection ends. Channels
+    // report hard codes through their signals; the handshake has no channel, so a refused login
+    // closes the connection with soft access_refused, as RabbitMQ does.
+    void connection_error(amqp::ReplyCode code, const std::string& text, u16 class_id,
+                          u16 method_id);
+    // After a framing error the byte stream cannot be trusted: the close goes out, then the
+    // host hangs up without waiting for close-ok.
+    void frame_error(amqp::ReplyCode code, const std::string& text);
+    // The session's own end: channels released, the host hangs up.
+    void hang_up(const char* reason);
+    void enter_closing();
+    void release_channels();
+    void flush_confirms();
+    void request_flush() { host_.request_flush(); }
+    Channel* channel(u16 number, u32 generation);
+    template <typename M>
+    void send_method(const M& method) {
+        write_method_frame(host_.out().writer(), 0, method);
+        host_.request_flush();
+    }
+
+    Services& services_;
+    SessionHost& host_;
+    SessionFacts facts_;
+    ChannelSignals signals_;
+    bool peer_is_loopback_ = false;
+    State state_ = State::protocol_header;
+
+    ChunkRef carry_;            // a frame that arrived in pieces, reassembled
+    u32 carry_size_ = 0;        // bytes in carry_
+    u32 carry_needed_ = 0;      // the frame's whole size, once its header is in (0 before)
+    u64 carry_started_ms_ = 0;  // when its first bytes arrived
+    std::string header_bytes_;  // the protocol header while it arrives
+    bool close_after_send_ = false;
+    bool silent_close_ = false;  // handshake_failed: the socket closes with no close frame
+    bool confirms_due_ = false;  // Persisted arrived: channels may have confirms to send
+    bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
+    bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
+
+    u16 channel_max_ = limits::channel_count_max;
+    u32 heartbeat_s_ = 0;
+    u64 last_received_ms_ = 0;
+    u64 last_sent_ms_ = 0;
+    u64 opened_ms_ = 0;
+    u64 closing_since_ms_ = 0;
+    std::string client_name_;
+
+    std::unordered_map<u16, std::unique_ptr<Channel>> channels_;
+    // The channel of the last frame: most frames on a connection are for the same channel.
+    // Cleared whenever a channel is erased.
+    Channel* channel_cache_ = nullptr;
+    u32 channel_generations_ = 0;
+};
+
+}  // namespace lepus::session
