@@ -247,8 +247,9 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     u32 routed = 0;
     link_.signals.published = true;
     // Confirm mode numbers publishes; a committing transaction uses one number for all.
-    core::Broker::PublishConfirm confirm{key(), confirm_mode_ ? published_ + 1 : tx_sequence, 0};
-    bool track = confirm_mode_ || tx_committing_;
+    core::Broker::PublishConfirm confirm{
+        key(), confirms_.on() ? confirms_.next_sequence() : tx_sequence, 0};
+    bool track = confirms_.on() || tx_committing_;
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         route_direct_reply(message->routing_key(), message);
     } else {
@@ -267,13 +268,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
         send_method(r);
         write_content(message);
     }
-    if (confirm_mode_) {
-        published_++;
-        if (confirm.awaiting_disk > 0 || !awaiting_disk_.empty()) {
-            if (awaiting_disk_.empty()) awaiting_base_ = published_;
-            awaiting_disk_.push_back(confirm.awaiting_disk);
-        }
-    }
+    if (confirms_.on()) confirms_.published(confirm.awaiting_disk);
 }
 
 void Channel::on_persisted(const core::Persisted& persisted) {
@@ -286,11 +281,7 @@ void Channel::on_persisted(const core::Persisted& persisted) {
         }
         return;
     }
-    LEPUS_ASSERT(persisted.sequence >= awaiting_base_ &&
-                 persisted.sequence - awaiting_base_ < awaiting_disk_.size());
-    u32& awaiting = awaiting_disk_[persisted.sequence - awaiting_base_];
-    LEPUS_ASSERT(awaiting > 0);
-    awaiting--;
+    confirms_.persisted(persisted.sequence);
 }
 
 void Channel::write_content(const MessageRef& owner) {
@@ -299,18 +290,12 @@ void Channel::write_content(const MessageRef& owner) {
 }
 
 void Channel::flush_confirms() {
-    if (!confirm_mode_ || confirmed_ == published_ || state_ != State::open) return;
-    while (!awaiting_disk_.empty() && awaiting_disk_.front() == 0) {
-        awaiting_disk_.pop_front();
-        awaiting_base_++;
-    }
-    // Confirms go out in order: up to the first publish still waiting for the disk.
-    u64 confirmable = awaiting_disk_.empty() ? published_ : awaiting_base_ - 1;
-    if (confirmable == confirmed_) return;
+    if (state_ != State::open) return;
+    Confirms::Ack confirmed;
+    if (!confirms_.take_ack(confirmed)) return;
     BasicAck ack;
-    ack.delivery_tag = confirmable;
-    ack.multiple = confirmable - confirmed_ > 1;
-    confirmed_ = confirmable;
+    ack.delivery_tag = confirmed.tag;
+    ack.multiple = confirmed.multiple;
     send_method(ack);
 }
 
@@ -331,7 +316,7 @@ Channel::Consumer* Channel::find_consumer_by_tag(std::string_view tag) {
 }
 
 bool Channel::global_limit_reached() const {
-    return prefetch_global_ != 0 && unacked_live_ >= prefetch_global_;
+    return prefetch_global_ != 0 && unacked_.live() >= prefetch_global_;
 }
 
 void Channel::on_deliver(core::Deliver& deliver) {
@@ -349,11 +334,9 @@ void Channel::on_deliver(core::Deliver& deliver) {
 }
 
 void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
-    u64 tag = next_tag_++;
+    u64 tag = unacked_.next_tag();
     if (!deliver.no_ack) {
-        unacked_.push_back(
-            Unacked{tag, deliver.queue, deliver.home, deliver.sequence, consumer.id, false});
-        unacked_live_++;
+        unacked_.add(tag, deliver.queue, deliver.home, deliver.sequence, consumer.id);
     }
     write_delivery(consumer, tag, deliver);
 }
@@ -524,65 +507,39 @@ void Channel::on_direct_reply(core::DirectReply& reply) {
 
 // ---- settlement ----
 
-void Channel::settle_entry(Unacked& entry, SettleKind kind) {
-    LEPUS_ASSERT(!entry.settled);
-    entry.settled = true;
-    unacked_live_--;
+void Channel::settle_entry(UnackedLedger::Entry& entry, SettleKind kind) {
+    unacked_.mark_settled(entry);
     link_.services.outbox.send(entry.home,
                                core::Settle{entry.queue, entry.sequence, kind, {}, false});
 }
 
 bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
-    auto open = [](const Unacked& u) { return !u.settled && !u.tx_pending; };
-    auto take = [&](Unacked& u) {
+    bool named = unacked_.name(tag, multiple, [&](UnackedLedger::Entry& entry) {
         if (!tx_mode_) {
-            settle_entry(u, kind);
+            settle_entry(entry, kind);
             return;
         }
-        u.tx_pending = true;
-        tx_settles_.push_back(TxSettle{u.tag, kind});
-    };
-    if (multiple && tag == 0) {
-        for (Unacked& u : unacked_) {
-            if (open(u)) take(u);
-        }
-    } else {
-        auto it = unacked_at(tag);
-        if (it == unacked_.end() || it->tag != tag || !open(*it)) {
-            fail(ReplyCode::precondition_failed,
-                 "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
-                 BasicAck::class_id, method_id);
-            return false;
-        }
-        if (multiple) {
-            for (auto m = unacked_.begin(); m != it; ++m) {
-                if (open(*m)) take(*m);
-            }
-        }
-        take(*it);
+        entry.tx_pending = true;
+        tx_settles_.push_back(TxSettle{entry.tag, kind});
+    });
+    if (!named) {
+        fail(ReplyCode::precondition_failed,
+             "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
+             BasicAck::class_id, method_id);
+        return false;
     }
     after_settling();
     return true;
 }
 
-std::deque<Channel::Unacked>::iterator Channel::unacked_at(u64 tag) {
-    return std::lower_bound(unacked_.begin(), unacked_.end(), tag,
-                            [](const Unacked& u, u64 t) { return u.tag < t; });
-}
-
-Channel::Unacked* Channel::find_unacked(u64 tag) {
-    auto it = unacked_at(tag);
-    return it == unacked_.end() || it->tag != tag ? nullptr : &*it;
-}
-
 void Channel::after_settling() {
-    while (!unacked_.empty() && unacked_.front().settled) unacked_.pop_front();
+    unacked_.drop_settled_front();
     release_held();
 }
 
 void Channel::commit_tx_settles() {
     for (const TxSettle& s : tx_settles_) {
-        Unacked* entry = find_unacked(s.tag);
+        UnackedLedger::Entry* entry = unacked_.find(s.tag);
         LEPUS_ASSERT(entry != nullptr && entry->tx_pending && !entry->settled);
         entry->tx_pending = false;
         settle_entry(*entry, s.kind);
@@ -593,7 +550,7 @@ void Channel::commit_tx_settles() {
 
 void Channel::roll_back_tx_settles() {
     for (const TxSettle& s : tx_settles_) {
-        Unacked* entry = find_unacked(s.tag);
+        UnackedLedger::Entry* entry = unacked_.find(s.tag);
         LEPUS_ASSERT(entry != nullptr && entry->tx_pending);
         entry->tx_pending = false;
     }
@@ -601,10 +558,9 @@ void Channel::roll_back_tx_settles() {
 }
 
 void Channel::requeue_all_unacked() {
-    for (Unacked& u : unacked_) {
-        if (!u.settled && !u.tx_pending) settle_entry(u, SettleKind::requeue);
-    }
-    std::erase_if(unacked_, [](const Unacked& u) { return u.settled; });
+    unacked_.for_each_open(
+        [&](UnackedLedger::Entry& entry) { settle_entry(entry, SettleKind::requeue); });
+    unacked_.drop_settled();
 }
 
 void Channel::release() {

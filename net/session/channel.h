@@ -22,6 +22,8 @@
 #include "net/amqp/frame.h"
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
+#include "net/session/confirms.h"
+#include "net/session/unacked.h"
 
 namespace lepus::session {
 
@@ -56,7 +58,7 @@ public:
     // Deliveries wait for the client's ack on this channel, or will: it has a consumer that
     // acks (between two batches of deliveries it may have acked them all).
     bool awaits_acks() const {
-        if (unacked_live_ > 0) return true;
+        if (unacked_.live() > 0) return true;
         for (const Consumer& c : consumers_) {
             if (!c.no_ack) return true;
         }
@@ -78,17 +80,6 @@ private:
         bool active;  // consume-ok was sent
         u32 credit_owed;
         u64 credit_bytes_owed;
-    };
-    struct Unacked {
-        u64 tag;
-        QueueId queue;
-        ShardId home;
-        u64 sequence;
-        u64 consumer_id;  // 0 for basic.get
-        bool settled;
-        // Acked, rejected or nacked in the open transaction: no longer the client's to settle,
-        // settled by tx.commit, the client's again after tx.rollback.
-        bool tx_pending = false;
     };
     struct Publish {  // the publish whose content is arriving
         std::string exchange;
@@ -192,12 +183,9 @@ private:
     // tx.commit: settles what the transaction took. tx.rollback: gives it back.
     void commit_tx_settles();
     void roll_back_tx_settles();
-    // The first entry whose tag is not below `tag` (unacked_ is in tag order).
-    std::deque<Unacked>::iterator unacked_at(u64 tag);
-    Unacked* find_unacked(u64 tag);
     // Drops the settled entries at the front; held deliveries may fit under the limit now.
     void after_settling();
-    void settle_entry(Unacked& entry, core::SettleKind kind);
+    void settle_entry(UnackedLedger::Entry& entry, core::SettleKind kind);
     // Requeues every unacknowledged delivery except those an open transaction settles.
     void requeue_all_unacked();
     void deliver_now(Consumer& consumer, core::Deliver& deliver);
@@ -246,20 +234,12 @@ private:
     u64 parked_bytes_ = 0;  // their payloads, bounded by limits::channel_parked_bytes_max
 
     std::vector<Consumer> consumers_;
-    std::deque<Unacked> unacked_;  // in tag order; settled entries leave from the front
-    u32 unacked_live_ = 0;
-    u64 next_tag_ = 1;
+    UnackedLedger unacked_;
     u16 prefetch_per_consumer_ = 0;
     u16 prefetch_global_ = 0;
     std::deque<core::Deliver> held_;  // deliveries waiting for room under the global limit
 
-    bool confirm_mode_ = false;
-    u64 published_ = 0;
-    u64 confirmed_ = 0;
-    // Publishes whose copies in durable queues are not all on disk yet: for each sequence from
-    // awaiting_base_ on, how many Persisted are still to come (0: confirmable, in order).
-    std::deque<u32> awaiting_disk_;
-    u64 awaiting_base_ = 0;
+    Confirms confirms_;
     bool tx_mode_ = false;
     // tx.commit routes its publishes, then waits (as RabbitMQ does) until their copies in
     // durable queues are on disk: this many Persisted are still to come.

@@ -425,12 +425,9 @@ void Channel::on_reply(core::GetReply& reply) {
     if (!reply.message) {
         send_method(BasicGetEmpty{});
     } else {
-        u64 tag = next_tag_++;
+        u64 tag = unacked_.next_tag();
         bool no_ack = pending_nowait_;
-        if (!no_ack) {
-            unacked_.push_back(Unacked{tag, reply.queue, reply.home, reply.sequence, 0, false});
-            unacked_live_++;
-        }
+        if (!no_ack) unacked_.add(tag, reply.queue, reply.home, reply.sequence, 0);
         BasicGetOk ok;
         ok.delivery_tag = tag;
         ok.redelivered = reply.redelivered;
@@ -478,12 +475,12 @@ void Channel::on_method(const ConfirmSelect& m) {
              ConfirmSelect::method_id);
         return;
     }
-    confirm_mode_ = true;
+    confirms_.turn_on();
     if (!m.nowait) send_method(ConfirmSelectOk{});
 }
 
 void Channel::on_method(const TxSelect&) {
-    if (confirm_mode_) {
+    if (confirms_.on()) {
         fail(ReplyCode::precondition_failed,
              "PRECONDITION_FAILED - cannot switch from confirm to tx mode", TxSelect::class_id,
              TxSelect::method_id);

@@ -51,9 +51,8 @@ void write_content_frames(OutQueue& out, u16 channel, u32 frame_max, const Messa
     }
 }
 
-void write_delivery_frames(OutQueue& out, u16 channel, u32 frame_max,
-                           std::string_view consumer_tag, u64 delivery_tag, bool redelivered,
-                           const MessageRef& message) {
+void write_delivery_frames(OutQueue& out, u16 channel, u32 frame_max, std::string_view consumer_tag,
+                           u64 delivery_tag, bool redelivered, const MessageRef& message) {
     BasicDeliver d;
     d.consumer_tag = consumer_tag;
     d.delivery_tag = delivery_tag;

@@ -14,8 +14,7 @@ namespace lepus::session {
 void write_content_frames(OutQueue& out, u16 channel, u32 frame_max, const MessageRef& message);
 
 // basic.deliver and the message's content: one delivery to a consumer.
-void write_delivery_frames(OutQueue& out, u16 channel, u32 frame_max,
-                           std::string_view consumer_tag, u64 delivery_tag, bool redelivered,
-                           const MessageRef& message);
+void write_delivery_frames(OutQueue& out, u16 channel, u32 frame_max, std::string_view consumer_tag,
+                           u64 delivery_tag, bool redelivered, const MessageRef& message);
 
 }  // namespace lepus::session

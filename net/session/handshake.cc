@@ -48,7 +48,8 @@ void Session::handle_connection_method(const Frame& frame) {
         if (expect(State::open_wait)) handle_open(*open);
     } else if (std::holds_alternative<ConnectionClose>(method)) {
         LEPUS_LOG(info, "closing AMQP connection %s (client %s, vhost '%s', user '%s')",
-                  facts_.peer_name.c_str(), client_name_.c_str(), facts_.vhost.c_str(), facts_.user.c_str());
+                  facts_.peer_name.c_str(), client_name_.c_str(), facts_.vhost.c_str(),
+                  facts_.user.c_str());
         // Closing from here on: replies still on their way from other shards find no open
         // connection and are bounced (bounce.h), so what they carry goes back to its queue.
         release_channels();
@@ -103,8 +104,8 @@ bool Session::authenticate(std::string_view mechanism, std::string_view response
     const Settings& o = services_.settings;
     if (user != o.default_user || password != o.default_password) return false;
     if (o.loopback_users_only && !peer_is_loopback_) {
-        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused", facts_.user.c_str(),
-                  facts_.peer_name.c_str());
+        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused",
+                  facts_.user.c_str(), facts_.peer_name.c_str());
         return false;
     }
     return true;
@@ -131,8 +132,9 @@ void Session::handle_start_ok(const ConnectionStartOk& m) {
         }
     }
     if (!authenticate(m.mechanism, m.response)) {
-        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)", facts_.peer_name.c_str(),
-                  facts_.user.c_str(), static_cast<int>(m.mechanism.size()), m.mechanism.data());
+        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)",
+                  facts_.peer_name.c_str(), facts_.user.c_str(),
+                  static_cast<int>(m.mechanism.size()), m.mechanism.data());
         connection_error(ReplyCode::access_refused,
                          "ACCESS_REFUSED - Login was refused using authentication mechanism " +
                              std::string(m.mechanism) + ". For details see the broker logfile.",
@@ -192,7 +194,8 @@ void Session::handle_open(const ConnectionOpen& m) {
     state_ = State::open;
     send_method(ConnectionOpenOk{});
     LEPUS_LOG(info, "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
-              facts_.peer_name.c_str(), client_name_.c_str(), facts_.user.c_str(), facts_.vhost.c_str());
+              facts_.peer_name.c_str(), client_name_.c_str(), facts_.user.c_str(),
+              facts_.vhost.c_str());
 }
 
 const char* Session::handshake_state_name() const {

@@ -94,13 +94,11 @@ public:
     bool awaits_acks() const;
 
 private:
-    usize handle_bytes(const char* data, usize size, const ChunkRef& chunk, u64 budget,
-                       u64& spent);
+    usize handle_bytes(const char* data, usize size, const ChunkRef& chunk, u64 budget, u64& spent);
     bool take_protocol_header(const char*& data, usize& size);
     // Returns bytes consumed from data; stops at a partial frame, when closed, or before a
     // frame once `budget` is spent (spent counts bytes and the routing work they caused).
-    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget,
-                       u64& spent);
+    usize parse_frames(const char* data, usize size, const ChunkRef& chunk, u64 budget, u64& spent);
     void carry_bytes(const char*& data, usize& size);
     void drop_carry();
     // Makes room for `bytes` more of incomplete frames on this shard: closes the sessions with

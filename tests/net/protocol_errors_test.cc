@@ -3,10 +3,12 @@
 // connection for a hard one) with its code, text and the method it blames. The texts are
 // RabbitMQ 3.10's (tests/clients/errors_test.py and protocol_test.py check the same against a
 // live RabbitMQ). After a soft error the connection must go on serving: another channel opens.
-// A protocol bug reproduces here in a row, without a client library or a broker process.
+// A protocol bug reproduces here in a row, without a client library, a broker process or a
+// socket.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/net/amqp/reply_code_printer.h"
@@ -267,14 +269,16 @@ std::vector<ErrorCase> error_cases() {
     };
 }
 
-class ProtocolErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+// Each row runs twice: on a bare session (the protocol alone) and through a socket into the
+// server's Connection (the protocol under its byte stream).
+class ProtocolErrorTest : public ::testing::TestWithParam<std::tuple<ErrorCase, Transport>> {};
 
 TEST_P(ProtocolErrorTest, ClosesWithTheCodeTextAndMethod) {
-    const ErrorCase& c = GetParam();
+    const ErrorCase& c = std::get<0>(GetParam());
     ASSERT_EQ(is_hard_error(c.code), c.closes == Closes::connection)
         << "the spec's class of " << reply_code_name(c.code) << " disagrees with the table";
     // Two shards, the client on the one without the metadata: declares cross shards.
-    ProtocolSim sim(SimConfig{2, core::sim::Interleaving::in_order, 1});
+    ProtocolSim sim(SimConfig{2, core::sim::Interleaving::in_order, 1}, std::get<1>(GetParam()));
     SimClient client(sim, 1);
     client.handshake();
     if (!c.setup.empty()) {
@@ -314,12 +318,12 @@ TEST_P(ProtocolErrorTest, ClosesWithTheCodeTextAndMethod) {
     EXPECT_FALSE(SimClient::saw(got, ConnectionClose::id));
 }
 
-// A logged-in client with channel 1 open, on the shard without the metadata.
+// A logged-in client with channel 1 open, on the shard without the metadata; no socket.
 class ProtocolTest : public ::testing::Test {
 protected:
     void SetUp() override { client.handshake(); }
 
-    ProtocolSim sim{SimConfig{2, core::sim::Interleaving::in_order, 1}};
+    ProtocolSim sim{SimConfig{2, core::sim::Interleaving::in_order, 1}, Transport::direct};
     SimClient client{sim, 1};
 };
 
@@ -364,8 +368,15 @@ TEST_F(ProtocolTest, AcksAreCheckedWhenTheyArriveAndRollbackGivesThemBack) {
     ASSERT_TRUE(SimClient::saw(got, ChannelClose::id)) << "tag 1 was settled by the commit";
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ProtocolErrorTest, ::testing::ValuesIn(error_cases()),
-                         [](const auto& row) { return std::string(row.param.name); });
+INSTANTIATE_TEST_SUITE_P(Table, ProtocolErrorTest,
+                         ::testing::Combine(::testing::ValuesIn(error_cases()),
+                                            ::testing::Values(Transport::direct,
+                                                              Transport::socket)),
+                         [](const auto& row) {
+                             return std::string(std::get<0>(row.param).name) +
+                                    (std::get<1>(row.param) == Transport::direct ? "_session"
+                                                                                 : "_socket");
+                         });
 
 }  // namespace
 }  // namespace lepus::server::sim

@@ -8,6 +8,9 @@
 //
 // Shard messages for channels reach their connection exactly as Shard::deliver hands them
 // over, so a reply that arrives after its channel or connection went is settled by bounce().
+//
+// Transport::direct leaves the server out: each connection is a bare session::Session whose
+// host is the test (direct_session.h), so a protocol test runs without a socket or a ring.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -29,16 +32,27 @@
 #include "net/server/shard_context.h"
 #include "net/session/bounce.h"
 #include "tests/core/broker_sim.h"
+#include "tests/net/direct_session.h"
 
 namespace lepus::server::sim {
 
 using core::sim::SimConfig;
 
+// What carries a test client's bytes to its session: a socketpair into a real Connection, or
+// nothing (the client calls the session itself).
+enum class Transport : u8 { socket, direct };
+
+// A client's end of a connection: a socket, or the session itself.
+struct Endpoint {
+    int fd = -1;
+    DirectSession* direct = nullptr;
+};
 // One shard's edge: what a Shard owns besides its broker.
 class SimShard {
 public:
-    SimShard(ShardId id, core::Broker& broker, core::Outbox& outbox, const Options& options)
-        : pool_(limits::recv_buffer_size, 64), buffers_(pool_, 64, 1) {
+    SimShard(ShardId id, core::Broker& broker, core::Outbox& outbox, const Options& options,
+             Transport transport)
+        : transport_(transport), pool_(limits::recv_buffer_size, 64), buffers_(pool_, 64, 1) {
         EXPECT_EQ(ring_.init(256), 0);
         EXPECT_EQ(buffers_.init(ring_.raw()), 0);
         context_ = std::make_unique<ShardContext>(id, ring_, buffers_, broker, outbox, options);
@@ -51,12 +65,24 @@ public:
         }
         for (int round = 0; round < 100 && live() > 0; round++) run_io();
         connections_.clear();
+        direct_.clear();
     }
 
     ShardContext& context() { return *context_; }
 
-    // A new connection on one end of a socketpair; returns the client's end.
-    int accept() {
+    // A new connection; returns the client's end.
+    Endpoint accept() {
+        if (transport_ == Transport::direct) {
+            u32 slot = static_cast<u32>(direct_.size());
+            direct_.push_back(std::make_unique<DirectSession>(
+                *context_, core::ConnectionKey{context_->shard, slot, 1}));
+            return Endpoint{-1, direct_.back().get()};
+        }
+        return Endpoint{accept_socket(), nullptr};
+    }
+
+    // A new Connection on one end of a socketpair; returns the client's end.
+    int accept_socket() {
         int fds[2];
         EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
         sockaddr_storage peer{};
@@ -84,6 +110,12 @@ public:
     void deliver(core::ShardMessage message) {
         const core::ConnectionKey* key = connection_of(message);
         ASSERT_NE(key, nullptr);
+        if (transport_ == Transport::direct) {
+            DirectSession* d = key->slot < direct_.size() ? direct_[key->slot].get() : nullptr;
+            ASSERT_NE(d, nullptr);
+            d->session().on_message(std::move(message));  // it bounces what it cannot take
+            return;
+        }
         Connection* c = connection(key->slot);
         if (c == nullptr || c->key().generation != key->generation ||
             c->state() == Connection::State::closed) {
@@ -95,6 +127,11 @@ public:
 
     // Submits, reaps, sends and frees finished connections once; true if anything happened.
     bool run_io() {
+        if (transport_ == Transport::direct) {
+            bool sent = false;
+            for (auto& d : direct_) sent = d->flush() || sent;
+            return sent;
+        }
         bool progress = reap();
         if (!context_->input_turns.empty()) {
             serve_input_turn(limits::turn_input_budget);
@@ -128,6 +165,7 @@ public:
         for (auto& c : connections_) {
             if (c) c->tick();
         }
+        for (auto& d : direct_) d->session().tick(false);
     }
 
 private:
@@ -136,22 +174,24 @@ private:
         return channel == nullptr ? nullptr : &channel->connection;
     }
 
+    Transport transport_;
     ChunkPool pool_;
     io::Ring ring_;
     io::BufferRing buffers_;
     std::unique_ptr<ShardContext> context_;
     std::vector<std::unique_ptr<Connection>> connections_;  // by slot; never reused here
+    std::vector<std::unique_ptr<DirectSession>> direct_;    // the same, for Transport::direct
 };
 
 class ProtocolSim {
 public:
-    explicit ProtocolSim(SimConfig config)
+    explicit ProtocolSim(SimConfig config, Transport transport = Transport::socket)
         : config_(config), rng_(config.seed ^ 0x5eed), core_(config, options_.vhosts) {
         log::set_level(log::Level::error);
         options_.heartbeat_s = 0;
         for (u32 s = 0; s < config.shard_count; s++) {
-            shards_.push_back(
-                std::make_unique<SimShard>(ShardId(s), core_.broker(s), core_.outbox(s), options_));
+            shards_.push_back(std::make_unique<SimShard>(ShardId(s), core_.broker(s),
+                                                         core_.outbox(s), options_, transport));
         }
         core_.set_channel_sink([this](u32 shard, core::ShardMessage message) {
             shards_[shard]->deliver(std::move(message));

@@ -1,5 +1,6 @@
 #pragma once
-// A test client on the client end of a ProtocolSim connection: writes AMQP frames built with
+// A test client on the client end of a ProtocolSim connection (a socket, or the session itself
+// with Transport::direct): writes AMQP frames built with
 // the broker's own codec and reads back what the broker sent, frame by frame.
 #include <unistd.h>
 
@@ -30,7 +31,8 @@ struct Received {
 
 class SimClient {
 public:
-    SimClient(ProtocolSim& sim, u32 shard) : sim_(sim), fd_(sim.shard(shard).accept()) {}
+    SimClient(ProtocolSim& sim, u32 shard)
+        : sim_(sim), end_(sim.shard(shard).accept()), fd_(end_.fd), direct_(end_.direct) {}
     ~SimClient() {
         if (fd_ >= 0) ::close(fd_);
     }
@@ -63,6 +65,10 @@ public:
     }
 
     void send(std::string_view bytes) {
+        if (direct_ != nullptr) {
+            direct_->receive(bytes);
+            return;
+        }
         while (!bytes.empty()) {
             ssize_t n = ::write(fd_, bytes.data(), bytes.size());
             ASSERT_GT(n, 0) << "write to the broker failed: " << std::strerror(errno);
@@ -71,7 +77,13 @@ public:
     }
 
     // As much of `bytes` as the socket takes now; -1 when it takes none.
-    ssize_t write_some(std::string_view bytes) { return ::write(fd_, bytes.data(), bytes.size()); }
+    ssize_t write_some(std::string_view bytes) {
+        if (direct_ != nullptr) {
+            direct_->receive(bytes);
+            return static_cast<ssize_t>(bytes.size());
+        }
+        return ::write(fd_, bytes.data(), bytes.size());
+    }
 
     // Logs in as guest, opens the connection and channel 1.
     void handshake(u16 heartbeat_s = 0) {
@@ -100,7 +112,8 @@ public:
     // Every whole frame that has arrived since the last read.
     std::vector<Received> read() {
         char chunk[65536];
-        for (;;) {
+        if (direct_ != nullptr) buffer_ += direct_->take_sent();
+        for (; fd_ >= 0;) {
             ssize_t n = ::read(fd_, chunk, sizeof chunk);
             if (n <= 0) break;
             buffer_.append(chunk, static_cast<usize>(n));
@@ -150,13 +163,19 @@ public:
 
     // The socket goes away as if the client's host vanished.
     void drop() {
+        if (direct_ != nullptr) {
+            direct_->drop();
+            return;
+        }
         ::close(fd_);
         fd_ = -1;
     }
 
 private:
     ProtocolSim& sim_;
+    Endpoint end_;
     int fd_;
+    DirectSession* direct_;
     std::string buffer_;
 };
 
