@@ -80,15 +80,6 @@ void Broker::enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_
     }
 }
 
-bool Broker::handles(const ShardMessage& message) {
-    return std::visit(
-        [](const auto& m) {
-            using T = std::decay_t<decltype(m)>;
-            return !is_channel_message<T>;
-        },
-        message);
-}
-
 void Broker::handle(ShardMessage message) {
     std::visit(
         [this](auto& m) {

@@ -53,9 +53,9 @@ public:
                 std::string_view headers, PublishConfirm* confirm = nullptr,
                 std::optional<QueueId>* pressured = nullptr);
 
-    // True for the messages the broker handles (queues, catalog, metadata); the others are
-    // for channels on this shard and belong to the connection layer.
-    static bool handles(const ShardMessage& message);
+    // True for the messages the broker handles (queues, catalog, metadata); the others name
+    // a channel on this shard and belong to the connection layer (channel_of is the rule).
+    static bool handles(const ShardMessage& message) { return channel_of(message) == nullptr; }
     void handle(ShardMessage message);
     // Runs the dispatch that the messages handled since the last call made possible.
     void dispatch_pending();

@@ -46,8 +46,10 @@ public:
     void flush();
     // Broker shutdown: connection.close 320 CONNECTION_FORCED.
     void force_close(const std::string& reason) { session_.force_close(reason); }
-    // A message from a shard for one of this connection's channels.
-    void on_message(core::ShardMessage message) { session_.on_message(std::move(message)); }
+    // A message from a shard for `channel`, one of this connection's (as channel_of named it).
+    void on_message(core::ShardMessage message, const core::ChannelKey& channel) {
+        session_.on_message(std::move(message), channel);
+    }
     // True once the socket is closed and no I/O is in flight: the slot may be freed.
     bool done() const;
     // Ends the session and shuts the socket down.

@@ -384,20 +384,21 @@ usize Shard::resume_paused() {
 }
 
 void Shard::deliver(core::ShardMessage message) {
-    if (core::Broker::handles(message)) {
+    // The one routing rule: a message that names a channel goes to it; the broker takes the
+    // rest.
+    const core::ChannelKey* channel = core::channel_of(message);
+    if (channel == nullptr) {
         broker_->handle(std::move(message));
         return;
     }
-    const core::ChannelKey* channel = core::channel_of(message);
-    LEPUS_ASSERT(channel != nullptr);
-    const core::ConnectionKey* key = &channel->connection;
-    LEPUS_ASSERT(key != nullptr && key->shard == id_);
-    Connection* connection = find_connection(*key);
+    LEPUS_ASSERT(channel->connection.shard == id_);
+    Connection* connection = find_connection(channel->connection);
     if (connection == nullptr || connection->state() == Connection::State::closed) {
         session::bounce(message, *this);
         return;
     }
-    connection->on_message(std::move(message));
+    const core::ChannelKey to = *channel;  // a copy: `channel` points into the message
+    connection->on_message(std::move(message), to);
 }
 
 bool Shard::drain_mailboxes() {

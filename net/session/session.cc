@@ -446,17 +446,15 @@ Channel* Session::channel(u16 number, u32 generation) {
     return found->generation() == generation ? found : nullptr;
 }
 
-void Session::on_message(core::ShardMessage message) {
-    const core::ChannelKey* key = core::channel_of(message);
-    LEPUS_ASSERT(key != nullptr);
+void Session::on_message(core::ShardMessage message, const core::ChannelKey& key) {
     // Only an open channel of an open connection takes a message; for any other the
     // conversation is settled here, so nothing is stranded and no consumer is left behind.
-    Channel* ch = state_ == State::open ? channel(key->channel, key->generation) : nullptr;
+    Channel* ch = state_ == State::open ? channel(key.channel, key.generation) : nullptr;
     if (ch == nullptr || !ch->takes_messages()) {
         bounce(message, services_.outbox);
         return;
     }
-    u16 number = key->channel;
+    u16 number = key.channel;
     if (std::holds_alternative<core::Persisted>(message)) {
         // Many arrive per loop turn: their confirms go out together, at this turn's send.
         ch->on_message(message);

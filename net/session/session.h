@@ -75,8 +75,9 @@ public:
     // Timers: handshake deadline, heartbeats, incomplete frames, close handshake deadline.
     // `reading_paused`: the host holds the peer's bytes unread, so its silence is ours.
     void tick(bool reading_paused);
-    // A message from a shard for one of this connection's channels.
-    void on_message(core::ShardMessage message);
+    // A message from a shard for `key`, one of this connection's channels (as
+    // core::channel_of named it; the message's kind is looked at once more, by the channel).
+    void on_message(core::ShardMessage message, const core::ChannelKey& key);
     // Broker shutdown: connection.close 320 CONNECTION_FORCED.
     void force_close(const std::string& reason);
     // The memory alarm holds the connection: connection.blocked, if the client takes it.

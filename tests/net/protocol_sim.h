@@ -108,12 +108,14 @@ public:
 
     // As Shard::deliver: a message for a connection that is gone or closed is bounced.
     void deliver(core::ShardMessage message) {
-        const core::ConnectionKey* key = connection_of(message);
-        ASSERT_NE(key, nullptr);
+        const core::ChannelKey* channel = core::channel_of(message);
+        ASSERT_NE(channel, nullptr);
+        const core::ChannelKey to = *channel;
+        const core::ConnectionKey* key = &to.connection;
         if (transport_ == Transport::direct) {
             DirectSession* d = key->slot < direct_.size() ? direct_[key->slot].get() : nullptr;
             ASSERT_NE(d, nullptr);
-            d->session().on_message(std::move(message));  // it bounces what it cannot take
+            d->session().on_message(std::move(message), to);
             return;
         }
         Connection* c = connection(key->slot);
@@ -122,7 +124,7 @@ public:
             session::bounce(message, context_->outbox);
             return;
         }
-        c->on_message(std::move(message));
+        c->on_message(std::move(message), to);
     }
 
     // Submits, reaps, sends and frees finished connections once; true if anything happened.
@@ -169,11 +171,6 @@ public:
     }
 
 private:
-    static const core::ConnectionKey* connection_of(const core::ShardMessage& message) {
-        const core::ChannelKey* channel = core::channel_of(message);
-        return channel == nullptr ? nullptr : &channel->connection;
-    }
-
     Transport transport_;
     ChunkPool pool_;
     io::Ring ring_;
