@@ -60,8 +60,8 @@ void Channel::handle_frame(const Frame& frame, const ChunkRef& chunk) {
 }
 
 void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& chunk) {
-    switch (expect_) {
-        case Expect::method:
+    switch (publish_.expect()) {
+        case PublishAssembly::Expect::method:
             if (type != frame_method) {
                 fail(ReplyCode::unexpected_frame,
                      "UNEXPECTED_FRAME - expected method frame, got non method "
@@ -70,7 +70,7 @@ void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& c
                 return;
             }
             break;
-        case Expect::header:
+        case PublishAssembly::Expect::header:
             if (type != frame_header) {
                 fail(ReplyCode::unexpected_frame,
                      "UNEXPECTED_FRAME - expected content header for class 60, "
@@ -80,7 +80,7 @@ void Channel::process_frame(u8 type, std::string_view payload, const ChunkRef& c
             }
             handle_header(payload, chunk);
             return;
-        case Expect::body:
+        case PublishAssembly::Expect::body:
             if (type != frame_body) {
                 fail(ReplyCode::unexpected_frame,
                      "UNEXPECTED_FRAME - expected content body, got non content "
@@ -140,90 +140,32 @@ void Channel::unpark() {
 // ---- content ----
 
 void Channel::handle_header(std::string_view payload, const ChunkRef& chunk) {
-    ContentHeader header;
-    if (!decode_content_header(payload, header)) {
-        fail(ReplyCode::syntax_error, "SYNTAX_ERROR - malformed content header",
-             BasicPublish::class_id, BasicPublish::method_id);
+    DirectReplyName reply_name{key(), reply_secret_};
+    if (auto problem = publish_.header(payload, chunk, link_.facts.user,
+                                       has_reply_consumer_ ? &reply_name : nullptr)) {
+        fail(problem->code, problem->text, BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
-    if (header.body_size > limits::message_size_max) {
-        expect_ = Expect::method;
-        fail(ReplyCode::precondition_failed,
-             "PRECONDITION_FAILED - message size " + std::to_string(header.body_size) +
-                 " is larger than configured max size " + std::to_string(limits::message_size_max),
-             BasicPublish::class_id, BasicPublish::method_id);
-        return;
-    }
-    const BasicProperties& p = header.properties;
-    if (p.has(BasicProperty::user_id) && p.user_id != link_.facts.user) {
-        expect_ = Expect::method;
-        fail(ReplyCode::precondition_failed,
-             "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
-                 "' but authenticated user was '" + link_.facts.user + "'",
-             BasicPublish::class_id, BasicPublish::method_id);
-        return;
-    }
-    ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
-    bool rewritten = false;
-    if (p.has(BasicProperty::reply_to) && p.reply_to == direct_reply_queue) {
-        if (!rewrite_reply_to(header, slice)) return;
-        rewritten = true;
-    }
-    if (p.has(BasicProperty::expiration)) {
-        u64 ttl_ms = 0;
-        if (!core::parse_expiration(p.expiration, ttl_ms)) {
-            expect_ = Expect::method;
-            fail(ReplyCode::precondition_failed, core::invalid_expiration_text(p.expiration),
-                 BasicPublish::class_id, BasicPublish::method_id);
-            return;
-        }
-    }
-    publish_.body_size = header.body_size;
-    publish_.body_received = 0;
-    // Views into the header bytes the message keeps alive.
-    publish_.headers = p.has(BasicProperty::headers) ? p.headers : std::string_view{};
-    Message::Routing routing{publish_.exchange, publish_.routing_key};
-    if (rewritten) {  // new header bytes: the message finds its properties in them
-        publish_.message = MessageRef::adopt(new Message(
-            std::move(routing), std::move(slice), header.body_size, p.delivery_mode, p.priority));
-    } else {  // decoded once, here: the message keeps the views
-        Message::KnownProperties known{
-            publish_.headers, p.has(BasicProperty::expiration) ? p.expiration : std::string_view{},
-            p.has(BasicProperty::expiration)};
-        publish_.message =
-            MessageRef::adopt(new Message(std::move(routing), std::move(slice), header.body_size,
-                                          p.delivery_mode, p.priority, known));
-    }
-    if (header.body_size == 0) {
-        publish_complete();
-    } else {
-        expect_ = Expect::body;
-    }
+    if (publish_.complete()) publish_complete();
 }
 
 void Channel::handle_body(std::string_view payload, const ChunkRef& chunk) {
-    publish_.body_received += payload.size();
-    if (publish_.body_received > publish_.body_size) {
-        fail(ReplyCode::frame_error, "FRAME_ERROR - content body exceeds the size in its header",
-             BasicPublish::class_id, BasicPublish::method_id);
+    if (auto problem = publish_.body(payload, chunk)) {
+        fail(problem->code, problem->text, BasicPublish::class_id, BasicPublish::method_id);
         return;
     }
-    if (!payload.empty()) {
-        publish_.message->append_body(
-            ChunkSlice{chunk, payload.data(), static_cast<u32>(payload.size())});
-    }
-    if (publish_.body_received == publish_.body_size) publish_complete();
+    if (publish_.complete()) publish_complete();
 }
 
 void Channel::publish_complete() {
-    expect_ = Expect::method;
-    MessageRef message = std::move(publish_.message);
+    PublishAssembly::Complete publish = publish_.take();
     if (tx_mode_) {
-        tx_publishes_.push_back(TxPublish{publish_.exchange, publish_.mandatory,
-                                          std::string(publish_.headers), std::move(message)});
+        tx_publishes_.push_back(TxPublish{publish.exchange, publish.mandatory,
+                                          std::string(publish.headers),
+                                          std::move(publish.message)});
         return;
     }
-    route_publish(publish_.exchange, publish_.mandatory, publish_.headers, message);
+    route_publish(publish.exchange, publish.mandatory, publish.headers, publish.message);
 }
 
 void Channel::route_publish(const std::string& exchange_name, bool mandatory,
@@ -418,27 +360,6 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
     }
 }
 
-bool Channel::rewrite_reply_to(ContentHeader& header, ChunkSlice& slice) {
-    if (!has_reply_consumer_) {
-        expect_ = Expect::method;
-        fail(ReplyCode::precondition_failed,
-             "PRECONDITION_FAILED - fast reply consumer does not exist", BasicPublish::class_id,
-             BasicPublish::method_id);
-        return false;
-    }
-    std::string name = direct_reply_name(DirectReplyName{key(), reply_secret_});
-    header.properties.set_reply_to(name);
-    std::string encoded;
-    wire::WireWriter writer(encoded);
-    encode_content_header(header, writer);
-    Chunk* chunk = Chunk::allocate(static_cast<u32>(encoded.size()));
-    std::memcpy(chunk->data(), encoded.data(), encoded.size());
-    slice = ChunkSlice{ChunkRef::adopt(chunk), chunk->data(), static_cast<u32>(encoded.size())};
-    // The header was decoded from the old bytes; decode again so its views point at the new.
-    decode_content_header(slice.view(), header);
-    return true;
-}
-
 void Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
     std::optional<DirectReplyName> target = parse_direct_reply_name(routing_key);
     Services& context = link_.services;
@@ -584,7 +505,7 @@ void Channel::release() {
     parked_.clear();
     parked_bytes_ = 0;
     tx_publishes_.clear();
-    publish_ = Publish{};
+    publish_.reset();
 }
 
 // ---- errors ----

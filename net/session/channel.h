@@ -23,6 +23,7 @@
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
 #include "net/session/confirms.h"
+#include "net/session/publish_assembly.h"
 #include "net/session/unacked.h"
 
 namespace lepus::session {
@@ -81,15 +82,6 @@ private:
         u32 credit_owed;
         u64 credit_bytes_owed;
     };
-    struct Publish {  // the publish whose content is arriving
-        std::string exchange;
-        std::string routing_key;
-        bool mandatory = false;
-        u64 body_size = 0;
-        u64 body_received = 0;
-        std::string_view headers;
-        MessageRef message;
-    };
     struct TxPublish {
         std::string exchange;
         bool mandatory;
@@ -100,7 +92,6 @@ private:
         u64 tag;
         core::SettleKind kind;
     };
-    enum class Expect : u8 { method, header, body };
     enum class Waiting : u8 { none, meta, consume, get, tx_commit };
     enum class PendingOk : u8 {
         exchange_declare,
@@ -166,9 +157,6 @@ private:
     // queue.declare of amq.rabbitmq.reply-to or a name under it, answered as RabbitMQ does.
     void declare_direct_reply(const amqp::QueueDeclare& m);
     void on_direct_reply(core::DirectReply& reply);
-    // A publish with reply_to = amq.rabbitmq.reply-to gets the channel's own reply name in a
-    // rewritten content header; the body is not touched.
-    bool rewrite_reply_to(amqp::ContentHeader& header, ChunkSlice& slice);
 
     void send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id);
     // Waits for the MetaReply that will answer the current method, parking what follows.
@@ -221,8 +209,7 @@ private:
     bool released_ = false;
     bool finished_ = false;
 
-    Expect expect_ = Expect::method;
-    Publish publish_;
+    PublishAssembly publish_;
 
     Waiting waiting_ = Waiting::none;
     PendingOk pending_ok_ = PendingOk::exchange_declare;

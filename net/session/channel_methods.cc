@@ -393,10 +393,7 @@ void Channel::on_method(const BasicPublish& m) {
              BasicPublish::method_id);
         return;
     }
-    publish_.exchange.assign(m.exchange.data(), m.exchange.size());
-    publish_.routing_key.assign(m.routing_key.data(), m.routing_key.size());
-    publish_.mandatory = m.mandatory;
-    expect_ = Expect::header;
+    publish_.begin(m);
 }
 
 void Channel::on_method(const BasicGet& m) {
