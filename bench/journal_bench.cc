@@ -1,5 +1,6 @@
-// The journal on the real disk: O_DIRECT|DSYNC writes through io_uring in a temporary
-// directory under /tmp (removed afterwards), with 8 MiB segments so runs stay short.
+// The journal on the real disk: O_DIRECT|DSYNC writes on an io_uring (io::SegmentStorage on an
+// io::Ring, as a shard runs them) in a temporary directory under /tmp (removed afterwards),
+// with 8 MiB segments so runs stay short.
 //   BM_append_group_commit/<record bytes>/<records per flush>: durable appends; items/s is
 //     records made durable per second, bytes/s their payload.
 //   BM_durable_write/<bytes>: the latency of one durable write of that size.
@@ -11,15 +12,18 @@
 #include <memory>
 #include <string>
 
+#include "core/base/limits.h"
+#include "net/io/ring.h"
+#include "net/io/segment_storage.h"
 #include "persist/journal.h"
-#include "persist/uring_storage.h"
 
 namespace lepus::persist {
 namespace {
 
 struct TempJournal {
     std::string directory;
-    UringStorage storage;
+    io::Ring ring;
+    io::SegmentStorage storage;
     std::unique_ptr<Journal> journal;
     std::string error;
 
@@ -30,8 +34,13 @@ struct TempJournal {
             return;
         }
         directory = pattern;
-        error = storage.init(directory, -1);
+        error = storage.open(directory, options.writes_in_flight_max);
         if (!error.empty()) return;
+        if (ring.init(limits::shard_ring_entries) < 0) {
+            error = "io_uring set-up failed";
+            return;
+        }
+        storage.bind(ring);
         journal = std::make_unique<Journal>(storage, options);
         journal->recover([](u8, u64, const Location&, std::string_view) {});
     }
@@ -43,7 +52,6 @@ struct TempJournal {
         while (journal->busy()) {
             journal->flush();
             storage.wait();
-            storage.poll();
         }
     }
 };
@@ -67,7 +75,6 @@ void BM_append_group_commit(benchmark::State& state) {
         }
         temp.journal->flush();
         temp.storage.wait();
-        temp.storage.poll();
     }
     temp.run_until_idle();
     if (temp.journal->failed()) state.SkipWithError("journal write failed");

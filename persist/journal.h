@@ -1,16 +1,18 @@
 #pragma once
 // The journal: an append-only log of self-checking records in numbered segments, written with
-// group commit through a Storage (O_DIRECT on io_uring in the broker, memory in tests), and read
-// back by recovery. Records are opaque: a kind byte and a payload.
+// group commit through a Storage (O_DIRECT on the shard's io_uring in the broker, see
+// net/io/segment_storage.h; memory in tests), and read back by recovery. Records are opaque: a
+// kind byte and a payload.
 //
 // Owned by one shard and used only on its thread; not thread-safe. It owns its write buffers
 // (one extent per write, at most writes_in_flight_max in flight) and their completions; the
 // Storage outlives it. FORMAT.md describes the bytes on disk and the recovery decision table.
 //
 // Life: construct, recover() (also on an empty directory), then append()/flush() each loop
-// turn while the owner polls the Storage. A failed write fails the journal for good
-// (fail-stop): after a failed O_DIRECT|DSYNC write what reached the disk is unknowable, so the
-// owner stops and recovery sorts it out at the next start.
+// turn while the owner runs the Storage's completions (as its ring is reaped, or with
+// Storage::poll). A failed write fails the journal for good (fail-stop): after a failed
+// O_DIRECT|DSYNC write what reached the disk is unknowable, so the owner stops and recovery
+// sorts it out at the next start.
 #include <deque>
 #include <functional>
 #include <map>
@@ -86,7 +88,9 @@ public:
 
     // Group commit: submits what was appended since the last flush as one write (several when
     // over write_size_max) while fewer than writes_in_flight_max are in flight; the rest stays
-    // buffered, still growing, for the next flush. Also submits queued reads. Once per turn.
+    // buffered, still growing, for the next flush. Then Storage::submit hands them and any
+    // queued reads on (on the shard's ring, its owner's one submit of the turn does). Once per
+    // turn.
     void flush();
 
     // Everything with sequence <= durable_sequence() is durable. Advances only over a
@@ -120,7 +124,7 @@ public:
     // Reads a durable record back (sequence <= durable_sequence()). O_DIRECT needs aligned
     // reads, so the caller passes a block-aligned buffer of read_length(location) bytes; the
     // whole record lands there, its payload at read_payload_offset(location). The read is
-    // submitted by the next flush(); check it with read_check() in the completion.
+    // handed on with the next flush(); check it with read_check() in the completion.
     void read(const Location& location, char* buffer, IoCompletion& completion);
     static u64 read_offset(const Location& location);
     static u32 read_length(const Location& location);

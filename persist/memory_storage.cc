@@ -68,17 +68,11 @@ i32 MemoryStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {
     return static_cast<i32>(count);
 }
 
-void MemoryStorage::start(IoCompletion& completion) {
-    LEPUS_ASSERT(!completion.in_flight);
-    LEPUS_ASSERT(completion.callback != nullptr);
-    completion.in_flight = true;
-}
-
 void MemoryStorage::write(u64 number, u64 offset, const void* buffer, u32 length,
                           IoCompletion& completion) {
     LEPUS_ASSERT(offset % persist::block_size == 0 && length % persist::block_size == 0);
     LEPUS_ASSERT(reinterpret_cast<uintptr_t>(buffer) % persist::block_size == 0);
-    start(completion);
+    completion.start();
     queue_.push_back(Operation{true, number, offset, const_cast<void*>(buffer), length,
                                completion_delay_polls_, &completion});
 }
@@ -87,7 +81,7 @@ void MemoryStorage::read(u64 number, u64 offset, void* buffer, u32 length,
                          IoCompletion& completion) {
     LEPUS_ASSERT(offset % persist::block_size == 0 && length % persist::block_size == 0);
     LEPUS_ASSERT(reinterpret_cast<uintptr_t>(buffer) % persist::block_size == 0);
-    start(completion);
+    completion.start();
     queue_.push_back(
         Operation{false, number, offset, buffer, length, completion_delay_polls_, &completion});
 }
@@ -127,10 +121,7 @@ u32 MemoryStorage::poll() {
 
 void MemoryStorage::run(Operation& operation) {
     i32 result = finish(operation);
-    IoCompletion& completion = *operation.completion;
-    LEPUS_ASSERT(completion.in_flight);
-    completion.in_flight = false;
-    completion.callback(completion, result);
+    operation.completion->complete(result);
 }
 
 void MemoryStorage::complete(usize index) {

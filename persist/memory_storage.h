@@ -7,7 +7,7 @@
 // loss: each write not yet completed is dropped, or torn (a random prefix of its 512-byte
 // sectors reaches the image), decided by the seed. A capacity, when set, makes it a small
 // disk: a segment that would not fit is refused with ENOSPC and nothing of it is kept, as
-// UringStorage does. Owned by the test; single-threaded.
+// io::SegmentStorage does. Owned by the test; single-threaded.
 #include <map>
 #include <random>
 #include <string>
@@ -73,7 +73,6 @@ private:
         IoCompletion* completion = nullptr;
     };
 
-    void start(IoCompletion& completion);
     i32 finish(Operation& operation);
     void run(Operation& operation);
 

@@ -1,9 +1,11 @@
 #pragma once
-// The seam between the journal and the disk. UringStorage writes files with O_DIRECT through
+// The seam between the journal and the disk. persist makes no system calls of its own: the
+// broker's storage, io::SegmentStorage (net/io), writes files with O_DIRECT on its shard's
 // io_uring; MemoryStorage keeps segments in memory and can drop, tear and fail writes, so every
 // recovery path is tested without a disk. A segment is a file of fixed size named by a number.
 #include <vector>
 
+#include "core/base/assert.h"
 #include "core/base/types.h"
 
 namespace lepus::persist {
@@ -15,6 +17,20 @@ struct IoCompletion {
     Callback callback = nullptr;
     void* owner = nullptr;
     bool in_flight = false;
+
+    // The storage's halves of the pairing: start() when it takes the operation, complete() when
+    // it reaps the result. An operation started twice, or a completion that was never started,
+    // is a bug in the storage or the issuer.
+    void start() {
+        LEPUS_ASSERT(!in_flight);
+        LEPUS_ASSERT(callback != nullptr);
+        in_flight = true;
+    }
+    void complete(i32 result) {
+        LEPUS_ASSERT(in_flight);
+        in_flight = false;
+        callback(*this, result);
+    }
 };
 
 class Storage {
@@ -42,14 +58,20 @@ public:
     virtual i32 read_sync(u64 number, u64 offset, void* buffer, u32 length) = 0;
 
     // Asynchronous operations, aligned like read_sync. A write's completion runs only once its
-    // bytes are on stable storage. Completions may run in any order.
+    // bytes are on stable storage. Completions may run in any order, never inside the call that
+    // started the operation.
     virtual void write(u64 number, u64 offset, const void* buffer, u32 length,
                        IoCompletion& completion) = 0;
     virtual void read(u64 number, u64 offset, void* buffer, u32 length,
                       IoCompletion& completion) = 0;
-    virtual void submit() = 0;  // hands queued operations to the kernel (one syscall)
-    virtual u32 poll() = 0;     // runs the callbacks of finished operations, without blocking
-    virtual void wait() {}      // blocks until at least one operation finishes
+    // Hands queued operations on. A storage on a shared ring does nothing here: the ring's
+    // owner submits once per loop turn, for everything on it.
+    virtual void submit() = 0;
+    // Runs the callbacks of finished operations, without blocking; returns how many. A storage
+    // on a shared ring runs none here: they run as the ring's owner reaps its completions.
+    virtual u32 poll() = 0;
+    // Blocks until at least one operation finishes (shutdown and tests; never the loop).
+    virtual void wait() {}
 };
 
 }  // namespace lepus::persist

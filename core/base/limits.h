@@ -177,10 +177,11 @@ static_assert(tick_interval_ms < handshake_error_close_delay_ms);
 // a syscall) and checks its mailboxes on every spin.
 inline constexpr u32 busy_poll_ring_every = 8;
 
-// The journal's storage. Entries of its ring: the writes in flight plus page-in reads. When
-// the submission queue is full, pending entries are submitted first, so this is not a hard
-// bound.
-inline constexpr u32 journal_ring_entries = 256;
+// The journal's storage has no ring of its own: its writes and page-in reads go on the shard's
+// ring (io::SegmentStorage), at most writes_in_flight_max plus shard_reads_in_flight_max of them
+// per journal. The reads fit the submission queue with room to spare for the connections' work;
+// a full queue is submitted early (io::Ring::prepare), so this is not a hard bound either way.
+static_assert(shard_reads_in_flight_max <= shard_ring_entries / 2);
 // New segments are zero-filled with writes of this size.
 inline constexpr u32 journal_zero_fill_bytes = 1u << 20;
 // Recovery reads a segment sequentially, this much at a time into one buffer of this size.

@@ -35,7 +35,11 @@ io_uring_sqe* Ring::get_sqe() {
     return sqe;
 }
 
+// Submission half of the pairing asserted in run_completions: an operation is started only when
+// its completion is free, so one completion never stands for two operations.
 io_uring_sqe* Ring::prepare(Completion& completion) {
+    LEPUS_ASSERT_MSG(!completion.in_flight, "a completion already in flight started again");
+    LEPUS_ASSERT(completion.callback != nullptr);
     io_uring_sqe* sqe = get_sqe();
     io_uring_sqe_set_data(sqe, &completion);
     completion.in_flight = true;
@@ -79,6 +83,9 @@ u32 Ring::run_completions(u32 batch_max) {
         handled++;
         auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(cqe));
         if (completion == nullptr) continue;
+        // Reaping half: only a started operation completes. A multishot one stays in flight
+        // until its last completion (no F_MORE).
+        LEPUS_ASSERT_MSG(completion->in_flight, "a completion reaped that was not in flight");
         if (!(cqe->flags & IORING_CQE_F_MORE)) completion->in_flight = false;
         completion->callback(*completion, cqe->res, cqe->flags);
     }

@@ -5,8 +5,14 @@
 //   of whatever we are doing; completions are then reaped in one batch per loop turn.
 // - A CQ four times the SQ: multishot receives post many completions per submission.
 //
+// Network and disk share it: connections, the listener and the wake-up put their operations
+// here, and so do the journals' storage (io::SegmentStorage), so one submit per loop turn hands
+// over everything and one wait sleeps until anything completes.
+//
 // Completions belong to their issuer: each operation's user_data is a Completion that lives
-// inside the object that started it, so starting I/O allocates nothing.
+// inside the object that started it, so starting I/O allocates nothing. `in_flight` is set by
+// prepare() and asserted and cleared as the completion is reaped, so a completion is never
+// started twice nor reaped unstarted.
 #include <liburing.h>
 
 #include "core/base/types.h"

@@ -7,21 +7,38 @@
 #include <filesystem>
 
 #include "core/base/assert.h"
+#include "core/base/limits.h"
 #include "core/base/log.h"
 #include "persist/record.h"
 
 namespace lepus::server {
 
-std::string DiskJournal::open(const std::string& directory, int wake_fd,
+std::string DiskJournal::open(const std::string& directory,
                               const persist::JournalOptions& options) {
     directory_ = directory;
     std::error_code ec;
     std::filesystem::create_directories(directory, ec);
     if (ec) return "cannot create journal directory '" + directory + "': " + ec.message();
-    std::string error = storage_.init(directory, wake_fd);
+    // What this journal can have on the ring at once: its writes, and the page-in reads the
+    // broker keeps in flight (core bounds them by limits::shard_reads_in_flight_max).
+    u32 operations_max = options.writes_in_flight_max + limits::shard_reads_in_flight_max;
+    auto segments = std::make_unique<io::SegmentStorage>();
+    std::string error = segments->open(directory, operations_max);
     if (!error.empty()) return "journal '" + directory + "': " + error;
-    journal_ = std::make_unique<persist::Journal>(storage_, options);
+    segments_ = std::move(segments);
+    open(*segments_, options);
     return {};
+}
+
+void DiskJournal::open(persist::Storage& storage, const persist::JournalOptions& options) {
+    LEPUS_ASSERT(journal_ == nullptr);
+    storage_ = &storage;
+    journal_ = std::make_unique<persist::Journal>(storage, options);
+}
+
+void DiskJournal::bind(io::Ring& ring) {
+    LEPUS_ASSERT_MSG(segments_ != nullptr, "only a journal on disk runs on a ring");
+    segments_->bind(ring);
 }
 
 StartError DiskJournal::recover(const persist::Journal::Visitor& visit) {
@@ -35,6 +52,7 @@ StartError DiskJournal::recover(const persist::Journal::Visitor& visit) {
                 "; free some space there and start again",
             ExitCode::no_space);
     }
+    durable_seen_ = journal_->durable_sequence();
     if (report.error != 0) {
         return "cannot read the " + name_ + " journal in " + directory_ + ": " +
                std::strerror(-report.error);
@@ -48,7 +66,11 @@ StartError DiskJournal::recover(const persist::Journal::Visitor& visit) {
 }
 
 DiskJournal::~DiskJournal() {
-    for (Read* read : free_reads_) {
+    // A read still in flight belongs to the storage until its completion runs (the kernel may
+    // yet write its buffer): it is left alone. This happens only when a shard stops with reads
+    // outstanding, as the process ends.
+    for (Read* read : reads_) {
+        if (read->completion.in_flight) continue;
         std::free(read->buffer);
         delete read;
     }
@@ -61,6 +83,7 @@ void DiskJournal::read(const core::RecordPlace& place, u64 token, core::RecordRe
         read->journal = this;
         read->completion.callback = &DiskJournal::read_done;
         read->completion.owner = read;
+        reads_.push_back(read);
     } else {
         read = free_reads_.back();
         free_reads_.pop_back();
@@ -93,6 +116,8 @@ void DiskJournal::read_done(persist::IoCompletion& completion, i32 result) {
                   read->journal->name_.c_str(), (unsigned long long)read->location.segment,
                   read->location.offset, result < 0 ? std::strerror(-result) : "bad record");
     }
+    read->journal->records_read_++;
+    // The payload lives in this read's buffer: it goes back to the free list only after.
     read->reader->record_read(read->token, payload, ok);
     read->journal->free_reads_.push_back(read);
 }
@@ -105,10 +130,12 @@ core::RecordAppended DiskJournal::append(u8 kind, std::span<const std::string_vi
 }
 
 bool DiskJournal::poll() {
-    u64 before = journal_->durable_sequence();
-    storage_.poll();
+    storage_->poll();
     if (journal_->failed()) fail_stop();
-    return journal_->durable_sequence() != before;
+    u64 durable = journal_->durable_sequence();
+    bool moved = durable != durable_seen_;
+    durable_seen_ = durable;
+    return moved;
 }
 
 void DiskJournal::flush() {
@@ -119,8 +146,8 @@ void DiskJournal::flush() {
 void DiskJournal::drain() {
     while (journal_->busy()) {
         journal_->flush();
-        storage_.wait();
-        storage_.poll();
+        storage_->wait();
+        storage_->poll();
         if (journal_->failed()) fail_stop();
     }
 }

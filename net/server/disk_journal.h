@@ -1,9 +1,11 @@
 #pragma once
-// One journal on disk as a shard owns it: the segment files (O_DIRECT through an io_uring of
-// their own, whose completions wake the shard), the persist::Journal over them, and the
-// core::JournalSink view that core writes through. Lives on its shard's thread; the
-// definitions journal is opened by the server before the shards start and then handed to
-// shard 0.
+// One journal as a shard owns it: its storage, the persist::Journal over it, and the
+// core::JournalSink view that core writes through. On disk the storage is io::SegmentStorage,
+// O_DIRECT segment files whose reads and writes go on the shard's own ring (bind()); the
+// simulation and tests inject any persist::Storage instead, so they run this very adapter.
+// Lives on its shard's thread; the definitions journal is opened and recovered by the server
+// before the shards start (recovery needs no ring), then handed to shard 0, which binds it to
+// its ring before the first write.
 //
 // Failure is fail-stop: once a write fails, what reached the disk is unknowable, so the broker
 // logs the error and exits at once (ExitCode::journal_failed) without answering anyone;
@@ -12,9 +14,9 @@
 #include <string>
 
 #include "core/journal_sink.h"
+#include "net/io/segment_storage.h"
 #include "net/server/exit_code.h"
 #include "persist/journal.h"
-#include "persist/uring_storage.h"
 
 namespace lepus::server {
 
@@ -25,9 +27,14 @@ public:
     DiskJournal(const DiskJournal&) = delete;
     DiskJournal& operator=(const DiskJournal&) = delete;
 
-    // Opens (creating if needed) `directory`. Returns "" or the reason it cannot be used.
-    std::string open(const std::string& directory, int wake_fd,
-                     const persist::JournalOptions& options);
+    // On disk: opens (creating if needed) `directory`. Returns "" or the reason it cannot be
+    // used. Its asynchronous I/O waits for bind().
+    std::string open(const std::string& directory, const persist::JournalOptions& options);
+    // Over `storage`, which the caller owns and keeps for longer (the simulation and tests).
+    void open(persist::Storage& storage, const persist::JournalOptions& options);
+    // A journal on disk: its reads and writes go on `ring`, the ring of the shard that runs it,
+    // from now on. On that shard's thread, before the first flush.
+    void bind(io::Ring& ring);
     // Reads what is on disk; `visit` sees every valid record in order. Logs damage. Fails
     // with ExitCode::no_space, saying how many bytes to free where, when the journal cannot
     // make the room it needs to go on (persist/FORMAT.md, "Running out of space").
@@ -40,8 +47,10 @@ public:
     void depend(u64 later, u64 earlier) override { journal_->depend(later, earlier); }
     void read(const core::RecordPlace& place, u64 token, core::RecordReader& reader) override;
 
-    // Once per loop turn, in this order: poll runs completions (true when durable_sequence
-    // moved), flush writes what this turn appended as one group.
+    // Once per loop turn, in this order: poll (true when durable_sequence moved since the last
+    // poll; a failed write stops the broker here), flush writes what this turn appended as one
+    // group. On disk the completions ran as the shard reaped its ring; an injected storage runs
+    // them in poll.
     bool poll();
     void flush();
     // Records buffered or writes in flight: the shard must not exit yet.
@@ -50,6 +59,8 @@ public:
     // Blocks until nothing is in flight (shutdown).
     void drain();
     const persist::Journal::Stats& stats() const { return journal_->stats(); }
+    // Records read back so far (paged-out message bodies).
+    u64 records_read() const { return records_read_; }
     persist::Journal& journal() { return *journal_; }
 
 private:
@@ -66,11 +77,15 @@ private:
     };
     static void read_done(persist::IoCompletion& completion, i32 result);
     std::vector<Read*> free_reads_;
+    std::vector<Read*> reads_;  // every Read, in flight or free, for the destructor
+    u64 records_read_ = 0;
 
     std::string name_;
     std::string directory_;
-    persist::UringStorage storage_;
+    std::unique_ptr<io::SegmentStorage> segments_;  // on disk; null when injected
+    persist::Storage* storage_ = nullptr;           // segments_, or the injected one
     std::unique_ptr<persist::Journal> journal_;
+    u64 durable_seen_ = 0;  // durable_sequence() at the last poll
 };
 
 }  // namespace lepus::server

@@ -111,12 +111,14 @@ struct Recovered {
     u64 epoch = 0;
 };
 
+// Recovery reads synchronously, so no ring is needed yet: shard 0 binds the journal to its ring
+// when it takes it over, before the first write (the boot record appended here included).
 StartError recover_definitions(const Options& options, const std::string& data_dir, u32 shard_count,
-                               int wake_fd, Recovered& out) {
+                               Recovered& out) {
     out.journal = std::make_unique<DiskJournal>("definitions");
     persist::JournalOptions journal_options;
     journal_options.segment_size = 4u << 20;  // definitions are small; snapshots keep them so
-    std::string error = out.journal->open(data_dir + "/definitions", wake_fd, journal_options);
+    std::string error = out.journal->open(data_dir + "/definitions", journal_options);
     if (!error.empty()) return error;
     core::DefinitionsReplay replay(options.vhosts);
     // Every segment read stays until this start's first snapshot is durable: until then those
@@ -175,8 +177,7 @@ int run_server(const Options& options) {
 
     ShardGrid grid(shard_count);
     Recovered recovered;
-    if (StartError error =
-            recover_definitions(options, data_dir, shard_count, grid.wake_fd(0), recovered);
+    if (StartError error = recover_definitions(options, data_dir, shard_count, recovered);
         error.failed()) {
         LEPUS_LOG(error, "start-up failed: %s", error.reason.c_str());
         return exit_status(error.code);

@@ -124,9 +124,9 @@ StartError Shard::open_journal() {
     if (durability_.data_dir.empty()) return {};
     std::string directory = durability_.data_dir + "/shard-" + std::to_string(id_.value);
     journal_ = std::make_unique<DiskJournal>("shard " + std::to_string(id_.value));
-    std::string error =
-        journal_->open(directory, grid_.wake_fd(id_.value), durability_.journal_options);
+    std::string error = journal_->open(directory, durability_.journal_options);
     if (!error.empty()) return error;
+    journal_->bind(ring_);
     broker_->set_journal(journal_.get());
     StartError recovered = journal_->recover(
         [this](u8 kind, u64 sequence, const persist::Location& location, std::string_view payload) {
@@ -138,6 +138,9 @@ StartError Shard::open_journal() {
     u64 messages = broker_->finish_recovery();
     if (messages > 0) LEPUS_LOG(info, "recovered %llu messages", (unsigned long long)messages);
     if (id_ == ShardId(0) && durability_.definitions_journal != nullptr) {
+        // Recovered by the server on its own thread, which needed no ring; its writes go on
+        // this shard's ring from here on, and this thread is the ring's single issuer.
+        durability_.definitions_journal->bind(ring_);
         broker_->set_definitions_log(durability_.definitions_log, durability_.definitions_journal,
                                      durability_.queue_id_base);
     }

@@ -72,7 +72,8 @@ private:
     // Shard 0: reads the resident memory and raises or clears the memory alarm.
     void check_memory();
     StartError open_journal();
-    // Journal completions: confirms and replies that waited for the disk are released.
+    // Journal progress: the journals' completions ran as the ring was reaped; here confirms
+    // and replies that waited for the disk are released (and a failed write stops the broker).
     void poll_journals();
     // This turn's records, written as one group per journal.
     void flush_journals();

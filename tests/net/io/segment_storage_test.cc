@@ -1,9 +1,9 @@
-// The journal on real files: O_DIRECT writes through io_uring, in a temporary directory.
-#include "persist/uring_storage.h"
+// The journal on real files: O_DIRECT writes on an io::Ring, as a shard runs them, in a
+// temporary directory.
+#include "net/io/segment_storage.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,12 +14,23 @@
 
 #include "tests/persist/journal_test_util.h"
 
-namespace lepus::persist {
+namespace lepus::io {
 namespace {
 
-using testing::payload_for;
+using persist::Appended;
+using persist::block_size;
+using persist::IoCompletion;
+using persist::Journal;
+using persist::JournalOptions;
+using persist::Location;
+using persist::testing::payload_for;
+namespace testing = persist::testing;
 
-class UringStorageTest : public ::testing::Test {
+// Operations a test journal may have in flight: its writes and a read.
+constexpr u32 operations_max = 8;
+constexpr u32 ring_entries = 64;
+
+class SegmentStorageTest : public ::testing::Test {
 protected:
     void SetUp() override {
         // On the build's file system, which takes O_DIRECT (tmpfs, often /tmp, does not): a
@@ -36,25 +47,30 @@ protected:
         result.write_size_max = 64 * 1024;
         return result;
     }
-    static void run_until_idle(Journal& journal, UringStorage& storage) {
+    static void run_until_idle(Journal& journal, SegmentStorage& storage) {
         while (journal.busy()) {
             journal.flush();
             storage.wait();
-            storage.poll();
         }
     }
 
     std::string directory_;
 };
 
-TEST_F(UringStorageTest, WriteDurablyReadBackAndRecover) {
+// Recovery reads synchronously, before the storage has a ring (as the server recovers the
+// definitions journal before any shard runs); writes and reads then go on the ring it is bound
+// to.
+TEST_F(SegmentStorageTest, WriteDurablyReadBackAndRecover) {
     std::vector<Appended> appended;
     {
-        UringStorage storage;
-        std::string error = storage.init(directory_, -1);
+        SegmentStorage storage;
+        std::string error = storage.open(directory_, operations_max);
         ASSERT_TRUE(error.empty()) << error;
         Journal journal(storage, options());
         testing::recover_all(journal);
+        Ring ring;
+        ASSERT_EQ(ring.init(ring_entries), 0);
+        storage.bind(ring);
         for (u64 i = 1; i <= 300; i++) {
             appended.push_back(journal.append(1, payload_for(i, 1000 + i * 10)));
             journal.retain(appended.back().location.segment);
@@ -81,19 +97,17 @@ TEST_F(UringStorageTest, WriteDurablyReadBackAndRecover) {
         };
         journal.read(location, buffer, read.completion);
         journal.flush();
-        while (!read.done) {
-            storage.wait();
-            storage.poll();
-        }
+        while (!read.done) storage.wait();
         EXPECT_EQ(read.result, static_cast<i32>(length));
         EXPECT_TRUE(Journal::read_check(location, buffer));
         EXPECT_EQ(
             std::string_view(buffer + Journal::read_payload_offset(location), location.length),
             payload_for(124, 1000 + 124 * 10));
         std::free(buffer);
+        EXPECT_EQ(storage.in_flight(), 0u);
     }
-    UringStorage storage;
-    ASSERT_EQ(storage.init(directory_, -1), "");
+    SegmentStorage storage;
+    ASSERT_EQ(storage.open(directory_, operations_max), "");
     Journal journal(storage, options());
     auto recovery = testing::recover_all(journal);
     ASSERT_EQ(recovery.records.size(), 300u);
@@ -103,31 +117,40 @@ TEST_F(UringStorageTest, WriteDurablyReadBackAndRecover) {
     EXPECT_FALSE(recovery.report.torn_tail);
 }
 
-TEST_F(UringStorageTest, CompletionsSignalTheWakeEventfd) {
-    UringStorage storage;
-    int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    ASSERT_GE(wake, 0);
-    std::string error = storage.init(directory_, wake);
-    if (!error.empty()) {
-        close(wake);
-        GTEST_FAIL() << error;
-    }
-    EXPECT_EQ(storage.event_fd(), wake);
+// The storage neither submits nor reaps: a flushed write waits in the ring's submission queue
+// for the ring owner's one submit of the turn, and its completion runs as the owner reaps, with
+// both completions (the ring's and the journal's) in flight in between.
+TEST_F(SegmentStorageTest, WritesGoOnTheRingItsOwnerSubmitsAndReaps) {
+    SegmentStorage storage;
+    std::string error = storage.open(directory_, operations_max);
+    ASSERT_TRUE(error.empty()) << error;
     Journal journal(storage, options());
     testing::recover_all(journal);
-    journal.append(1, "wake me");
-    run_until_idle(journal, storage);
-    u64 count = 0;
-    EXPECT_EQ(::read(wake, &count, sizeof count), static_cast<ssize_t>(sizeof count));
-    EXPECT_GE(count, 1u);
-    close(wake);
+    Ring ring;
+    ASSERT_EQ(ring.init(ring_entries), 0);
+    storage.bind(ring);
+
+    Appended appended = journal.append(1, "on the shard's ring");
+    journal.flush();
+    EXPECT_EQ(io_uring_sq_ready(ring.raw()), 1u);  // prepared, not submitted
+    EXPECT_EQ(storage.in_flight(), 1u);
+    EXPECT_EQ(storage.poll(), 0u);  // nothing runs outside the ring's reaping
+    EXPECT_EQ(journal.durable_sequence(), 0u);
+
+    for (int turn = 0; turn < 100 && journal.durable_sequence() < appended.sequence; turn++) {
+        ring.submit_and_wait(100);
+        ring.run_completions(16);
+    }
+    EXPECT_EQ(journal.durable_sequence(), appended.sequence);
+    EXPECT_EQ(storage.in_flight(), 0u);
+    EXPECT_FALSE(journal.busy());
 }
 
 // A file size limit makes the creation fail part-way, as a full disk does, without needing a
 // small file system: the kernel refuses (EFBIG) whatever would grow the file past the limit.
-TEST_F(UringStorageTest, FailedCreationLeavesNoSegmentBehind) {
-    UringStorage storage;
-    std::string error = storage.init(directory_, -1);
+TEST_F(SegmentStorageTest, FailedCreationLeavesNoSegmentBehind) {
+    SegmentStorage storage;  // creation is synchronous: no ring
+    std::string error = storage.open(directory_, operations_max);
     ASSERT_TRUE(error.empty()) << error;
     ASSERT_EQ(storage.create_segment(1, 256 * 1024), 0);
 
@@ -149,4 +172,4 @@ TEST_F(UringStorageTest, FailedCreationLeavesNoSegmentBehind) {
 }
 
 }  // namespace
-}  // namespace lepus::persist
+}  // namespace lepus::io

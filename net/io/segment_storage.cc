@@ -1,4 +1,4 @@
-#include "persist/uring_storage.h"
+#include "net/io/segment_storage.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "core/base/limits.h"
 #include "persist/record.h"
 
-namespace lepus::persist {
+namespace lepus::io {
 
 namespace {
 
@@ -25,22 +25,22 @@ constexpr usize segment_name_length = 20 + 4;  // 20 digits and ".seg"
 
 }  // namespace
 
-UringStorage::~UringStorage() {
+SegmentStorage::~SegmentStorage() {
     for (auto& [number, fd] : files_) close(fd);
-    if (ring_ready_) io_uring_queue_exit(&ring_);
     if (directory_fd_ >= 0) close(directory_fd_);
 }
 
-std::string UringStorage::init(const std::string& directory, int wake_fd) {
-    LEPUS_ASSERT(!ring_ready_);
+std::string SegmentStorage::open(const std::string& directory, u32 operations_max) {
+    LEPUS_ASSERT(directory_fd_ < 0);
+    LEPUS_ASSERT(operations_max > 0);
     directory_ = directory;
-    directory_fd_ = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    directory_fd_ = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (directory_fd_ < 0) {
         return "journal directory " + directory + ": " + std::strerror(errno);
     }
     // O_DIRECT is refused at open by file systems without it (tmpfs, some overlays).
     std::string probe = directory + "/.direct-probe";
-    int fd = open(probe.c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+    int fd = ::open(probe.c_str(), O_RDWR | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
     if (fd < 0) {
         return "O_DIRECT is unavailable in " + directory + " (" + std::strerror(errno) +
                "): put the journal on a file system that supports it, such as ext4 or xfs";
@@ -48,29 +48,34 @@ std::string UringStorage::init(const std::string& directory, int wake_fd) {
     close(fd);
     unlink(probe.c_str());
 
-    int rc = io_uring_queue_init(limits::journal_ring_entries, &ring_, 0);
-    if (rc < 0) {
-        return std::string("io_uring is unavailable (") + std::strerror(-rc) +
-               "): check /proc/sys/kernel/io_uring_disabled and the kernel version";
-    }
-    ring_ready_ = true;
-    if (wake_fd >= 0) {
-        rc = io_uring_register_eventfd(&ring_, wake_fd);
-        if (rc < 0) return std::string("io_uring_register_eventfd: ") + std::strerror(-rc);
-        wake_fd_ = wake_fd;
+    operations_max_ = operations_max;
+    operations_ = std::make_unique<Operation[]>(operations_max);
+    free_.reserve(operations_max);
+    for (u32 i = operations_max; i > 0; i--) {
+        Operation& operation = operations_[i - 1];
+        operation.completion.callback = &SegmentStorage::on_complete;
+        operation.completion.owner = &operation;
+        operation.storage = this;
+        free_.push_back(&operation);
     }
     return {};
 }
 
-u32 UringStorage::block_size() const { return persist::block_size; }
+void SegmentStorage::bind(Ring& ring) {
+    LEPUS_ASSERT(ring_ == nullptr);
+    LEPUS_ASSERT(operations_ != nullptr);
+    ring_ = &ring;
+}
 
-std::string UringStorage::path(u64 number) const {
+u32 SegmentStorage::block_size() const { return persist::block_size; }
+
+std::string SegmentStorage::path(u64 number) const {
     char name[segment_name_length + 1];
     std::snprintf(name, sizeof name, "%020lu.seg", static_cast<unsigned long>(number));
     return directory_ + "/" + name;
 }
 
-std::vector<u64> UringStorage::list_segments() {
+std::vector<u64> SegmentStorage::list_segments() {
     std::vector<u64> numbers;
     DIR* dir = opendir(directory_.c_str());
     if (dir == nullptr) return numbers;
@@ -86,18 +91,18 @@ std::vector<u64> UringStorage::list_segments() {
     return numbers;
 }
 
-i32 UringStorage::sync_directory() { return fsync(directory_fd_) == 0 ? 0 : -errno; }
+i32 SegmentStorage::sync_directory() { return fsync(directory_fd_) == 0 ? 0 : -errno; }
 
-int UringStorage::descriptor(u64 number) {
+int SegmentStorage::descriptor(u64 number) {
     auto found = files_.find(number);
     if (found != files_.end()) return found->second;
-    int fd = open(path(number).c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
+    int fd = ::open(path(number).c_str(), O_RDWR | O_DIRECT | O_CLOEXEC);
     if (fd < 0) return -errno;
     files_[number] = fd;
     return fd;
 }
 
-i32 UringStorage::create_segment(u64 number, u64 size) {
+i32 SegmentStorage::create_segment(u64 number, u64 size) {
     LEPUS_ASSERT(size % persist::block_size == 0);
     auto old = files_.find(number);
     if (old != files_.end()) {
@@ -105,7 +110,7 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
         files_.erase(old);
     }
     // O_TRUNC: a file left by a crash during an earlier creation is started over.
-    int fd = open(path(number).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+    int fd = ::open(path(number).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
     if (fd < 0) return -errno;
     i32 rc = fill_segment(fd, size);
     if (rc < 0) {
@@ -123,7 +128,7 @@ i32 UringStorage::create_segment(u64 number, u64 size) {
 // Reserves the blocks first, so a disk without room for the segment refuses at once instead
 // of after writing most of it, then writes the zeros (fallocate leaves unwritten extents,
 // which every later O_DIRECT|DSYNC write would have to convert).
-i32 UringStorage::fill_segment(int fd, u64 size) {
+i32 SegmentStorage::fill_segment(int fd, u64 size) {
     if (fallocate(fd, 0, 0, static_cast<off_t>(size)) != 0 && errno != EOPNOTSUPP) return -errno;
     auto free_buffer = [](void* pointer) { std::free(pointer); };
     std::unique_ptr<void, decltype(free_buffer)> zeros(
@@ -139,12 +144,12 @@ i32 UringStorage::fill_segment(int fd, u64 size) {
     return fsync(fd) == 0 ? 0 : -errno;
 }
 
-i32 UringStorage::open_segment(u64 number) {
+i32 SegmentStorage::open_segment(u64 number) {
     int fd = descriptor(number);
     return fd < 0 ? fd : 0;
 }
 
-i32 UringStorage::remove_segment(u64 number) {
+i32 SegmentStorage::remove_segment(u64 number) {
     auto found = files_.find(number);
     if (found != files_.end()) {
         close(found->second);
@@ -154,7 +159,7 @@ i32 UringStorage::remove_segment(u64 number) {
     return sync_directory();
 }
 
-i32 UringStorage::rename_segment(u64 from, u64 to) {
+i32 SegmentStorage::rename_segment(u64 from, u64 to) {
     // RENAME_NOREPLACE would say it in one call; a check is enough on the journal's own thread.
     if (access(path(to).c_str(), F_OK) == 0) return -EEXIST;
     if (rename(path(from).c_str(), path(to).c_str()) != 0) return -errno;
@@ -166,13 +171,13 @@ i32 UringStorage::rename_segment(u64 from, u64 to) {
     return sync_directory();
 }
 
-u64 UringStorage::segment_size(u64 number) {
+u64 SegmentStorage::segment_size(u64 number) {
     struct stat status {};
     if (stat(path(number).c_str(), &status) != 0) return 0;
     return static_cast<u64>(status.st_size);
 }
 
-u64 UringStorage::available_bytes() {
+u64 SegmentStorage::available_bytes() {
     // f_bavail, df's "Available", which is what an operator checks. Root may also take the
     // blocks ext4 reserves for it, but f_bfree would count the ones kept back even from root,
     // so the figure errs on the side of too little: creation tries the least needed anyway.
@@ -181,7 +186,7 @@ u64 UringStorage::available_bytes() {
     return static_cast<u64>(status.f_bavail) * status.f_frsize;
 }
 
-i32 UringStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {
+i32 SegmentStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {
     int fd = descriptor(number);
     if (fd < 0) return fd;
     for (;;) {
@@ -191,24 +196,36 @@ i32 UringStorage::read_sync(u64 number, u64 offset, void* buffer, u32 length) {
     }
 }
 
-io_uring_sqe* UringStorage::prepare(IoCompletion& completion) {
-    LEPUS_ASSERT(ring_ready_);
-    LEPUS_ASSERT(!completion.in_flight);
-    LEPUS_ASSERT(completion.callback != nullptr);
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) {
-        submit();
-        sqe = io_uring_get_sqe(&ring_);
-        LEPUS_ASSERT(sqe != nullptr);
-    }
-    completion.in_flight = true;
-    io_uring_sqe_set_data(sqe, &completion);
-    pending_++;
-    return sqe;
+// Submission half of the pairing: the issuer's completion and the ring's are both marked in
+// flight here (persist::IoCompletion::start, Ring::prepare) and both cleared in on_complete.
+io_uring_sqe* SegmentStorage::prepare(persist::IoCompletion& issuer) {
+    LEPUS_ASSERT_MSG(ring_ != nullptr, "asynchronous journal I/O before bind()");
+    LEPUS_ASSERT_MSG(!free_.empty(), "more journal operations in flight than open() allowed");
+    Operation& operation = *free_.back();
+    free_.pop_back();
+    LEPUS_ASSERT(operation.issuer == nullptr);
+    issuer.start();
+    operation.issuer = &issuer;
+    return ring_->prepare(operation.completion);
 }
 
-void UringStorage::write(u64 number, u64 offset, const void* buffer, u32 length,
-                         IoCompletion& completion) {
+// Reaping half: the ring cleared its completion's in_flight; the issuer's is asserted and
+// cleared by complete(). The operation goes back to the pool first, so the callback may start
+// another (a page-in read that finishes asks for the next).
+void SegmentStorage::on_complete(Completion& completion, i32 result, u32 flags) {
+    LEPUS_ASSERT(!(flags & IORING_CQE_F_MORE));  // a read or write completes once
+    auto& operation = *static_cast<Operation*>(completion.owner);
+    SegmentStorage& self = *operation.storage;
+    persist::IoCompletion* issuer = operation.issuer;
+    LEPUS_ASSERT(issuer != nullptr);
+    operation.issuer = nullptr;
+    self.free_.push_back(&operation);
+    LEPUS_ASSERT(self.free_.size() <= self.operations_max_);
+    issuer->complete(result);
+}
+
+void SegmentStorage::write(u64 number, u64 offset, const void* buffer, u32 length,
+                           persist::IoCompletion& completion) {
     LEPUS_ASSERT(offset % persist::block_size == 0 && length % persist::block_size == 0);
     int fd = descriptor(number);
     io_uring_sqe* sqe = prepare(completion);
@@ -222,8 +239,8 @@ void UringStorage::write(u64 number, u64 offset, const void* buffer, u32 length,
     sqe->rw_flags = RWF_DSYNC;  // durable on completion
 }
 
-void UringStorage::read(u64 number, u64 offset, void* buffer, u32 length,
-                        IoCompletion& completion) {
+void SegmentStorage::read(u64 number, u64 offset, void* buffer, u32 length,
+                          persist::IoCompletion& completion) {
     LEPUS_ASSERT(offset % persist::block_size == 0 && length % persist::block_size == 0);
     int fd = descriptor(number);
     io_uring_sqe* sqe = prepare(completion);
@@ -234,38 +251,14 @@ void UringStorage::read(u64 number, u64 offset, void* buffer, u32 length,
     io_uring_prep_read(sqe, fd, buffer, length, offset);
 }
 
-void UringStorage::submit() {
-    if (pending_ == 0) return;
-    int rc = io_uring_submit(&ring_);
-    LEPUS_ASSERT_MSG(rc >= 0, "io_uring_submit failed");
-    pending_ = 0;
+void SegmentStorage::wait() {
+    // The shard's loop never waits here: it sleeps in its ring with everything else. This is
+    // for shutdown and tests, when the journal is what the ring waits for; whatever else is on
+    // the ring completes too, through its own callbacks.
+    LEPUS_ASSERT(ring_ != nullptr);
+    if (in_flight() == 0) return;
+    ring_->submit_and_wait(limits::tick_interval_ms);
+    ring_->run_completions(limits::completion_batch_max);
 }
 
-u32 UringStorage::poll() {
-    io_uring_cqe* cqes[limits::journal_ring_entries];
-    u32 count = io_uring_peek_batch_cqe(&ring_, cqes, limits::journal_ring_entries);
-    // Read every completion before running callbacks: a callback may prepare new entries.
-    IoCompletion* completions[limits::journal_ring_entries];
-    i32 results[limits::journal_ring_entries];
-    for (u32 i = 0; i < count; i++) {
-        completions[i] = static_cast<IoCompletion*>(io_uring_cqe_get_data(cqes[i]));
-        results[i] = cqes[i]->res;
-    }
-    io_uring_cq_advance(&ring_, count);
-    for (u32 i = 0; i < count; i++) {
-        IoCompletion& completion = *completions[i];
-        LEPUS_ASSERT(completion.in_flight);
-        completion.in_flight = false;
-        completion.callback(completion, results[i]);
-    }
-    return count;
-}
-
-void UringStorage::wait() {
-    submit();
-    io_uring_cqe* cqe = nullptr;
-    int rc = io_uring_wait_cqe(&ring_, &cqe);
-    LEPUS_ASSERT_MSG(rc == 0 || rc == -EINTR, "io_uring_wait_cqe failed");
-}
-
-}  // namespace lepus::persist
+}  // namespace lepus::io
