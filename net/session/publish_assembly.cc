@@ -53,10 +53,10 @@ std::optional<PublishAssembly::Problem> PublishAssembly::header(std::string_view
         return refuse(ReplyCode::syntax_error, "SYNTAX_ERROR - malformed content header");
     }
     if (header.body_size > limits::message_size_max) {
-        return refuse(ReplyCode::precondition_failed,
-                      "PRECONDITION_FAILED - message size " + std::to_string(header.body_size) +
-                          " is larger than configured max size " +
-                          std::to_string(limits::message_size_max));
+        return refuse(ReplyCode::precondition_failed, "PRECONDITION_FAILED - message size " +
+                                                          std::to_string(header.body_size) +
+                                                          " is larger than configured max size " +
+                                                          std::to_string(limits::message_size_max));
     }
     const BasicProperties& p = header.properties;
     if (p.has(BasicProperty::user_id) && p.user_id != user) {

@@ -53,7 +53,8 @@ Fed feed_header(PublishAssembly& a, const ContentHeader& header, std::string_vie
                 const DirectReplyName* reply_to = nullptr) {
     std::string payload = header_payload(header);
     ChunkRef chunk = chunk_of(payload);
-    auto problem = a.header(std::string_view(chunk.get()->data(), payload.size()), chunk, user, reply_to);
+    auto problem =
+        a.header(std::string_view(chunk.get()->data(), payload.size()), chunk, user, reply_to);
     return {chunk, problem};
 }
 
@@ -91,7 +92,10 @@ TEST(PublishAssembly, AnEmptyBodyIsCompleteWithItsHeader) {
     PublishAssembly a;
     a.begin(publish_to("", "q", false));
     ContentHeader header = header_of(0);
-    header.properties.set_headers(std::string_view("\x01" "at\x01", 4));  // {a: true}
+    header.properties.set_headers(
+        std::string_view("\x01"
+                         "at\x01",
+                         4));  // {a: true}
     ASSERT_FALSE(feed_header(a, header).problem);
     ASSERT_TRUE(a.complete());
     PublishAssembly::Complete done = a.take();
@@ -133,7 +137,8 @@ TEST(PublishAssembly, RefusesTheHeadersRabbitMQRefuses) {
         {"bad expiration", bad_expiration, ReplyCode::precondition_failed,
          core::invalid_expiration_text("soon")},
         {"reply-to without a reply consumer", reply_without_consumer,
-         ReplyCode::precondition_failed, "PRECONDITION_FAILED - fast reply consumer does not exist"},
+         ReplyCode::precondition_failed,
+         "PRECONDITION_FAILED - fast reply consumer does not exist"},
     };
     for (const Row& row : rows) {
         PublishAssembly a;
