@@ -351,13 +351,13 @@ void Channel::consume_direct_reply(const BasicConsume& m, std::string tag) {
     }
     has_reply_consumer_ = true;
     reply_secret_ = draw_reply_secret();  // names handed out before are dead from now on
-    consumers_.push_back(Consumer{direct_reply_consumer_id, tag, QueueId(0), link_.services.shard,
-                                  true, true, 0, 0});
     if (!m.nowait) {
         BasicConsumeOk ok;
         ok.consumer_tag = tag;
         send_method(ok);
     }
+    consumers_.push_back(Consumer{direct_reply_consumer_id, std::move(tag), QueueId(0),
+                                  link_.services.shard, true, true, 0, 0});
 }
 
 void Channel::route_direct_reply(std::string_view routing_key, const MessageRef& message) {
