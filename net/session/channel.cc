@@ -25,7 +25,7 @@ core::ChannelKey Channel::key() const {
     return core::ChannelKey{link_.facts.key, number_, generation_};
 }
 
-wire::WireWriter& Channel::out_writer() { return link_.host.out().writer(); }
+wire::WireWriter& Channel::out_writer() { return link_.out.writer(); }
 
 void Channel::request_flush() { link_.host.request_flush(); }
 
@@ -227,12 +227,12 @@ void Channel::on_persisted(const core::Persisted& persisted) {
 }
 
 void Channel::write_content(const MessageRef& owner) {
-    write_content_frames(link_.host.out(), number_, link_.facts.frame_max, owner);
+    write_content_frames(link_.out, number_, link_.facts.frame_max, owner);
     link_.host.request_flush();
 }
 
 void Channel::flush_confirms() {
-    if (state_ != State::open) return;
+    if (!confirms_.due() || state_ != State::open) return;
     Confirms::Ack confirmed;
     if (!confirms_.take_ack(confirmed)) return;
     BasicAck ack;
@@ -284,7 +284,7 @@ void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
 }
 
 void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver) {
-    write_delivery_frames(link_.host.out(), number_, link_.facts.frame_max, consumer.tag, tag,
+    write_delivery_frames(link_.out, number_, link_.facts.frame_max, consumer.tag, tag,
                           deliver.redelivered, deliver.message);
     link_.host.request_flush();
     consumer.credit_owed++;

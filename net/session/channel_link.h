@@ -51,6 +51,7 @@ struct ChannelSignals {
 struct ChannelLink {
     Services& services;
     SessionHost& host;
+    OutQueue& out;  // the host's, which never changes: no call per frame to find it
     const SessionFacts& facts;
     ChannelSignals& signals;
 };

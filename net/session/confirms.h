@@ -22,6 +22,9 @@ public:
     // One copy of publish `sequence` reached the disk.
     void persisted(u64 sequence);
 
+    // Publishes not yet confirmed: take_ack may have one to send (checked once per delivery
+    // on every channel, so inline and first).
+    bool due() const { return confirmed_ != published_; }
     // The basic.ack to send now, if any: every publish up to `tag` is confirmed.
     struct Ack {
         u64 tag = 0;

@@ -304,7 +304,7 @@ void Session::handle_channel_frame(const Frame& frame, const ChunkRef& chunk) {
                              static_cast<u16>(id >> 16), static_cast<u16>(id & 0xFFFF));
             return;
         }
-        ChannelLink link{services_, host_, facts_, signals_};
+        ChannelLink link{services_, host_, host_.out(), facts_, signals_};
         channels_.emplace(frame.channel,
                           std::make_unique<Channel>(link, frame.channel, ++channel_generations_));
         write_method_frame(host_.out().writer(), frame.channel, ChannelOpenOk{});
@@ -360,14 +360,12 @@ Session::Published Session::after_input() {
     return published;
 }
 
-void Session::before_send() {
-    if (!confirms_due_) return;
+void Session::send_due_confirms() {
     confirms_due_ = false;
     flush_confirms();
 }
 
-void Session::after_send() {
-    if (!signals_.credit_owed) return;
+void Session::send_credits() {
     signals_.credit_owed = false;
     for (auto& [number, ch] : channels_) ch->send_credits();
 }

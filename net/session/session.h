@@ -67,9 +67,13 @@ public:
     // The host submitted a send.
     void note_sent() { last_sent_ms_ = services_.now_ms; }
     // Before the host sends: confirms that came in this turn join the send.
-    void before_send();
+    void before_send() {
+        if (confirms_due_) send_due_confirms();
+    }
     // A send completed: credit for the deliveries it carried goes back to their queues.
-    void after_send();
+    void after_send() {
+        if (signals_.credit_owed) send_credits();
+    }
     // The last frame is out: the host hangs up.
     bool ends_after_send() const { return close_after_send_; }
     // Timers: handshake deadline, heartbeats, incomplete frames, close handshake deadline.
@@ -137,6 +141,8 @@ private:
     void enter_closing();
     void release_channels();
     void flush_confirms();
+    void send_due_confirms();
+    void send_credits();
     void request_flush() { host_.request_flush(); }
     Channel* channel(u16 number, u32 generation);
     template <typename M>
