@@ -528,13 +528,7 @@ void Channel::close_channel(ReplyCode code, const std::string& text, u16 class_i
     LEPUS_LOG(info, "channel %u of %s closed with %.*s: %s", number_, link_.facts.peer_name.c_str(),
               static_cast<int>(name.size()), name.data(), text.c_str());
     release();
-    ChannelClose close;
-    close.reply_code = wire_code(code);
-    std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
-    close.reply_text = reply_text;
-    close.failing_class_id = class_id;
-    close.failing_method_id = method_id;
-    send_method(close);
+    send_method(close_method<ChannelClose>(code, text, class_id, method_id));
     state_ = State::closing;
 }
 

@@ -4,6 +4,7 @@
 // the session reads after each call into a channel.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/base/limits.h"
 #include "core/base/types.h"
@@ -47,6 +48,18 @@ struct ChannelSignals {
     std::optional<HardError> hard_error;  // the session acts on it as soon as the call returns
     u64 consumer_ids = 0;                 // the last consumer id handed out on the connection
 };
+
+// channel.close or connection.close with `code`, its text cut to a short string's 255 bytes
+// (a view into `text`), and the method it blames.
+template <typename Close>
+Close close_method(amqp::ReplyCode code, std::string_view text, u16 class_id, u16 method_id) {
+    Close close;
+    close.reply_code = amqp::wire_code(code);
+    close.reply_text = text.substr(0, 255);
+    close.failing_class_id = class_id;
+    close.failing_method_id = method_id;
+    return close;
+}
 
 struct ChannelLink {
     Services& services;

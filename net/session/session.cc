@@ -473,13 +473,7 @@ void Session::connection_error(ReplyCode code, const std::string& text, u16 clas
     LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s",
               facts_.peer_name.c_str(), facts_.vhost.c_str(), facts_.user.c_str(), text.c_str());
     release_channels();
-    ConnectionClose close;
-    close.reply_code = wire_code(code);
-    std::string reply_text = text.size() > 255 ? text.substr(0, 255) : text;
-    close.reply_text = reply_text;
-    close.failing_class_id = class_id;
-    close.failing_method_id = method_id;
-    send_method(close);
+    send_method(close_method<ConnectionClose>(code, text, class_id, method_id));
     enter_closing();
 }
 
