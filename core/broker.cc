@@ -11,7 +11,7 @@ namespace lepus::core {
 
 Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
                const std::vector<std::string>& vhosts)
-    : self_(self), shard_count_(shard_count), outbox_(outbox) {
+    : self_(self), shard_count_(shard_count), outbox_(outbox), journal_(outbox, *this) {
     LEPUS_ASSERT(self.value < shard_count);
     for (const std::string& vhost : vhosts) catalog_.add_vhost(vhost);
     if (self == ShardId(0))
@@ -25,15 +25,15 @@ u32 Broker::publish(const VHost& vhost, const Exchange& exchange, const MessageR
                     std::optional<QueueId>* pressured) {
     catalog_.route(vhost, exchange, message->routing_key(), headers, routed_);
     auto routed = static_cast<u32>(routed_.size());
-    if (pressured != nullptr && !pressured_.empty()) {
+    if (pressured != nullptr && pressure_.any()) {
         for (const QueueInfo* info : routed_) {
-            if (this->pressured(info->id)) *pressured = info->id;
+            if (pressure_.pressured(info->id)) *pressured = info->id;
         }
     }
     if (confirm != nullptr) {
         confirm->awaiting_disk = 0;
         for (const QueueInfo* info : routed_) {
-            if (persists(*info, *message)) confirm->awaiting_disk++;
+            if (journal_.persists(*info, *message)) confirm->awaiting_disk++;
         }
     }
     enqueue_routed(routed_, message, confirm);
@@ -41,16 +41,12 @@ u32 Broker::publish(const VHost& vhost, const Exchange& exchange, const MessageR
     return routed;
 }
 
-bool Broker::persists(const QueueInfo& queue, const Message& message) const {
-    return journal_ != nullptr && queue.durable && !queue.exclusive && message.persistent();
-}
-
 void Broker::enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message,
                             const PublishConfirm* confirm) {
     for (const QueueInfo* info : targets) {
         // Only copies that go to disk are confirmed by their home shard.
         u64 confirm_sequence =
-            confirm != nullptr && persists(*info, *message) ? confirm->sequence : 0;
+            confirm != nullptr && journal_.persists(*info, *message) ? confirm->sequence : 0;
         ChannelKey channel = confirm != nullptr ? confirm->channel : ChannelKey{};
         if (info->home == self_) {
             if (Queue* queue = find_queue(info->id)) {
@@ -68,12 +64,14 @@ void Broker::enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_
                            const ChannelKey& confirm_channel) {
     Stored stored;
     u64 record_sequence = 0;
-    if (persists(queue.info(), *message)) stored = journal_message(queue, message, record_sequence);
+    if (journal_.persists(queue.info(), *message)) {
+        stored = journal_.write(queue.info().id, message, record_sequence);
+    }
     queue.enqueue(message, stored);
     changed(queue);
     if (confirm_sequence == 0) return;
     if (record_sequence != 0) {
-        awaiting_disk_.push_back(AwaitingDisk{record_sequence, confirm_channel, confirm_sequence});
+        journal_.confirm_when_durable(record_sequence, confirm_channel, confirm_sequence);
     } else {
         outbox_.send(confirm_channel.connection.shard,
                      Persisted{confirm_channel, confirm_sequence});
@@ -93,66 +91,25 @@ void Broker::handle(ShardMessage message) {
         message);
 }
 
-Queue* Broker::find_queue(QueueId id) {
-    auto it = queues_.find(id);
-    if (it == queues_.end()) return nullptr;
-    it->second->set_time(now_ms_);
-    return it->second.get();
-}
-
-const Queue* Broker::find_local_queue(QueueId id) const {
-    auto it = queues_.find(id);
-    return it == queues_.end() ? nullptr : it->second.get();
-}
-
-void Broker::mark_dirty(Queue& queue) {
-    QueueId id = queue.info().id;
-    if (dirty_.empty() || dirty_.back() != id) dirty_.push_back(id);
+Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {
+    auto queue = std::make_unique<Queue>(vhost, info, queues_.now_ms());
+    queue->set_store(&journal_);
+    queue->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
+    Queue& added = queues_.add(std::move(queue));
+    reschedule(added);  // x-expires runs from creation
+    return added;
 }
 
 void Broker::changed(Queue& queue) {
-    mark_dirty(queue);
+    queues_.mark_dirty(queue);
     if (!queue.dead_letters().empty()) dead_lettering_.push_back(queue.info().id);
     reschedule(queue);
 }
 
-void Broker::update_pressure(Queue& queue) {
-    u32 mark = queue.pressured ? limits::queue_pressure_low : limits::queue_pressure_high;
-    u64 mark_bytes =
-        queue.pressured ? limits::queue_pressure_low_bytes : limits::queue_pressure_high_bytes;
-    bool backlog = queue.ready_count() >= mark || queue.resident_bytes() >= mark_bytes;
-    bool pressured = backlog && (queue.delivery_bound() || queue.consumers_progressing());
-    if (pressured == queue.pressured) return;
-    queue.pressured = pressured;
-    set_pressure(queue.info().id, pressured);
-    pressure_changes_.push_back(Pressure{queue.info().id, pressured});
+void Broker::reschedule(Queue& queue) {
+    pressure_.update(queue);
+    queues_.reschedule(queue);
 }
-
-bool Broker::pressured(QueueId queue) const {
-    return std::find(pressured_.begin(), pressured_.end(), queue) != pressured_.end();
-}
-
-void Broker::set_pressure(QueueId queue, bool on) {
-    auto it = std::find(pressured_.begin(), pressured_.end(), queue);
-    if (on && it == pressured_.end()) {
-        pressured_.push_back(queue);
-    } else if (!on && it != pressured_.end()) {
-        *it = pressured_.back();
-        pressured_.pop_back();
-        pressure_lifts_++;
-    }
-}
-
-void Broker::announce_pressure() {
-    for (const Pressure& change : pressure_changes_) {
-        for (u32 shard = 0; shard < shard_count_; shard++) {
-            if (ShardId(shard) != self_) outbox_.send(ShardId(shard), change);
-        }
-    }
-    pressure_changes_.clear();
-}
-
-void Broker::on(Pressure& m) { set_pressure(m.queue, m.on); }
 
 void Broker::raise_memory_alarm(bool on) {
     LEPUS_ASSERT(self_ == ShardId(0));
@@ -160,35 +117,11 @@ void Broker::raise_memory_alarm(bool on) {
         outbox_.send(ShardId(shard), MemoryAlarm{on});
 }
 
-void Broker::reschedule(Queue& queue) {
-    update_pressure(queue);
-    u64 deadline = queue.next_deadline_ms();
-    if (deadline == queue.scheduled_deadline_ms) return;
-    QueueId id = queue.info().id;
-    if (queue.scheduled_deadline_ms != Queue::never) {
-        deadlines_.erase({queue.scheduled_deadline_ms, id});
-    }
-    if (deadline != Queue::never) deadlines_.insert({deadline, id});
-    queue.scheduled_deadline_ms = deadline;
-}
-
-void Broker::erase_queue(QueueId id) {
-    auto it = queues_.find(id);
-    LEPUS_ASSERT(it != queues_.end());
-    if (it->second->pressured) {
-        set_pressure(id, false);
-        pressure_changes_.push_back(Pressure{id, false});
-    }
-    u64 scheduled = it->second->scheduled_deadline_ms;
-    if (scheduled != Queue::never) deadlines_.erase({scheduled, id});
-    queues_.erase(it);
-}
-
 void Broker::dispatch_pending() {
     publish_dead_letters();
     // Dead letters published here may make more queues dirty; the loop reaches them too.
-    for (usize i = 0; i < dirty_.size(); i++) {
-        Queue* queue = find_queue(dirty_[i]);
+    for (usize i = 0; i < queues_.dirty().size(); i++) {
+        Queue* queue = find_queue(queues_.dirty()[i]);
         if (queue == nullptr) continue;
         queue->dispatch([this](Deliver&& d) {
             ShardId to = d.consumer.channel.connection.shard;
@@ -200,8 +133,8 @@ void Broker::dispatch_pending() {
             publish_dead_letters();
         }
     }
-    dirty_.clear();
-    announce_pressure();
+    queues_.clear_dirty();
+    pressure_.announce(outbox_, self_, shard_count_);
 }
 
 void Broker::publish_dead_letters() {
@@ -247,13 +180,8 @@ void Broker::publish_dead_letter(const Queue& queue, const Queue::DeadLetter& le
 }
 
 void Broker::advance_time(u64 now_ms) {
-    LEPUS_ASSERT(now_ms >= now_ms_);
-    now_ms_ = now_ms;
-    due_.clear();
-    for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now_ms; ++it) {
-        due_.push_back(it->second);
-    }
-    for (QueueId id : due_) {
+    queues_.advance(now_ms);
+    for (QueueId id : queues_.due()) {
         Queue* queue = find_queue(id);
         LEPUS_ASSERT(queue != nullptr);  // a removed queue leaves the deadline set
         queue->expire_messages();
@@ -266,10 +194,6 @@ void Broker::advance_time(u64 now_ms) {
 void Broker::advance_time(u64 now_ms, u64 system_time_ms) {
     system_time_ms_ = system_time_ms;
     advance_time(now_ms);
-}
-
-u64 Broker::next_deadline_ms() const {
-    return deadlines_.empty() ? UINT64_MAX : deadlines_.begin()->first;
 }
 
 void Broker::on(Enqueue& m) {
@@ -293,8 +217,8 @@ void Broker::on(Settle& m) {
         // now that it is back.
         Stored stored;
         u64 record_sequence = 0;
-        if (persists(queue->info(), *m.message)) {
-            stored = journal_message(*queue, m.message, record_sequence);
+        if (journal_.persists(queue->info(), *m.message)) {
+            stored = journal_.write(m.queue, m.message, record_sequence);
         }
         queue->return_undelivered(m.sequence, std::move(m.message), m.redelivered, stored);
     }
@@ -305,7 +229,7 @@ void Broker::on(Credit& m) {
     Queue* queue = find_queue(m.queue);
     if (queue == nullptr) return;
     queue->credit(m.consumer, m.count, m.bytes);
-    mark_dirty(*queue);
+    queues_.mark_dirty(*queue);
 }
 
 void Broker::on(CancelRequest& m) {
@@ -421,9 +345,10 @@ void Broker::remove_queue(Queue& queue, QueueCommandDone& done) {
     queue.remove_all_consumers([this](const Queue::Consumer& c) {
         outbox_.send(c.key.channel.connection.shard, ConsumerCancelled{c.key});
     });
-    drop_journaled(queue);
+    journal_.drop_queue(queue);
+    pressure_.queue_gone(queue);
     QueueId id = queue.info().id;
-    erase_queue(id);
+    queues_.erase(id);
     serve_parked_gets(id);  // answered 404 now that the queue is gone
 }
 
@@ -441,11 +366,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
     switch (m->kind) {
         case QueueCommandKind::create: {
             LEPUS_ASSERT(queue == nullptr);
-            auto created = std::make_unique<Queue>(m->vhost, m->info, now_ms_);
-            created->set_store(this);
-            created->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
-            reschedule(*created);  // x-expires runs from creation
-            queues_.emplace(m->info.id, std::move(created));
+            create_queue(m->vhost, m->info);
             break;
         }
         case QueueCommandKind::stat:
@@ -459,7 +380,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
                 done->message_count = queue->purge();
                 // The settle record of what was purged is written now, and purge-ok waits
                 // until it is on disk.
-                if (journal_ != nullptr) written_before_reply = flush_journal();
+                written_before_reply = journal_.flush();
             } else {
                 queue->touch();  // a redeclaration renews x-expires, as in RabbitMQ
                 queue->expire_messages();
@@ -492,12 +413,7 @@ void Broker::on(std::unique_ptr<QueueCommand>& m) {
             remove_queue(*queue, *done);
             break;
     }
-    if (written_before_reply > 0 && written_before_reply > journal_->durable_sequence()) {
-        replies_awaiting_disk_.push_back(
-            ReplyAwaitingDisk{written_before_reply, ShardId(0), std::move(done)});
-        return;
-    }
-    outbox_.send(ShardId(0), std::move(done));
+    journal_.reply_when_durable(written_before_reply, ShardId(0), std::move(done));
 }
 
 }  // namespace lepus::core

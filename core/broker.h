@@ -3,11 +3,14 @@
 // and, on shard 0, the metadata authority. Plain deterministic code: no syscalls, no threads.
 // Inputs are method calls from this shard's channels and messages from other shards; outputs
 // are messages in the Outbox (including messages to this shard's own channels).
+//
+// Its parts, each in its own file: the queue table (queues, what may dispatch, deadlines),
+// publish pressure (what holds publishers back), the message journal (records, and what waits
+// for them to be durable), and at start-up only, the message recovery. The broker itself
+// routes, moves messages between shards, dead-letters, and answers the shard messages.
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,19 +19,22 @@
 #include "core/catalog.h"
 #include "core/definitions.h"
 #include "core/journal_sink.h"
+#include "core/message_journal.h"
+#include "core/message_recovery.h"
 #include "core/metadata.h"
+#include "core/publish_pressure.h"
 #include "core/queue.h"
+#include "core/queue_table.h"
 #include "core/shard_message.h"
 
 namespace lepus::core {
 
-//
 // Durability (with a journal set): a persistent message entering a durable queue here is
 // written to this shard's journal (the body once per shard, see journal_records.h); its
 // leaving is written too, batched per loop turn by flush_journal. A publish in confirm mode
 // learns how many such copies it made (PublishConfirm::awaiting_disk); each queue's home shard
 // answers each with one Persisted once the write holding it is durable.
-class Broker : private QueueStore, private RecordReader {
+class Broker : private ReadBack {
 public:
     Broker(ShardId self, u32 shard_count, Outbox& outbox, const std::vector<std::string>& vhosts);
     ~Broker() override;
@@ -67,12 +73,12 @@ public:
     void advance_time(u64 now_ms);
     void advance_time(u64 now_ms, u64 system_time_ms);
     // When advance_time next has work, or UINT64_MAX: the shard sleeps no longer than that.
-    u64 next_deadline_ms() const;
+    u64 next_deadline_ms() const { return queues_.next_deadline_ms(); }
 
-    // ---- durability ----
+    // ---- durability (broker_durability.cc) ----
     // This shard's message journal; nullptr (the default) keeps nothing on disk.
-    void set_journal(JournalSink* journal) { journal_ = journal; }
-    bool durable() const { return journal_ != nullptr; }
+    void set_journal(JournalSink* journal) { journal_.attach(journal); }
+    bool durable() const { return journal_.on(); }
     // Paging thresholds for the queues created from now on (see Queue); tests use small ones.
     void set_paging(u64 resident_bytes_max, u32 read_ahead_max) {
         paging_resident_bytes_max_ = resident_bytes_max;
@@ -89,35 +95,31 @@ public:
     u64 finish_recovery();
     // Once per loop turn, before the journal's flush: writes what left queues this turn.
     // Returns the sequence of the last record written, or 0 when there was nothing.
-    u64 flush_journal();
+    u64 flush_journal() { return journal_.flush(); }
     // After the journals made progress: releases the confirms and replies that waited.
     void on_journal_progress();
 
     // True while the queue (here or on another shard) is delivery-bound with a backlog: the
     // connections that publish to it pause (see limits::queue_pressure_high).
-    bool pressured(QueueId queue) const;
+    bool pressured(QueueId queue) const { return pressure_.pressured(queue); }
     // Counts the ends of pressure: paused connections need a look only when it moved.
-    u64 pressure_lifts() const { return pressure_lifts_; }
+    u64 pressure_lifts() const { return pressure_.lifts(); }
 
     // Shard 0, whose memory monitor decides: tells every shard (itself too) that the memory
     // alarm went on or off.
     void raise_memory_alarm(bool on);
     // While true, connections that publish are blocked (see MemoryAlarm).
-    bool memory_alarm() const { return memory_alarm_; }
+    bool memory_alarm() const { return pressure_.memory_alarm(); }
 
     // For tests and statistics.
-    const Queue* find_local_queue(QueueId id) const;
+    const Queue* find_local_queue(QueueId id) const { return queues_.peek(id); }
     usize local_queue_count() const { return queues_.size(); }
 
 private:
     void on(Enqueue& m);
-    void on(Pressure& m);
-    void on(MemoryAlarm& m) { memory_alarm_ = m.on; }
+    void on(Pressure& m) { pressure_.on(m); }
+    void on(MemoryAlarm& m) { pressure_.set_memory_alarm(m.on); }
     void on(CatalogApplied& m);
-    void update_pressure(Queue& queue);
-    void set_pressure(QueueId queue, bool on);
-    // Tells the other shards which of this shard's queues came under pressure or left it.
-    void announce_pressure();
     void on(Settle& m);
     void on(Credit& m);
     void on(CancelRequest& m);
@@ -130,35 +132,20 @@ private:
     void on(std::unique_ptr<CatalogUpdate>& m);
     void on(std::unique_ptr<QueueCommand>& m);
     void on(std::unique_ptr<QueueCommandDone>& m);
+    void message_read_back(QueueId queue, u64 message_sequence, MessageRef message) override;
 
+    Queue& create_queue(const std::string& vhost, const QueueInfo& info);
     // A local queue with its clock set to now, or nullptr.
-    Queue* find_queue(QueueId id);
-    void mark_dirty(Queue& queue);
+    Queue* find_queue(QueueId id) { return queues_.find(id); }
     // After anything changed a queue: it may dispatch, may have dead letters, and its next
-    // deadline may have moved.
+    // deadline and its pressure may have moved.
     void changed(Queue& queue);
     void reschedule(Queue& queue);
-    void erase_queue(QueueId id);
     // Hands a routed message to each target queue: locally, or as Enqueue to its home shard.
     void enqueue_routed(const std::vector<const QueueInfo*>& targets, const MessageRef& message,
                         const PublishConfirm* confirm = nullptr);
     void enqueue_local(Queue& queue, const MessageRef& message, u64 confirm_sequence,
                        const ChannelKey& confirm_channel);
-    // True when a copy of `message` in the queue goes to the journal.
-    bool persists(const QueueInfo& queue, const Message& message) const;
-    // Writes the message (or, when this turn already wrote its body, an enqueue record) for
-    // `queue`; returns where it is, and the record's sequence in `record_sequence`.
-    Stored journal_message(const Queue& queue, const MessageRef& message, u64& record_sequence);
-    void message_gone(QueueId queue, const Stored& stored) override;
-    void read_message(QueueId queue, const Stored& stored) override;
-    void record_read(u64 token, std::string_view payload, bool ok) override;
-    void start_reads();
-    // The segment of record `later` must outlive `earlier`: the journal's rule for records that
-    // cancel others. Repeats of the last pair are skipped.
-    void depend(u64 later, u64 earlier);
-    void release_stored(u64 cancelling_segment, const Stored& stored);
-    static MessageRef rebuild_message(const MessageRecord& record);
-    void drop_journaled(Queue& queue);
     // Republishes the dead letters of every queue that has some, through this shard's catalog.
     // Local targets may produce more; the cycle rule bounds that.
     void publish_dead_letters();
@@ -175,79 +162,20 @@ private:
     Catalog catalog_;
     u64 catalog_updates_applied_ = 0;     // broadcasts from shard 0 applied here
     std::unique_ptr<Metadata> metadata_;  // on shard 0 only
-    std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
-    std::vector<QueueId> dirty_;                         // queues that may be able to dispatch
+    QueueTable queues_;
+    PublishPressure pressure_;
+    MessageJournal journal_;
+    std::unique_ptr<MessageRecovery> recovery_;  // from the first recovered record to the fill
+    u64 paging_resident_bytes_max_ = limits::queue_resident_bytes_max;
+    u32 paging_read_ahead_max_ = limits::queue_read_ahead_max;
+
     std::vector<const QueueInfo*> routed_;               // scratch for publish()
     std::vector<const QueueInfo*> dead_letter_targets_;  // scratch for dead lettering
     std::vector<QueueId> dead_lettering_;                // queues with dead letters to republish
     std::vector<Queue::DeadLetter> letters_;             // scratch: the letters being republished
-    // Queues with a deadline (message or queue expiry), earliest first; each queue records
-    // the deadline it is filed under.
-    std::set<std::pair<u64, QueueId>> deadlines_;
-    std::vector<QueueId> due_;  // scratch for advance_time
-    u64 now_ms_ = 0;
     u64 system_time_ms_ = 0;
-
-    // Queues under pressure, this shard's and the ones other shards announced. Few at a time:
-    // a plain vector, checked per publish only when not empty.
-    std::vector<QueueId> pressured_;
-    std::vector<Pressure> pressure_changes_;  // this shard's, not yet announced
-    u64 pressure_lifts_ = 0;
-    bool memory_alarm_ = false;
-
-    JournalSink* journal_ = nullptr;
-    MessageRef last_journaled_;  // the last message written this turn, and where
-    Stored last_stored_;
-    std::string record_prefix_;
-    std::string record_scratch_;
-    std::vector<std::string_view> record_parts_;
-    struct Gone {
-        QueueId queue;
-        Stored stored;
-    };
-    std::vector<Gone> gone_;  // left their queues this turn, written by flush_journal
-    struct AwaitingDisk {
-        u64 record_sequence;
-        ChannelKey channel;
-        u64 confirm_sequence;
-    };
-    std::deque<AwaitingDisk> awaiting_disk_;  // in record order
-    // Answers that may go only once a record is on disk (purge-ok after the purge's settle
-    // record: a crash after the answer must not bring the purged messages back).
-    struct ReplyAwaitingDisk {
-        u64 record_sequence;
-        ShardId to;
-        ShardMessage message;
-    };
-    std::deque<ReplyAwaitingDisk> replies_awaiting_disk_;  // in record order
-    std::pair<u64, u64> last_dependency_{0, 0};
-
-    // Paged messages being read back: reads wait here until their record is durable and a
-    // read slot is free.
-    struct PendingRead {
-        QueueId queue;
-        Stored stored;
-    };
-    std::deque<PendingRead> reads_waiting_;
-    std::unordered_map<u64, PendingRead> reads_;  // by token, in flight
-    u64 next_read_token_ = 1;
     // basic.get requests waiting for their queue's paged head, in arrival order.
     std::unordered_map<QueueId, std::deque<std::unique_ptr<GetRequest>>> parked_gets_;
-
-    // Recovery state, empty once finish_recovery has run.
-    struct RecoveredMessage {
-        MessageRef message;  // empty past limits::recovery_resident_bytes_max
-        u64 segment = 0;
-        RecordPlace body;
-        u64 body_size = 0;
-        u8 priority = 0;
-    };
-    u64 recovered_resident_bytes_ = 0;
-    u64 paging_resident_bytes_max_ = limits::queue_resident_bytes_max;
-    u32 paging_read_ahead_max_ = limits::queue_read_ahead_max;
-    std::unordered_map<u64, RecoveredMessage> recovered_messages_;  // by message sequence
-    // Per queue: message sequence -> segment of the record that put it there.
-    std::unordered_map<QueueId, std::map<u64, u64>> recovered_queues_;
 };
 
 }  // namespace lepus::core

@@ -81,7 +81,7 @@ inline constexpr u64 consumer_transit_bytes_max = 8ull << 20;
 // them back. Publishers to other queues go on. A queue with no consumer, or whose consumers
 // have taken nothing for queue_consumer_stall_ms (a consumer that hangs with its prefetch
 // full), accepts and pages as if it had none: its publishers are never held for it. So is a
-// connection that itself consumes with acks (see Connection::after_input), so that its
+// connection that itself consumes with acks (see session::Session::after_input), so that its
 // acks never wait behind its own held publishes.
 inline constexpr u32 queue_pressure_high = 16384;
 inline constexpr u32 queue_pressure_low = 4096;

@@ -34,10 +34,10 @@ inline ChunkSlice slice_of(std::string_view bytes) {
 }
 
 inline MessageRef make_message(std::string_view body, std::string exchange = "",
-                               std::string routing_key = "") {
+                               std::string routing_key = "", u8 delivery_mode = 1) {
     auto* message = new Message(Message::Routing{std::move(exchange), std::move(routing_key)},
                                 slice_of(content_header_payload(body.size())), body.size(),
-                                /*delivery_mode=*/1, /*priority=*/0);
+                                delivery_mode, /*priority=*/0);
     if (!body.empty()) message->append_body(slice_of(body));
     return MessageRef::adopt(message);
 }
