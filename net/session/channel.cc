@@ -254,10 +254,6 @@ Channel::Consumer* Channel::find_consumer_by_tag(std::string_view tag) {
     return nullptr;
 }
 
-bool Channel::global_limit_reached() const {
-    return prefetch_global_ != 0 && unacked_.live() >= prefetch_global_;
-}
-
 void Channel::on_deliver(core::Deliver& deliver) {
     Consumer* consumer = find_consumer(deliver.consumer.id);
     if (consumer == nullptr) {
@@ -265,8 +261,8 @@ void Channel::on_deliver(core::Deliver& deliver) {
         bounce(back, link_.services.outbox);
         return;
     }
-    if (!deliver.no_ack && (global_limit_reached() || !held_.empty())) {
-        held_.push_back(std::move(deliver));
+    if (prefetch_.must_hold(deliver, unacked_)) {
+        prefetch_.hold(std::move(deliver));
         return;
     }
     deliver_now(*consumer, deliver);
@@ -290,17 +286,15 @@ void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& d
 }
 
 void Channel::release_held() {
-    while (!held_.empty() && !global_limit_reached()) {
-        core::Deliver d = std::move(held_.front());
-        held_.pop_front();
+    prefetch_.release(unacked_, [&](core::Deliver& d) {
         Consumer* consumer = find_consumer(d.consumer.id);
         if (consumer == nullptr) {
             core::ShardMessage back(std::move(d));
             bounce(back, link_.services.outbox);
-            continue;
+            return;
         }
         deliver_now(*consumer, d);
-    }
+    });
 }
 
 void Channel::send_credits() {
@@ -473,11 +467,10 @@ void Channel::release() {
     // A transaction left open is rolled back: what it had settled goes back to the queues too.
     transaction_.roll_back(unacked_);
     requeue_all_unacked();
-    for (core::Deliver& d : held_) {
+    prefetch_.drop_held([&](core::Deliver& d) {
         core::ShardMessage back(std::move(d));
         bounce(back, outbox);
-    }
-    held_.clear();
+    });
     parked_.clear();
     parked_bytes_ = 0;
     publish_.reset();

@@ -1,10 +1,10 @@
 #pragma once
 // One AMQP channel of a connection: the methods of the exchange, queue, basic, confirm and tx
-// classes, its consumers and prefetch, and the wire around the units that keep its state: the
-// publish under assembly (publish_assembly.h), delivery tags and acks (unacked.h), publisher
-// confirms (confirms.h) and the transaction (transaction.h). Lives inside its Session on the
-// connection's shard, and calls nothing of it: it reads the session's facts and writes signals
-// for it (channel_link.h).
+// classes, its consumers, and the wire around the units that keep its state: the publish under
+// assembly (publish_assembly.h), delivery tags and acks (unacked.h), publisher confirms
+// (confirms.h), the transaction (transaction.h) and the prefetch limits with the deliveries
+// they hold back (prefetch_window.h). Lives inside its Session on the connection's shard, and
+// calls nothing of it: it reads the session's facts and writes signals for it (channel_link.h).
 //
 // Ordering: AMQP processes a channel's methods in order. A method whose answer comes from
 // another shard (declares, binds, consume, get) makes the channel wait; frames that arrive
@@ -25,6 +25,7 @@
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
 #include "net/session/confirms.h"
+#include "net/session/prefetch_window.h"
 #include "net/session/publish_assembly.h"
 #include "net/session/transaction.h"
 #include "net/session/unacked.h"
@@ -169,8 +170,8 @@ private:
     void deliver_now(Consumer& consumer, core::Deliver& deliver);
     void write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver);
     void write_content(const MessageRef& message);
+    // Delivers the held deliveries that fit under the channel's prefetch limit now.
     void release_held();
-    bool global_limit_reached() const;
     Consumer* find_consumer(u64 id);
     Consumer* find_consumer_by_tag(std::string_view tag);
     // The queue a method names, resolving "" to the channel's last declared queue; sends the
@@ -212,9 +213,7 @@ private:
 
     std::vector<Consumer> consumers_;
     UnackedLedger unacked_;
-    u16 prefetch_per_consumer_ = 0;
-    u16 prefetch_global_ = 0;
-    std::deque<core::Deliver> held_;  // deliveries waiting for room under the global limit
+    PrefetchWindow prefetch_;
 
     Confirms confirms_;
     Transaction transaction_;

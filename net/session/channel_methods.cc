@@ -277,10 +277,10 @@ void Channel::on_method(const BasicQos& m) {
         return;
     }
     if (m.global) {
-        prefetch_global_ = m.prefetch_count;
+        prefetch_.set_global(m.prefetch_count);
         release_held();
     } else {
-        prefetch_per_consumer_ = m.prefetch_count;
+        prefetch_.set_per_consumer(m.prefetch_count);
     }
     send_method(BasicQosOk{});
 }
@@ -313,7 +313,7 @@ void Channel::on_method(const BasicConsume& m) {
     request->tag = tag;
     request->no_ack = m.no_ack;
     request->exclusive = m.exclusive;
-    request->prefetch = prefetch_per_consumer_;
+    request->prefetch = prefetch_.per_consumer();
     request->priority = priority;
     consumers_.push_back(std::move(consumer));
     link_.services.outbox.send(info->home, std::move(request));
