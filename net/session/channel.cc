@@ -159,10 +159,8 @@ void Channel::handle_body(std::string_view payload, const ChunkRef& chunk) {
 
 void Channel::publish_complete() {
     PublishAssembly::Complete publish = publish_.take();
-    if (tx_mode_) {
-        tx_publishes_.push_back(TxPublish{publish.exchange, publish.mandatory,
-                                          std::string(publish.headers),
-                                          std::move(publish.message)});
+    if (transaction_.on()) {
+        transaction_.hold(std::move(publish));
         return;
     }
     route_publish(publish.exchange, publish.mandatory, publish.headers, publish.message);
@@ -191,7 +189,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
     // Confirm mode numbers publishes; a committing transaction uses one number for all.
     core::Broker::PublishConfirm confirm{
         key(), confirms_.on() ? confirms_.next_sequence() : tx_sequence, 0};
-    bool track = confirms_.on() || tx_committing_;
+    bool track = confirms_.on() || transaction_.committing();
     if (exchange_name.empty() && message->routing_key().starts_with(direct_reply_prefix)) {
         route_direct_reply(message->routing_key(), message);
     } else {
@@ -200,7 +198,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
                                 &pressured);
         if (pressured) link_.signals.pressured = *pressured;
     }
-    if (tx_committing_) tx_awaiting_disk_ += confirm.awaiting_disk;
+    if (transaction_.committing()) transaction_.routed(confirm.awaiting_disk);
     if (routed == 0 && mandatory) {
         BasicReturn r;
         r.reply_code = wire_code(ReplyCode::no_route);
@@ -215,8 +213,7 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
 
 void Channel::on_persisted(const core::Persisted& persisted) {
     if (persisted.sequence == tx_sequence) {
-        LEPUS_ASSERT(tx_awaiting_disk_ > 0);
-        if (--tx_awaiting_disk_ == 0 && waiting_ == Waiting::tx_commit) {
+        if (transaction_.persisted() && waiting_ == Waiting::tx_commit) {
             waiting_ = Waiting::none;
             send_method(TxCommitOk{});
             unpark();
@@ -257,10 +254,6 @@ Channel::Consumer* Channel::find_consumer_by_tag(std::string_view tag) {
     return nullptr;
 }
 
-bool Channel::global_limit_reached() const {
-    return prefetch_global_ != 0 && unacked_.live() >= prefetch_global_;
-}
-
 void Channel::on_deliver(core::Deliver& deliver) {
     Consumer* consumer = find_consumer(deliver.consumer.id);
     if (consumer == nullptr) {
@@ -268,8 +261,8 @@ void Channel::on_deliver(core::Deliver& deliver) {
         bounce(back, link_.services.outbox);
         return;
     }
-    if (!deliver.no_ack && (global_limit_reached() || !held_.empty())) {
-        held_.push_back(std::move(deliver));
+    if (prefetch_.must_hold(deliver, unacked_)) {
+        prefetch_.hold(std::move(deliver));
         return;
     }
     deliver_now(*consumer, deliver);
@@ -293,17 +286,15 @@ void Channel::write_delivery(Consumer& consumer, u64 tag, const core::Deliver& d
 }
 
 void Channel::release_held() {
-    while (!held_.empty() && !global_limit_reached()) {
-        core::Deliver d = std::move(held_.front());
-        held_.pop_front();
+    prefetch_.release(unacked_, [&](core::Deliver& d) {
         Consumer* consumer = find_consumer(d.consumer.id);
         if (consumer == nullptr) {
             core::ShardMessage back(std::move(d));
             bounce(back, link_.services.outbox);
-            continue;
+            return;
         }
         deliver_now(*consumer, d);
-    }
+    });
 }
 
 void Channel::send_credits() {
@@ -436,12 +427,11 @@ void Channel::settle_entry(UnackedLedger::Entry& entry, SettleKind kind) {
 
 bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
     bool named = unacked_.name(tag, multiple, [&](UnackedLedger::Entry& entry) {
-        if (!tx_mode_) {
+        if (transaction_.on()) {
+            transaction_.hold_settle(entry, kind);
+        } else {
             settle_entry(entry, kind);
-            return;
         }
-        entry.tx_pending = true;
-        tx_settles_.push_back(TxSettle{entry.tag, kind});
     });
     if (!named) {
         fail(ReplyCode::precondition_failed,
@@ -456,26 +446,6 @@ bool Channel::settle(u64 tag, bool multiple, SettleKind kind, u16 method_id) {
 void Channel::after_settling() {
     unacked_.drop_settled_front();
     release_held();
-}
-
-void Channel::commit_tx_settles() {
-    for (const TxSettle& s : tx_settles_) {
-        UnackedLedger::Entry* entry = unacked_.find(s.tag);
-        LEPUS_ASSERT(entry != nullptr && entry->tx_pending && !entry->settled);
-        entry->tx_pending = false;
-        settle_entry(*entry, s.kind);
-    }
-    tx_settles_.clear();
-    after_settling();
-}
-
-void Channel::roll_back_tx_settles() {
-    for (const TxSettle& s : tx_settles_) {
-        UnackedLedger::Entry* entry = unacked_.find(s.tag);
-        LEPUS_ASSERT(entry != nullptr && entry->tx_pending);
-        entry->tx_pending = false;
-    }
-    tx_settles_.clear();
 }
 
 void Channel::requeue_all_unacked() {
@@ -495,16 +465,14 @@ void Channel::release() {
     consumers_.clear();
     has_reply_consumer_ = false;
     // A transaction left open is rolled back: what it had settled goes back to the queues too.
-    roll_back_tx_settles();
+    transaction_.roll_back(unacked_);
     requeue_all_unacked();
-    for (core::Deliver& d : held_) {
+    prefetch_.drop_held([&](core::Deliver& d) {
         core::ShardMessage back(std::move(d));
         bounce(back, outbox);
-    }
-    held_.clear();
+    });
     parked_.clear();
     parked_bytes_ = 0;
-    tx_publishes_.clear();
     publish_.reset();
 }
 

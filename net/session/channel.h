@@ -1,8 +1,10 @@
 #pragma once
 // One AMQP channel of a connection: the methods of the exchange, queue, basic, confirm and tx
-// classes, content assembly for publishes, consumers, delivery tags and acks. Lives inside its
-// Session on the connection's shard, and calls nothing of it: it reads the session's facts and
-// writes signals for it (channel_link.h).
+// classes, its consumers, and the wire around the units that keep its state: the publish under
+// assembly (publish_assembly.h), delivery tags and acks (unacked.h), publisher confirms
+// (confirms.h), the transaction (transaction.h) and the prefetch limits with the deliveries
+// they hold back (prefetch_window.h). Lives inside its Session on the connection's shard, and
+// calls nothing of it: it reads the session's facts and writes signals for it (channel_link.h).
 //
 // Ordering: AMQP processes a channel's methods in order. A method whose answer comes from
 // another shard (declares, binds, consume, get) makes the channel wait; frames that arrive
@@ -23,7 +25,9 @@
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
 #include "net/session/confirms.h"
+#include "net/session/prefetch_window.h"
 #include "net/session/publish_assembly.h"
+#include "net/session/transaction.h"
 #include "net/session/unacked.h"
 
 namespace lepus::session {
@@ -81,16 +85,6 @@ private:
         bool active;  // consume-ok was sent
         u32 credit_owed;
         u64 credit_bytes_owed;
-    };
-    struct TxPublish {
-        std::string exchange;
-        bool mandatory;
-        std::string headers;
-        MessageRef message;
-    };
-    struct TxSettle {  // one delivery settled in the open transaction
-        u64 tag;
-        core::SettleKind kind;
     };
     enum class Waiting : u8 { none, meta, consume, get, tx_commit };
     enum class PendingOk : u8 {
@@ -168,9 +162,6 @@ private:
     // then settles them, or in a transaction leaves them to tx.commit; false after a channel
     // error, which blames basic.`method_id`.
     bool settle(u64 tag, bool multiple, core::SettleKind kind, u16 method_id);
-    // tx.commit: settles what the transaction took. tx.rollback: gives it back.
-    void commit_tx_settles();
-    void roll_back_tx_settles();
     // Drops the settled entries at the front; held deliveries may fit under the limit now.
     void after_settling();
     void settle_entry(UnackedLedger::Entry& entry, core::SettleKind kind);
@@ -179,8 +170,8 @@ private:
     void deliver_now(Consumer& consumer, core::Deliver& deliver);
     void write_delivery(Consumer& consumer, u64 tag, const core::Deliver& deliver);
     void write_content(const MessageRef& message);
+    // Delivers the held deliveries that fit under the channel's prefetch limit now.
     void release_held();
-    bool global_limit_reached() const;
     Consumer* find_consumer(u64 id);
     Consumer* find_consumer_by_tag(std::string_view tag);
     // The queue a method names, resolving "" to the channel's last declared queue; sends the
@@ -222,18 +213,10 @@ private:
 
     std::vector<Consumer> consumers_;
     UnackedLedger unacked_;
-    u16 prefetch_per_consumer_ = 0;
-    u16 prefetch_global_ = 0;
-    std::deque<core::Deliver> held_;  // deliveries waiting for room under the global limit
+    PrefetchWindow prefetch_;
 
     Confirms confirms_;
-    bool tx_mode_ = false;
-    // tx.commit routes its publishes, then waits (as RabbitMQ does) until their copies in
-    // durable queues are on disk: this many Persisted are still to come.
-    bool tx_committing_ = false;
-    u32 tx_awaiting_disk_ = 0;
-    std::vector<TxPublish> tx_publishes_;
-    std::vector<TxSettle> tx_settles_;
+    Transaction transaction_;
 
     std::string last_queue_;
     bool has_reply_consumer_ = false;  // consuming from amq.rabbitmq.reply-to
@@ -243,9 +226,5 @@ private:
 // The consumer id a channel's direct reply-to consumer always has: replies are addressed to the
 // channel, and this finds the consumer without the sender knowing its tag.
 inline constexpr u64 direct_reply_consumer_id = UINT64_MAX;
-
-// The Persisted sequence of a committing transaction's publishes (confirm mode, which numbers
-// publishes from 1, cannot be on at the same time).
-inline constexpr u64 tx_sequence = UINT64_MAX;
 
 }  // namespace lepus::session

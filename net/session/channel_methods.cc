@@ -277,10 +277,10 @@ void Channel::on_method(const BasicQos& m) {
         return;
     }
     if (m.global) {
-        prefetch_global_ = m.prefetch_count;
+        prefetch_.set_global(m.prefetch_count);
         release_held();
     } else {
-        prefetch_per_consumer_ = m.prefetch_count;
+        prefetch_.set_per_consumer(m.prefetch_count);
     }
     send_method(BasicQosOk{});
 }
@@ -313,7 +313,7 @@ void Channel::on_method(const BasicConsume& m) {
     request->tag = tag;
     request->no_ack = m.no_ack;
     request->exclusive = m.exclusive;
-    request->prefetch = prefetch_per_consumer_;
+    request->prefetch = prefetch_.per_consumer();
     request->priority = priority;
     consumers_.push_back(std::move(consumer));
     link_.services.outbox.send(info->home, std::move(request));
@@ -466,7 +466,7 @@ void Channel::on_method(const BasicRecoverAsync&) {
 // ---- confirm and tx ----
 
 void Channel::on_method(const ConfirmSelect& m) {
-    if (tx_mode_) {
+    if (transaction_.on()) {
         fail(ReplyCode::precondition_failed,
              "PRECONDITION_FAILED - cannot switch from tx to confirm mode", ConfirmSelect::class_id,
              ConfirmSelect::method_id);
@@ -483,29 +483,28 @@ void Channel::on_method(const TxSelect&) {
              TxSelect::method_id);
         return;
     }
-    tx_mode_ = true;
+    transaction_.select();
     send_method(TxSelectOk{});
 }
 
 void Channel::on_method(const TxCommit&) {
-    if (!tx_mode_) {
+    if (!transaction_.on()) {
         fail(ReplyCode::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
              TxCommit::class_id, TxCommit::method_id);
         return;
     }
-    std::vector<TxPublish> publishes = std::move(tx_publishes_);
-    tx_publishes_.clear();
-    commit_tx_settles();
-    tx_committing_ = true;
-    for (TxPublish& p : publishes) {
+    std::vector<Transaction::Publish> publishes = transaction_.take_publishes();
+    transaction_.commit_settles(
+        unacked_, [&](UnackedLedger::Entry& entry, SettleKind kind) { settle_entry(entry, kind); });
+    after_settling();
+    transaction_.begin_commit();
+    for (const Transaction::Publish& p : publishes) {
         route_publish(p.exchange, p.mandatory, p.headers, p.message);
-        if (state_ != State::open) {
-            tx_committing_ = false;
-            return;
-        }
+        if (state_ != State::open) break;
     }
-    tx_committing_ = false;
-    if (tx_awaiting_disk_ > 0) {
+    transaction_.end_commit();
+    if (state_ != State::open) return;
+    if (!transaction_.durable()) {
         waiting_ = Waiting::tx_commit;  // commit-ok once the durable copies are on disk
         return;
     }
@@ -513,13 +512,12 @@ void Channel::on_method(const TxCommit&) {
 }
 
 void Channel::on_method(const TxRollback&) {
-    if (!tx_mode_) {
+    if (!transaction_.on()) {
         fail(ReplyCode::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
              TxRollback::class_id, TxRollback::method_id);
         return;
     }
-    tx_publishes_.clear();
-    roll_back_tx_settles();
+    transaction_.roll_back(unacked_);
     send_method(TxRollbackOk{});
 }
 

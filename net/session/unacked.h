@@ -4,7 +4,8 @@
 // for each that waits for basic.ack, reject or nack, in tag order, until it is settled.
 //
 // In a transaction a named delivery is taken at once (tx_pending: the client may not settle it
-// again) and settled only by tx.commit; tx.rollback gives it back (see Channel::settle).
+// again) and settled only by tx.commit; tx.rollback gives it back (see Channel::settle and
+// transaction.h).
 #include <algorithm>
 #include <deque>
 

@@ -6,18 +6,12 @@
 
 #include <vector>
 
+#include "tests/net/session/test_ledger.h"
+
 namespace lepus::session {
 namespace {
 
-// Tags 1..n, every one awaiting an ack.
-UnackedLedger ledger_of(u64 n) {
-    UnackedLedger ledger;
-    for (u64 i = 0; i < n; i++) {
-        u64 tag = ledger.next_tag();
-        ledger.add(tag, QueueId(7), ShardId(1), 100 + tag, 3);
-    }
-    return ledger;
-}
+using fixtures::ledger_of;
 
 std::vector<u64> named(UnackedLedger& ledger, u64 tag, bool multiple, bool& known) {
     std::vector<u64> tags;
