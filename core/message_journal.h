@@ -112,7 +112,7 @@ private:
         QueueId queue;
         Stored stored;
     };
-    std::deque<PendingRead> reads_waiting_;  // until their record is durable and a slot free
+    std::deque<PendingRead> reads_waiting_;       // until their record is durable and a slot free
     std::unordered_map<u64, PendingRead> reads_;  // by token, in flight
     u64 next_read_token_ = 1;
 };

@@ -67,9 +67,8 @@ void MessageRecovery::record(u8 kind, u64 sequence, const RecordPlace& place,
             auto q = contents_.find(queue);
             if (q == contents_.end()) return;
             for (const auto& [message_sequence, segment] : q->second) {
-                journal_.release_stored(
-                    place.segment,
-                    Stored{message_sequence, segment, messages_[message_sequence].body});
+                journal_.release_stored(place.segment, Stored{message_sequence, segment,
+                                                              messages_[message_sequence].body});
             }
             contents_.erase(q);
             break;

@@ -2,17 +2,9 @@
 
 #include <algorithm>
 
-#include "core/base/limits.h"
-
 namespace lepus::core {
 
-void PublishPressure::update(Queue& queue) {
-    u32 mark = queue.pressured ? limits::queue_pressure_low : limits::queue_pressure_high;
-    u64 mark_bytes =
-        queue.pressured ? limits::queue_pressure_low_bytes : limits::queue_pressure_high_bytes;
-    bool backlog = queue.ready_count() >= mark || queue.resident_bytes() >= mark_bytes;
-    bool pressured = backlog && (queue.delivery_bound() || queue.consumers_progressing());
-    if (pressured == queue.pressured) return;
+void PublishPressure::change(Queue& queue, bool pressured) {
     queue.pressured = pressured;
     set(queue.info().id, pressured);
     changes_.push_back(Pressure{queue.info().id, pressured});

@@ -5,6 +5,7 @@
 // the shard loop looks at paused connections again only when pressure lifted.
 #include <vector>
 
+#include "core/base/limits.h"
 #include "core/base/types.h"
 #include "core/queue.h"
 #include "core/shard_message.h"
@@ -15,7 +16,15 @@ class PublishPressure {
 public:
     // One of this shard's queues changed: decides whether it is under pressure, with the
     // hysteresis of limits::queue_pressure_high and _low, and notes a change to announce.
-    void update(Queue& queue);
+    // Inline: once per message that enters or leaves a queue.
+    void update(Queue& queue) {
+        u32 mark = queue.pressured ? limits::queue_pressure_low : limits::queue_pressure_high;
+        u64 mark_bytes =
+            queue.pressured ? limits::queue_pressure_low_bytes : limits::queue_pressure_high_bytes;
+        bool backlog = queue.ready_count() >= mark || queue.resident_bytes() >= mark_bytes;
+        bool pressured = backlog && (queue.delivery_bound() || queue.consumers_progressing());
+        if (pressured != queue.pressured) change(queue, pressured);
+    }
     // One of this shard's queues is going away: it holds no publisher back any longer.
     void queue_gone(const Queue& queue);
     // Another shard announced a change of one of its queues.
@@ -34,6 +43,7 @@ public:
     bool memory_alarm() const { return memory_alarm_; }
 
 private:
+    void change(Queue& queue, bool pressured);
     void set(QueueId queue, bool on);
 
     std::vector<QueueId> pressured_;

@@ -9,13 +9,6 @@ void QueueTable::advance(u64 now_ms) {
     now_ms_ = now_ms;
 }
 
-Queue* QueueTable::find(QueueId id) {
-    auto it = queues_.find(id);
-    if (it == queues_.end()) return nullptr;
-    it->second->set_time(now_ms_);
-    return it->second.get();
-}
-
 const Queue* QueueTable::peek(QueueId id) const {
     auto it = queues_.find(id);
     return it == queues_.end() ? nullptr : it->second.get();
@@ -41,9 +34,7 @@ void QueueTable::erase(QueueId id) {
     queues_.erase(it);
 }
 
-void QueueTable::reschedule(Queue& queue) {
-    u64 deadline = queue.next_deadline_ms();
-    if (deadline == queue.scheduled_deadline_ms) return;
+void QueueTable::refile(Queue& queue, u64 deadline) {
     QueueId id = queue.info().id;
     if (queue.scheduled_deadline_ms != Queue::never) {
         deadlines_.erase({queue.scheduled_deadline_ms, id});

@@ -19,8 +19,14 @@ public:
     void advance(u64 now_ms);
     u64 now_ms() const { return now_ms_; }
 
-    // A queue with its clock set to now, or nullptr.
-    Queue* find(QueueId id);
+    // A queue with its clock set to now, or nullptr. Inline: once per message that reaches a
+    // queue.
+    Queue* find(QueueId id) {
+        auto it = queues_.find(id);
+        if (it == queues_.end()) return nullptr;
+        it->second->set_time(now_ms_);
+        return it->second.get();
+    }
     // Without touching the queue's clock: for statistics and tests.
     const Queue* peek(QueueId id) const;
     // A durable, non-exclusive queue here: one whose messages the journal keeps.
@@ -39,8 +45,12 @@ public:
     const std::vector<QueueId>& dirty() const { return dirty_; }
     void clear_dirty() { dirty_.clear(); }
 
-    // Files the queue under its current next deadline (after anything changed it).
-    void reschedule(Queue& queue);
+    // Files the queue under its current next deadline (after anything changed it). Inline
+    // for the usual case, a deadline that did not move.
+    void reschedule(Queue& queue) {
+        u64 deadline = queue.next_deadline_ms();
+        if (deadline != queue.scheduled_deadline_ms) refile(queue, deadline);
+    }
     // The queues whose deadline has come by now, earliest first.
     const std::vector<QueueId>& due();
     // When the earliest deadline falls, or UINT64_MAX.
@@ -49,6 +59,8 @@ public:
     }
 
 private:
+    void refile(Queue& queue, u64 deadline);
+
     std::unordered_map<QueueId, std::unique_ptr<Queue>> queues_;
     std::vector<QueueId> dirty_;
     // Each queue records the deadline it is filed under (Queue::scheduled_deadline_ms).
