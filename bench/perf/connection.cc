@@ -91,6 +91,12 @@ bool Connection::connect_socket() {
     // neither gains from Nagle's delay.
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (send_buffer_ > 0) {
+        int bytes = static_cast<int>(send_buffer_);
+        if (::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0) {
+            return fail(std::string("cannot set SO_SNDBUF: ") + std::strerror(errno));
+        }
+    }
     return true;
 }
 

@@ -48,6 +48,8 @@ public:
     // Connects, logs in with PLAIN, opens the vhost and channel 1. `name` becomes the
     // connection_name client property, which brokers show in their management tools.
     bool open(const Uri& uri, std::string_view name);
+    // SO_SNDBUF for the socket open() connects; 0 (the default) leaves the kernel's autotuning.
+    void set_send_buffer(u32 bytes) { send_buffer_ = bytes; }
     // Takes a connected socket whose peer has already been through the handshake and opened
     // channel 1 (tests play the broker on the other end of a socketpair).
     void adopt(int fd, u32 frame_max);
@@ -100,6 +102,7 @@ private:
     bool read_frame(amqp::Frame& out, u32 timeout_ms);
 
     int fd_ = -1;
+    u32 send_buffer_ = 0;
     bool open_ = false;
     Uri uri_;
     u32 frame_max_ = amqp::frame_min_size;

@@ -36,6 +36,10 @@ connection with one channel. Works against any AMQP 0-9-1 broker.
   --prefetch N           basic.qos prefetch per consumer channel; 0 = unlimited (default)
   --multi-ack-every N    ack with multiple=true every N deliveries (default 1)
   --autoack              consume with no-ack
+  --send-buffer BYTES    SO_SNDBUF of the producers' sockets; 0 = the kernel's autotuning
+                         (default 0). What a producer has written stays in this buffer until
+                         the broker reads it, and counts as sent: it adds to the backlog
+                         and to latency when the broker holds the producer back
   --duration SECONDS     publish for this long (default 10 unless --count is given)
   --count N              messages per producer
   --grace SECONDS        once publishing ends, consumers stop when nothing arrived for this
@@ -235,6 +239,8 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& hel
             ok = next() && parse_number(value, out.prefetch);
         } else if (arg == "--multi-ack-every") {
             ok = next() && parse_number(value, out.multi_ack_every) && out.multi_ack_every >= 1;
+        } else if (arg == "--send-buffer") {
+            ok = next() && parse_number(value, out.send_buffer);
         } else if (arg == "--autoack") {
             ok = flag(out.autoack);
         } else if (arg == "--duration") {

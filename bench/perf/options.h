@@ -48,6 +48,9 @@ struct Options {
     bool keep = false;
     u16 prefetch = 0;
     u32 multi_ack_every = 1;
+    // SO_SNDBUF of the producers' sockets; 0 leaves the kernel's autotuning (which lets a
+    // flat-out producer keep up to net.ipv4.tcp_wmem's maximum unsent, 4 MiB by default).
+    u32 send_buffer = 0;
     bool autoack = false;
     double duration_s = 0;  // 0 with count 0 means the default duration
     u64 count = 0;          // messages per producer; 0 = until the duration ends

@@ -292,6 +292,7 @@ int run(const Options& options) {
     std::vector<std::unique_ptr<Producer>> producers;
     for (u32 p = 0; p < options.producers; p++) {
         auto& connection = connections.emplace_back(std::make_unique<Connection>());
+        connection->set_send_buffer(options.send_buffer);
         if (!connection->open(options.uri, "lepus-perf producer " + std::to_string(p))) {
             return fail("producer " + std::to_string(p), connection->error());
         }

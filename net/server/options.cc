@@ -155,6 +155,23 @@ bool set_send_timeout(std::string_view value, Options& out, std::string& why) {
     return parse_u32(value, send_timeout_min_ms, send_timeout_max_ms, out.send_timeout_ms, why);
 }
 
+// 0 (the kernel's autotuning) or a size in bytes.
+bool set_tcp_buffer(std::string_view value, u32& out, std::string& why) {
+    if (value == "0") {
+        out = 0;
+        return true;
+    }
+    return parse_u32(value, tcp_buffer_min, tcp_buffer_max, out, why);
+}
+
+bool set_tcp_recbuf(std::string_view value, Options& out, std::string& why) {
+    return set_tcp_buffer(value, out.tcp_recbuf, why);
+}
+
+bool set_tcp_sndbuf(std::string_view value, Options& out, std::string& why) {
+    return set_tcp_buffer(value, out.tcp_sndbuf, why);
+}
+
 bool set_journal_segment_mb(std::string_view value, Options& out, std::string& why) {
     return parse_u32(value, journal_segment_mb_min, journal_segment_mb_max, out.journal_segment_mb,
                      why);
@@ -275,6 +292,8 @@ constexpr std::array settings = {
     Setting{"--busy-poll-us", "busy_poll_us", set_busy_poll},
     Setting{"--memory-high-watermark", "memory_high_watermark", set_memory_high_watermark},
     Setting{"--memory-limit-mb", "memory_limit_mb", set_memory_limit_mb},
+    Setting{"--tcp-recbuf", "tcp_listen_options.recbuf", set_tcp_recbuf},
+    Setting{"--tcp-sndbuf", "tcp_listen_options.sndbuf", set_tcp_sndbuf},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "send_timeout_ms", set_send_timeout},
     Setting{"", "default_user", set_default_user},
@@ -483,6 +502,12 @@ std::string help_text() {
     text += "                         0.01-0.9 (default 0.4, as RabbitMQ)\n";
     text += "  --memory-limit-mb N    the same limit in MiB, instead of the fraction; 0 = use\n";
     text += "                         the fraction (default 0)\n";
+    text += "  --tcp-recbuf N         SO_RCVBUF of client connections in bytes, 0 or " +
+            std::to_string(tcp_buffer_min) + "-" + std::to_string(tcp_buffer_max) +
+            ";\n                         0 = the kernel's autotuning (default " +
+            std::to_string(defaults.tcp_recbuf) + ")\n";
+    text += "  --tcp-sndbuf N         SO_SNDBUF of client connections, the same way (default " +
+            std::to_string(defaults.tcp_sndbuf) + ")\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";

@@ -58,6 +58,8 @@ inline constexpr u32 busy_poll_max_us = 1000;
 inline constexpr double memory_high_watermark_min = 0.01;
 inline constexpr double memory_high_watermark_max = 0.9;
 inline constexpr u32 memory_limit_mb_max = 16u << 20;  // 16 TiB
+inline constexpr u32 tcp_buffer_min = 4096;
+inline constexpr u32 tcp_buffer_max = 64u << 20;
 
 struct Options {
     std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
@@ -73,6 +75,16 @@ struct Options {
     // sent, whose socket has taken none of them for this long, is closed: its peer is not
     // reading.
     u32 send_timeout_ms = 30000;
+    // SO_RCVBUF and SO_SNDBUF of client connections, in bytes (rabbitmq.conf's
+    // tcp_listen_options.recbuf and .sndbuf); 0 (the default, as RabbitMQ) leaves the
+    // kernel's autotuning. The receive buffer bounds what a publisher held by flow control
+    // still has on its way in: with autotuning it grows to net.ipv4.tcp_rmem's maximum (tens
+    // of MiB on many hosts), hundreds of thousands of small publishes that wait in the kernel,
+    // unseen by the broker's pressure, and add their wait to every message's latency. A fixed
+    // size bounds that wait but costs throughput per connection, so it is the operator's
+    // choice (core/README.md, "Flow control").
+    u32 tcp_recbuf = 0;
+    u32 tcp_sndbuf = 0;
     std::string default_user = "guest";
     std::string default_password = "guest";
     // The default user may log in only from loopback, as RabbitMQ's loopback_users.

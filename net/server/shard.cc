@@ -262,6 +262,20 @@ void Shard::on_wakeup(io::Completion& completion, i32, u32) {
     if (!self.stopping_ || self.live_connections_ > 0) self.arm_wakeup();
 }
 
+void Shard::set_buffer_sizes(int fd) {
+    // Asked for, the kernel doubles the size (bookkeeping) and no longer autotunes it.
+    auto set = [&](int option, u32 bytes, const char* name) {
+        if (bytes == 0) return;
+        int value = static_cast<int>(bytes);
+        if (setsockopt(fd, SOL_SOCKET, option, &value, sizeof value) != 0) {
+            LEPUS_LOG(warning, "setting %s to %u bytes failed: %s", name, bytes,
+                      std::strerror(errno));
+        }
+    };
+    set(SO_RCVBUF, options_.tcp_recbuf, "SO_RCVBUF");
+    set(SO_SNDBUF, options_.tcp_sndbuf, "SO_SNDBUF");
+}
+
 void Shard::accept_connection(int fd) {
     if (stopping_ || live_connections_ >= limits::connection_count_max) {
         LEPUS_LOG(warning, "refusing connection: %s",
@@ -271,6 +285,7 @@ void Shard::accept_connection(int fd) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_buffer_sizes(fd);
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
     getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);

@@ -102,6 +102,8 @@ private:
     u64 accept_deadline_ms() const;
     static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
     void accept_connection(int fd);
+    // tcp_listen_options.recbuf and .sndbuf, when set.
+    void set_buffer_sizes(int fd);
     void run_timers();
     // The pools' spare storage and the allocator's free pages go back to the kernel.
     void release_memory();

@@ -2,6 +2,9 @@
 lepusd stops reading from the connections that publish to that queue, and only from those.
 Publishers to other queues go on; once the consumer catches up, the held publisher resumes and
 nothing is lost."""
+import re
+import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -123,6 +126,30 @@ class FlowControlTest(BrokerTestCase):
         channel.cancel()
         worker.close()  # what it had not acked goes back to the queue
         self.assert_message_count(queue, backlog + wanted - acked[0])
+
+
+    def test_receive_buffer_size_is_the_configured_one(self):
+        """tcp_listen_options.recbuf fixes the receive buffer of lepusd's side of a client
+        connection (Linux doubles what is asked for), which bounds what a held publisher has
+        waiting in the kernel."""
+        broker = harness.own_broker(self, "sets lepusd's socket options",
+                                    config_text="tcp_listen_options.recbuf = 16384\n")
+        client = socket.create_connection((broker.host, broker.port))
+        self.addCleanup(client.close)
+        local_port = client.getsockname()[1]
+        deadline = time.monotonic() + 10
+        buffer_size = None
+        while buffer_size is None and time.monotonic() < deadline:
+            listing = subprocess.run(
+                ["ss", "-tmnH", "state", "established",
+                 f"( sport = :{broker.port} and dport = :{local_port} )"],
+                capture_output=True, text=True, check=True).stdout
+            match = re.search(r"\brb(\d+)", listing)
+            if match:
+                buffer_size = int(match.group(1))
+            else:
+                time.sleep(0.05)
+        self.assertEqual(buffer_size, 2 * 16384, "lepusd's side of the connection")
 
 
 if __name__ == "__main__":

@@ -186,6 +186,31 @@ TEST(Options, MemoryHighWatermark) {
     expect_error({"--memory-limit-mb", "lots"}, "--memory-limit-mb: 'lots' is not a whole number");
 }
 
+TEST(Options, TcpBuffers) {
+    const Parsed defaults = parse({});
+    ASSERT_EQ(defaults.outcome, ParseOutcome::run) << defaults.error;
+    EXPECT_EQ(defaults.options.tcp_recbuf, 0u);
+    EXPECT_EQ(defaults.options.tcp_sndbuf, 0u);
+
+    const Parsed flags = parse({"--tcp-recbuf", "0", "--tcp-sndbuf=262144"});
+    ASSERT_EQ(flags.outcome, ParseOutcome::run) << flags.error;
+    EXPECT_EQ(flags.options.tcp_recbuf, 0u) << "0 = the kernel's autotuning";
+    EXPECT_EQ(flags.options.tcp_sndbuf, 262144u);
+
+    const ConfigFile file(
+        "tcp_listen_options.recbuf = 65536\n"
+        "tcp_listen_options.sndbuf = 4096\n");
+    const Parsed keys = parse({"--config", file.path()});
+    ASSERT_EQ(keys.outcome, ParseOutcome::run) << keys.error;
+    EXPECT_EQ(keys.options.tcp_recbuf, 65536u);
+    EXPECT_EQ(keys.options.tcp_sndbuf, 4096u);
+
+    expect_error({"--tcp-recbuf", "4095"}, "--tcp-recbuf: '4095' is below the minimum 4096");
+    expect_error({"--tcp-sndbuf", "67108865"},
+                 "--tcp-sndbuf: '67108865' is above the maximum 67108864");
+    expect_error({"--tcp-recbuf", "64k"}, "--tcp-recbuf: '64k' is not a whole number");
+}
+
 TEST(Options, VersionPrintsAndExits) {
     testing::internal::CaptureStdout();
     const Parsed parsed = parse({"--version"});
