@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <mutex>
+#include <optional>
 
+#include "core/base/assert.h"
 #include "core/base/log.h"
 #include "net/server/options.h"
 
@@ -32,13 +35,36 @@ void release_free_memory() {
 #endif
 }
 
-void set_prompt_decommit(bool on) {
+namespace {
+
+std::mutex prompt_decommit_mutex;
+u32 prompt_decommit_requests = 0;  // guarded by prompt_decommit_mutex
+
+// Counts a request in (+1) or out (-1); the option follows the count.
+void request_prompt_decommit(int change) {
     if (mi_option_set == nullptr || mi_option_get == nullptr) return;
     // mimalloc.h's mi_option_decommit_delay (2.0.x): declared by number so that builds without
     // mimalloc's header link too.
     constexpr int decommit_delay = 15;
-    static long usual = mi_option_get(decommit_delay);
-    mi_option_set(decommit_delay, on ? 0 : usual);
+    std::lock_guard lock(prompt_decommit_mutex);
+    static const long usual = mi_option_get(decommit_delay);
+    LEPUS_ASSERT(change > 0 || prompt_decommit_requests > 0);
+    u32 before = prompt_decommit_requests;
+    prompt_decommit_requests = change > 0 ? before + 1 : before - 1;
+    if (before == 0) mi_option_set(decommit_delay, 0);
+    if (prompt_decommit_requests == 0) mi_option_set(decommit_delay, usual);
+}
+
+}  // namespace
+
+PromptDecommit::PromptDecommit() { request_prompt_decommit(+1); }
+
+PromptDecommit::~PromptDecommit() { request_prompt_decommit(-1); }
+
+void set_prompt_decommit(bool on) {
+    static std::optional<PromptDecommit> for_the_alarm;  // shard 0's thread only
+    if (on && !for_the_alarm) for_the_alarm.emplace();
+    if (!on) for_the_alarm.reset();
 }
 
 u64 physical_memory_bytes() {

@@ -29,13 +29,24 @@ u64 memory_limit_bytes(const Options& options);
 // pages of every arena.
 void release_free_memory();
 
-// Under the memory alarm, memory freed anywhere in the process goes back to the kernel at once
-// rather than after a delay. mimalloc 2.0 returns a freed span of a segment that still holds
-// live blocks only after mi_option_decommit_delay (25 ms), and only when that segment is
-// allocated from again, which release_free_memory cannot force: memory freed as consumers
-// drain a backlog could stay resident for good and the alarm never clear. With no delay each
-// emptied span costs an madvise, which is why it is on only during the alarm. The option is
-// process-wide; the shard that watches memory sets it. A no-op without mimalloc.
+// While one of these exists anywhere in the process, memory freed goes back to the kernel at
+// once rather than after a delay. mimalloc 2.0 returns a freed span of a segment that still
+// holds live blocks only after mi_option_decommit_delay (25 ms), and only when that segment is
+// allocated from again, which release_free_memory cannot force: memory freed as consumers drain
+// a backlog, or by connections that held thousands of channels, could stay resident for good
+// (and the alarm never clear). With no delay each emptied span costs an madvise, so it is on
+// only while something frees a lot and will not allocate it again soon: the memory alarm,
+// the teardown of connections, the idle release. The option is process-wide; the requests
+// are counted under a mutex (never taken on the message path). A no-op without mimalloc.
+class PromptDecommit {
+public:
+    PromptDecommit();
+    ~PromptDecommit();
+    PromptDecommit(const PromptDecommit&) = delete;
+    PromptDecommit& operator=(const PromptDecommit&) = delete;
+};
+
+// The memory alarm holds one PromptDecommit while it is on.
 void set_prompt_decommit(bool on);
 
 class MemoryMonitor {

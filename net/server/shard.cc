@@ -487,6 +487,7 @@ void Shard::run_timers() {
 }
 
 void Shard::release_memory() {
+    PromptDecommit while_releasing;
     pool_.trim();
     message_pool_.trim();
     release_free_memory();
@@ -498,6 +499,8 @@ void Shard::reap_connections() {
     for (usize i = 0; i < slots.size(); i++) {
         auto& connection = connections_[slots[i]];
         if (connection && connection->done()) {
+            // A connection may free thousands of channels at once (PromptDecommit).
+            PromptDecommit while_freeing;
             connection.reset();
             free_slots_.push_back(slots[i]);
             live_connections_--;
