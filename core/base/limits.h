@@ -49,9 +49,6 @@ inline constexpr u64 connection_inbox_low = 64 * 1024;
 // completion queue, and once the receive buffers are all there, in the kernel, until the
 // inboxes drain. The completion queue bounded all input this way before bytes were queued per
 // connection, to as many receive buffers as the ring has; this allows half as much again.
-// Connections held for publishing do not count (ShardContext::held_inbox_bytes): they have
-// stopped reading, so theirs can grow only by the receives already completed, and counting
-// it would stop the shard from taking the acks that let them go.
 inline constexpr u64 shard_inbox_high = u64{recv_buffer_count} * recv_buffer_size / 2;
 static_assert(connection_input_slice <= turn_input_budget);
 static_assert(connection_inbox_low < connection_inbox_high);

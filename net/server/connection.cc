@@ -136,7 +136,7 @@ void Connection::receive(ChunkRef chunk, u32 size) {
     u64 held = chunk.get()->capacity;
     inbox_.push_back(Received{std::move(chunk), 0, size});
     inbox_bytes_ += held;
-    shard_inbox_bytes() += held;
+    context_.inbox_bytes += held;
     if (!input_held()) enlist_for_input();
     if (!inbox_full_ && inbox_bytes_ > limits::connection_inbox_high) {
         inbox_full_ = true;
@@ -171,7 +171,7 @@ u64 Connection::serve_input(u64 budget) {
         next.offset += used;
         if (next.offset == next.size) {
             inbox_bytes_ -= next.chunk.get()->capacity;
-            shard_inbox_bytes() -= next.chunk.get()->capacity;
+            context_.inbox_bytes -= next.chunk.get()->capacity;
             inbox_.pop_front();
         }
     }
@@ -194,7 +194,7 @@ void Connection::after_input() {
     if (published.any) {
         bool alarm = context_.broker.memory_alarm();
         if (context_.throttled || published.pressured || alarm) {
-            hold_for_publishing(true);
+            held_for_publishing_ = true;
             if (!paused_listed_) paused_for_ = published.pressured;
             pause_reading();
         }
@@ -204,14 +204,6 @@ void Connection::after_input() {
 }
 
 // ---- back-pressure ----
-
-void Connection::hold_for_publishing(bool held) {
-    if (held == held_for_publishing_) return;
-    // The inbox moves to the other account (ShardContext::held_inbox_bytes).
-    shard_inbox_bytes() -= inbox_bytes_;
-    held_for_publishing_ = held;
-    shard_inbox_bytes() += inbox_bytes_;
-}
 
 void Connection::pause_reading() {
     if (closed_) return;
@@ -232,7 +224,7 @@ bool Connection::may_resume() const {
 
 void Connection::resume_reading() {
     paused_listed_ = false;
-    hold_for_publishing(false);
+    held_for_publishing_ = false;
     paused_for_.reset();
     session_.send_unblocked();
     // What was received is handled again; the socket is read again unless the inbox is still
@@ -365,7 +357,7 @@ void Connection::close_socket() {
     if (closed_) return;
     closed_ = true;
     inbox_.clear();  // a turn still in line finds it closed, or its slot freed or reused
-    shard_inbox_bytes() -= inbox_bytes_;
+    context_.inbox_bytes -= inbox_bytes_;
     inbox_bytes_ = 0;
     inbox_full_ = false;
     if (paused_listed_) leave_paused_list();

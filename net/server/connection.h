@@ -89,12 +89,6 @@ private:
     // Holds the connection for back-pressure (held_for_publishing_ or send_backlogged_ says
     // which): reads and handles nothing more, and waits on the shard's paused list.
     void pause_reading();
-    // Sets held_for_publishing_, moving the inbox's bytes between the shard's two accounts.
-    void hold_for_publishing(bool held);
-    // The shard's account this connection's inbox counts in (ShardContext::inbox_bytes).
-    u64& shard_inbox_bytes() {
-        return held_for_publishing_ ? context_.held_inbox_bytes : context_.inbox_bytes;
-    }
     // Bytes queued for the socket, sent or not: what this connection's output holds in memory.
     usize send_backlog() const { return out_.size() + sending_.size(); }
     // After reading: pauses reading while the peer leaves too much of our output unread.

@@ -32,12 +32,7 @@ struct ShardContext : session::Services {
     bool throttled = false;
     std::vector<Connection*> paused;  // connections waiting for the throttle to lift
     InputTurns input_turns;           // connections with received bytes to handle
-    // The memory the connections' inboxes hold, all together: past limits::shard_inbox_high
-    // the shard takes no more completions. Connections held for publishing (flow control, the
-    // throttle, the memory alarm) count apart: they read nothing more, and what they hold
-    // must not stop the shard from taking the completions (acks above all) that let them go.
-    u64 inbox_bytes = 0;
-    u64 held_inbox_bytes = 0;
+    u64 inbox_bytes = 0;              // held by the connections' inboxes, all together
 };
 
 }  // namespace lepus::server
