@@ -45,8 +45,10 @@ inline constexpr u64 connection_input_slice = 32 * 1024;
 inline constexpr u64 connection_inbox_high = 256 * 1024;
 inline constexpr u64 connection_inbox_low = 64 * 1024;
 // The same for all of a shard's connections together (many connections that each send a
-// little at once). Past it the shard takes no more completions: receives wait in the
-// completion queue, and once the receive buffers are all there, in the kernel, until the
+// little at once), each counted up to its own high mark and a publisher held by flow control
+// not at all: their excess is bounded by their stopped reads, and counting it would starve
+// the acks that release them. Past it the shard takes no more completions: receives wait in
+// the completion queue, and once the receive buffers are all there, in the kernel, until the
 // inboxes drain. The completion queue bounded all input this way before bytes were queued per
 // connection, to as many receive buffers as the ring has; this allows half as much again.
 inline constexpr u64 shard_inbox_high = u64{recv_buffer_count} * recv_buffer_size / 2;

@@ -136,7 +136,7 @@ void Connection::receive(ChunkRef chunk, u32 size) {
     u64 held = chunk.get()->capacity;
     inbox_.push_back(Received{std::move(chunk), 0, size});
     inbox_bytes_ += held;
-    context_.inbox_bytes += held;
+    update_shard_inbox_share();
     if (!input_held()) enlist_for_input();
     if (!inbox_full_ && inbox_bytes_ > limits::connection_inbox_high) {
         inbox_full_ = true;
@@ -171,8 +171,8 @@ u64 Connection::serve_input(u64 budget) {
         next.offset += used;
         if (next.offset == next.size) {
             inbox_bytes_ -= next.chunk.get()->capacity;
-            context_.inbox_bytes -= next.chunk.get()->capacity;
             inbox_.pop_front();
+            update_shard_inbox_share();
         }
     }
     if (closed_) return spent;
@@ -195,6 +195,7 @@ void Connection::after_input() {
         bool alarm = context_.broker.memory_alarm();
         if (context_.throttled || published.pressured || alarm) {
             held_for_publishing_ = true;
+            update_shard_inbox_share();
             if (!paused_listed_) paused_for_ = published.pressured;
             pause_reading();
         }
@@ -204,6 +205,19 @@ void Connection::after_input() {
 }
 
 // ---- back-pressure ----
+
+void Connection::update_shard_inbox_share() {
+    // A held publisher handles nothing until its hold lifts and reads nothing more (its receive
+    // is cancelled), so what it holds is bounded apart and must not stop the shard from taking
+    // the completions, acks above all, that lift the hold. Beyond its own high mark a
+    // connection's inbox is bounded by its stopped reads too; counting it whole would stop
+    // every completion for as many turns as the excess takes to handle once it resumes.
+    u64 share = held_for_publishing_ || closed_
+                    ? 0
+                    : std::min<u64>(inbox_bytes_, limits::connection_inbox_high);
+    context_.inbox_bytes = context_.inbox_bytes - shard_inbox_share_ + share;
+    shard_inbox_share_ = share;
+}
 
 void Connection::pause_reading() {
     if (closed_) return;
@@ -225,6 +239,7 @@ bool Connection::may_resume() const {
 void Connection::resume_reading() {
     paused_listed_ = false;
     held_for_publishing_ = false;
+    update_shard_inbox_share();
     paused_for_.reset();
     session_.send_unblocked();
     // What was received is handled again; the socket is read again unless the inbox is still
@@ -357,8 +372,8 @@ void Connection::close_socket() {
     if (closed_) return;
     closed_ = true;
     inbox_.clear();  // a turn still in line finds it closed, or its slot freed or reused
-    context_.inbox_bytes -= inbox_bytes_;
     inbox_bytes_ = 0;
+    update_shard_inbox_share();
     inbox_full_ = false;
     if (paused_listed_) leave_paused_list();
     recv_paused_ = false;

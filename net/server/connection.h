@@ -106,6 +106,9 @@ private:
     void enlist_for_input();
     // Something other than the inbox's size keeps its bytes from being handled now.
     bool input_held() const;
+    // Brings this connection's part of ShardContext::inbox_bytes up to date after its inbox or
+    // its hold changed.
+    void update_shard_inbox_share();
     // After handling input: the holds that publishing met, the send backlog.
     void after_input();
     // The socket's part of the end: the inbox is dropped, the socket shut down.
@@ -127,6 +130,7 @@ private:
     };
     RingDeque<Received> inbox_;
     u64 inbox_bytes_ = 0;          // the capacity of the buffers in inbox_: the memory it holds
+    u64 shard_inbox_share_ = 0;    // what inbox_bytes_ adds to ShardContext::inbox_bytes
     bool input_enlisted_ = false;  // in the shard's InputTurns
     bool peer_gone_ = false;       // the peer closed the socket; the inbox is its last word
     // The inbox holds more than limits::connection_inbox_high: reading is paused until it

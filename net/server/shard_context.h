@@ -32,7 +32,10 @@ struct ShardContext : session::Services {
     bool throttled = false;
     std::vector<Connection*> paused;  // connections waiting for the throttle to lift
     InputTurns input_turns;           // connections with received bytes to handle
-    u64 inbox_bytes = 0;              // held by the connections' inboxes, all together
+    // What the connections' inboxes hold, all together, as the shard bounds its intake
+    // (limits::shard_inbox_high): each connection counts up to its own high mark, and one
+    // held for publishing not at all (Connection::update_shard_inbox_share).
+    u64 inbox_bytes = 0;
 };
 
 }  // namespace lepus::server

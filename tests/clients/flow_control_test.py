@@ -2,6 +2,8 @@
 lepusd stops reading from the connections that publish to that queue, and only from those.
 Publishers to other queues go on; once the consumer catches up, the held publisher resumes and
 nothing is lost."""
+import json
+import os
 import re
 import socket
 import subprocess
@@ -150,6 +152,37 @@ class FlowControlTest(BrokerTestCase):
             else:
                 time.sleep(0.05)
         self.assertEqual(buffer_size, 2 * 16384, "lepusd's side of the connection")
+
+    def test_acking_consumers_are_fed_while_flat_out_publishers_are_held(self):
+        """Four publishers flat out and four consumers that ack every 100, all on one shard.
+        The publishers are held by their queues' pressure, with their received bytes waiting
+        in the shard; those bytes must not stop the shard from taking the consumers' acks,
+        which are what lets the queues drain and the publishers go. Starved, the consumers
+        got about one message in a hundred while publishing lasted."""
+        # Small socket buffers on both sides keep the publishes that wait in the kernel, which
+        # no broker can hold back, from deciding the ratio (6 MiB autotuned buffers hold
+        # 100,000 of them, more than a sanitized lepusd handles in a second).
+        broker = harness.own_broker(self, "runs lepusd with one shard", extra_args=("--shards", "1"),
+                                    config_text="tcp_listen_options.recbuf = 65536\n")
+        perf = [os.path.join(os.path.dirname(harness.lepusd_binary()), "lepus-perf"),
+                "--uri", f"amqp://guest:guest@{broker.host}:{broker.port}/", "--json", "--quiet",
+                "--producers", "4", "--consumers", "4", "--queues", "4", "--prefetch", "1000",
+                "--multi-ack-every", "100", "--size", "16", "--duration", "3",
+                "--send-buffer", "65536",
+                "--queue-prefix", self.unique("flow-acking")]
+        result = subprocess.run(perf, capture_output=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result)
+        summary = json.loads(result.stdout)
+        self.assertEqual(summary["gaps"], 0, summary)
+        self.assertEqual(summary["duplicates"], 0, summary)
+        # Flow control paces the publishers to what the consumers take: most of what was
+        # published while publishing lasted was delivered in that time too. Not under the
+        # sanitizers: there lepusd handles some 50k msg/s, and the backlog that pressure allows
+        # by design (queue_pressure_high per queue, 65k here) is most of a 3 s run.
+        if harness.sanitized():
+            return
+        self.assertGreater(summary["consume_rate_publishing"], 0.5 * summary["publish_rate"],
+                           summary)
 
 
 if __name__ == "__main__":
