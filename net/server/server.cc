@@ -64,7 +64,7 @@ std::string prepare_data_dir(const std::string& path) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return "cannot create data directory '" + path + "': " + ec.message();
-    if (access(path.c_str(), W_OK) != 0) {
+    if (::access(path.c_str(), W_OK) != 0) {
         return "data directory '" + path + "' is not writable: " + std::strerror(errno);
     }
     return {};
