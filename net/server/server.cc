@@ -137,17 +137,27 @@ StartError recover_definitions(const Options& options, const std::string& data_d
     if (recovered.failed()) return recovered;
     // A data directory written before users and vhosts were definitions has exchanges and
     // queues in the configured vhosts and no access state: it is read with those vhosts and
-    // given the default user, as a new one is.
+    // given the default user, as a new one is. One written since starts its definitions with
+    // access state (the defaults of its first start, or a snapshot's vhosts and users); until
+    // the first snapshot after such an upgrade is on disk, the old records still come first,
+    // and are read with the configured vhosts again.
     bool access_state = false;
+    bool legacy_first = false;
+    bool first = true;
     for (const auto& [kind, payload] : records) {
         if (kind != static_cast<u8>(core::RecordKind::definition)) continue;
         std::optional<core::CatalogUpdate> update = core::decode_definition(payload);
-        if (update && update->index() >= core::CatalogUpdate(core::VhostAdded{}).index()) {
+        if (!update) continue;
+        bool access = update->index() >= core::CatalogUpdate(core::VhostAdded{}).index();
+        if (first) legacy_first = !access;
+        first = false;
+        if (access) {
             access_state = true;
             break;
         }
     }
-    core::DefinitionsReplay replay(access_state ? std::vector<std::string>{} : options.vhosts);
+    core::DefinitionsReplay replay(!access_state || legacy_first ? options.vhosts
+                                                                 : std::vector<std::string>{});
     for (const auto& [kind, payload] : records) replay.record(kind, payload);
     records.clear();
     out.definitions = replay.finish(shard_count);
