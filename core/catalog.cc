@@ -23,6 +23,7 @@ Exchange::Exchange(ExchangeInfo i) : info(std::move(i)), bindings(info.type) {
 
 void Catalog::add_vhost(const std::string& name) {
     VHost& vhost = vhosts_[name];
+    vhost.deleted = false;
     vhost.name = name;
     struct Predeclared {
         const char* name;
@@ -86,6 +87,7 @@ void Catalog::apply_update(const ExchangeRemoved& u) {
     VHost* vhost = find_vhost(u.vhost);
     LEPUS_ASSERT(vhost != nullptr);
     vhost->exchanges.erase(u.name);
+    access_generation_++;  // a channel's cached decision may name the exchange's address
     // Bindings that point at the removed exchange go with it, as in RabbitMQ.
     Destination gone{Destination::Kind::exchange, u.name};
     for (auto& [name, exchange] : vhost->exchanges) exchange.bindings.remove_destination(gone);
@@ -119,6 +121,89 @@ void Catalog::apply_update(const QueueRemoved& u) {
     vhost->queues.erase(it);
     Destination gone{Destination::Kind::queue, u.name};
     for (auto& [name, exchange] : vhost->exchanges) exchange.bindings.remove_destination(gone);
+}
+
+void Catalog::apply_update(const VhostAdded& u) {
+    if (vhosts_.contains(u.vhost)) return;
+    add_vhost(u.vhost);
+}
+
+void Catalog::apply_update(const VhostRemoved& u) {
+    auto node = vhosts_.extract(u.vhost);
+    if (node.empty()) return;
+    VHost& vhost = node.mapped();
+    vhost.deleted = true;
+    vhost.exchanges.clear();
+    vhost.queues.clear();
+    deleted_vhosts_.push_back(std::move(node));
+    permissions_.remove_vhost(u.vhost);
+    access_generation_++;
+    closures_.push_back(ConnectionClosure{ConnectionClosure::Kind::vhost, u.vhost,
+                                          "vhost '" + u.vhost + "' is down"});
+}
+
+void Catalog::apply_update(const UserPut& u) {
+    users_.put(access::User{u.user, u.password_hash, u.tags});
+    access_generation_++;
+}
+
+void Catalog::apply_update(const UserRemoved& u) {
+    users_.remove(u.user);
+    permissions_.remove_user(u.user);
+    user_limits_.erase(u.user);
+    access_generation_++;
+    closures_.push_back(ConnectionClosure{ConnectionClosure::Kind::user, u.user,
+                                          "user '" + u.user + "' is deleted"});
+}
+
+void Catalog::apply_update(const PermissionsPut& u) {
+    // Validated on shard 0, so every pattern compiles here too.
+    access::PermissionOutcome outcome =
+        permissions_.set(u.user, u.vhost, u.configure, u.write, u.read);
+    LEPUS_ASSERT(outcome == access::PermissionOutcome::ok);
+    access_generation_++;
+}
+
+void Catalog::apply_update(const PermissionsRemoved& u) {
+    permissions_.clear(u.user, u.vhost);
+    access_generation_++;
+}
+
+void Catalog::apply_update(const TopicPermissionsPut& u) {
+    access::PermissionOutcome outcome =
+        permissions_.set_topic(u.user, u.vhost, u.exchange, u.write, u.read);
+    LEPUS_ASSERT(outcome == access::PermissionOutcome::ok);
+    access_generation_++;
+}
+
+void Catalog::apply_update(const TopicPermissionsRemoved& u) {
+    if (u.exchange) {
+        permissions_.clear_topic(u.user, u.vhost, std::string_view(*u.exchange));
+    } else {
+        permissions_.clear_topic(u.user, u.vhost, std::nullopt);
+    }
+    access_generation_++;
+}
+
+void Catalog::apply_update(const VhostLimitsPut& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->limits = u.limits;
+    access_generation_++;
+}
+
+void Catalog::apply_update(const UserLimitsPut& u) {
+    if (u.limits == access::UserLimits{}) {
+        user_limits_.erase(u.user);
+    } else {
+        user_limits_.insert_or_assign(u.user, u.limits);
+    }
+    access_generation_++;
+}
+
+access::UserLimits Catalog::user_limits(std::string_view user) const {
+    auto it = user_limits_.find(user);
+    return it == user_limits_.end() ? access::UserLimits{} : it->second;
 }
 
 bool Catalog::route(const VHost& vhost, const Exchange& exchange, std::string_view routing_key,

@@ -1,15 +1,20 @@
 #pragma once
-// One shard's replica of the broker's definitions: vhosts, their exchanges with bindings, and
-// the directory of queues (name -> id, home shard, flags). Every shard holds one and applies
+// One shard's replica of the broker's definitions: vhosts, their exchanges with bindings, the
+// directory of queues (name -> id, home shard, flags), and the access state: users, their
+// permissions and topic permissions, vhost and user limits. Every shard holds one and applies
 // the same CatalogUpdates in the same order; shard 0's copy is the truth because shard 0 is
 // the only one that decides updates. Publishes are routed here, on the shard that received
 // them, without asking anyone.
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/access/access_limits.h"
+#include "core/access/permission_table.h"
+#include "core/access/user_table.h"
 #include "core/routing/bindings.h"
 #include "core/shard_message.h"
 
@@ -29,6 +34,19 @@ struct VHost {
     std::string name;
     std::unordered_map<std::string, Exchange> exchanges;
     std::unordered_map<std::string, QueueInfo> queues;
+    access::VhostLimits limits;
+    // Set when the vhost was deleted: its entry stays (emptied) so that connections still
+    // holding it until they are closed never see it move (see Catalog::apply_update).
+    bool deleted = false;
+};
+
+// Connections a replica's change ends: every connection to a deleted vhost, or of a deleted
+// user, is closed with 320 CONNECTION_FORCED by the shard that holds it.
+struct ConnectionClosure {
+    enum class Kind : u8 { vhost, user };
+    Kind kind;
+    std::string name;
+    std::string text;  // RabbitMQ's reason: "vhost 'v' is down", "user 'u' is deleted"
 };
 
 class Catalog {
@@ -56,6 +74,22 @@ public:
 
     const std::unordered_map<std::string, VHost>& vhosts() const { return vhosts_; }
 
+    // ---- access state ----
+    const access::UserTable& users() const { return users_; }
+    const access::PermissionTable& permissions() const { return permissions_; }
+    // The user's limits; none set when the user has none.
+    access::UserLimits user_limits(std::string_view user) const;
+    const std::map<std::string, access::UserLimits, std::less<>>& all_user_limits() const {
+        return user_limits_;
+    }
+    // Moves on with every change that may alter an access decision already made: users,
+    // permissions, topic permissions, limits, and the removal of an exchange or a vhost (a
+    // decision cached by a channel names the exchange it was made for, and the address of a
+    // removed exchange may be reused). A channel keeps its decisions while this stays put.
+    u64 access_generation() const { return access_generation_; }
+    // The connections this replica's changes asked to close since the last call.
+    std::vector<ConnectionClosure> take_closures() { return std::move(closures_); }
+
     // True when some binding has `name` as its destination exchange or source.
     bool exchange_has_bindings(const VHost& vhost, std::string_view name) const;
 
@@ -65,8 +99,26 @@ private:
     void apply_update(const BindingChange& u);
     void apply_update(const QueueAdded& u);
     void apply_update(const QueueRemoved& u);
+    void apply_update(const VhostAdded& u);
+    void apply_update(const VhostRemoved& u);
+    void apply_update(const UserPut& u);
+    void apply_update(const UserRemoved& u);
+    void apply_update(const PermissionsPut& u);
+    void apply_update(const PermissionsRemoved& u);
+    void apply_update(const TopicPermissionsPut& u);
+    void apply_update(const TopicPermissionsRemoved& u);
+    void apply_update(const VhostLimitsPut& u);
+    void apply_update(const UserLimitsPut& u);
 
     std::unordered_map<std::string, VHost> vhosts_;
+    // Deleted vhosts, emptied, kept where they were (a node handle keeps its element's
+    // address): connections opened to one hold a pointer to it until they are closed.
+    std::vector<std::unordered_map<std::string, VHost>::node_type> deleted_vhosts_;
+    access::UserTable users_;
+    access::PermissionTable permissions_;
+    std::map<std::string, access::UserLimits, std::less<>> user_limits_;
+    u64 access_generation_ = 1;
+    std::vector<ConnectionClosure> closures_;
     // Scratch space for route(), kept to make routing allocation-free in steady state.
     std::vector<const routing::Destination*> destinations_;
     std::vector<const Exchange*> exchange_stack_;

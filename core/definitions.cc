@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/access/password_hash.h"
 #include "core/base/assert.h"
 #include "core/base/limits.h"
 #include "core/base/log.h"
@@ -35,27 +36,80 @@ bool durable_binding(const VHost& vhost, const std::string& source,
     return durable_destination(vhost, destination);
 }
 
+// Users, vhosts, permissions and limits are all durable, as in RabbitMQ.
+template <typename T>
+inline constexpr bool is_access_update =
+    std::is_same_v<T, VhostAdded> || std::is_same_v<T, VhostRemoved> ||
+    std::is_same_v<T, UserPut> || std::is_same_v<T, UserRemoved> ||
+    std::is_same_v<T, PermissionsPut> || std::is_same_v<T, PermissionsRemoved> ||
+    std::is_same_v<T, TopicPermissionsPut> || std::is_same_v<T, TopicPermissionsRemoved> ||
+    std::is_same_v<T, VhostLimitsPut> || std::is_same_v<T, UserLimitsPut>;
+
 bool touches_durable(const Catalog& catalog, const CatalogUpdate& update) {
     return std::visit(
         [&](const auto& u) -> bool {
             using T = std::decay_t<decltype(u)>;
-            const VHost* vhost = catalog.find_vhost(u.vhost);
-            if (vhost == nullptr) return false;
-            if constexpr (std::is_same_v<T, ExchangeAdded>) {
-                return u.info.durable && !predeclared(u.info.name);
-            } else if constexpr (std::is_same_v<T, ExchangeRemoved>) {
-                auto it = vhost->exchanges.find(u.name);
-                return it != vhost->exchanges.end() && it->second.info.durable &&
-                       !predeclared(u.name);
-            } else if constexpr (std::is_same_v<T, BindingChange>) {
-                return durable_binding(*vhost, u.source, u.destination);
-            } else if constexpr (std::is_same_v<T, QueueAdded>) {
-                return durable_queue(u.info);
+            if constexpr (is_access_update<T>) {
+                return true;
             } else {
-                static_assert(std::is_same_v<T, QueueRemoved>);
-                auto it = vhost->queues.find(u.name);
-                return it != vhost->queues.end() && it->second.id == u.id &&
-                       durable_queue(it->second);
+                const VHost* vhost = catalog.find_vhost(u.vhost);
+                if (vhost == nullptr) return false;
+                if constexpr (std::is_same_v<T, ExchangeAdded>) {
+                    return u.info.durable && !predeclared(u.info.name);
+                } else if constexpr (std::is_same_v<T, ExchangeRemoved>) {
+                    auto it = vhost->exchanges.find(u.name);
+                    return it != vhost->exchanges.end() && it->second.info.durable &&
+                           !predeclared(u.name);
+                } else if constexpr (std::is_same_v<T, BindingChange>) {
+                    return durable_binding(*vhost, u.source, u.destination);
+                } else if constexpr (std::is_same_v<T, QueueAdded>) {
+                    return durable_queue(u.info);
+                } else {
+                    static_assert(std::is_same_v<T, QueueRemoved>);
+                    auto it = vhost->queues.find(u.name);
+                    return it != vhost->queues.end() && it->second.id == u.id &&
+                           durable_queue(it->second);
+                }
+            }
+        },
+        update);
+}
+
+bool user_and_vhost_exist(const Catalog& catalog, const std::string& user,
+                          const std::string& vhost) {
+    return catalog.users().find(user) != nullptr && catalog.find_vhost(vhost) != nullptr;
+}
+
+// Whether the update can be applied to `catalog`: replay skips what cannot (a record naming a
+// vhost, user or exchange that is not there).
+bool applies(const Catalog& catalog, const CatalogUpdate& update) {
+    return std::visit(
+        [&](const auto& u) -> bool {
+            using T = std::decay_t<decltype(u)>;
+            if constexpr (std::is_same_v<T, VhostAdded> || std::is_same_v<T, UserPut> ||
+                          std::is_same_v<T, PermissionsRemoved> ||
+                          std::is_same_v<T, TopicPermissionsRemoved>) {
+                return true;
+            } else if constexpr (std::is_same_v<T, UserRemoved> ||
+                                 std::is_same_v<T, UserLimitsPut>) {
+                return catalog.users().find(u.user) != nullptr;
+            } else if constexpr (std::is_same_v<T, PermissionsPut>) {
+                return user_and_vhost_exist(catalog, u.user, u.vhost) &&
+                       access::PermissionPattern::compile(u.configure) &&
+                       access::PermissionPattern::compile(u.write) &&
+                       access::PermissionPattern::compile(u.read);
+            } else if constexpr (std::is_same_v<T, TopicPermissionsPut>) {
+                return user_and_vhost_exist(catalog, u.user, u.vhost) &&
+                       access::PermissionPattern::compile(u.write) &&
+                       access::PermissionPattern::compile(u.read);
+            } else {
+                const VHost* vhost = catalog.find_vhost(u.vhost);
+                if (vhost == nullptr) return false;
+                if constexpr (std::is_same_v<T, BindingChange>) {
+                    return vhost->exchanges.count(u.source) != 0;
+                } else {
+                    return true;
+                }
             }
         },
         update);
@@ -65,6 +119,27 @@ bool touches_durable(const Catalog& catalog, const CatalogUpdate& update) {
 
 void durable_definitions(const Catalog& catalog, std::vector<CatalogUpdate>& out) {
     out.clear();
+    // The access state first: vhosts before anything in them, users before their permissions.
+    for (const auto& [vhost_name, vhost] : catalog.vhosts()) out.push_back(VhostAdded{vhost_name});
+    for (const access::User* user : catalog.users().list()) {
+        out.push_back(UserPut{user->name, user->password_hash, user->tags});
+    }
+    catalog.permissions().for_each(
+        [&](const std::string& user, const std::string& vhost, const access::Permissions& p) {
+            out.push_back(PermissionsPut{user, vhost, p.configure.source(), p.write.source(),
+                                         p.read.source()});
+        });
+    catalog.permissions().for_each_topic([&](const std::string& user, const std::string& vhost,
+                                             const access::TopicPermissions& p) {
+        out.push_back(TopicPermissionsPut{user, vhost, p.exchange, p.write.source, p.read.source});
+    });
+    for (const auto& [vhost_name, vhost] : catalog.vhosts()) {
+        if (!(vhost.limits == access::VhostLimits{}))
+            out.push_back(VhostLimitsPut{vhost_name, vhost.limits});
+    }
+    for (const auto& [user, limits] : catalog.all_user_limits()) {
+        out.push_back(UserLimitsPut{user, limits});
+    }
     for (const auto& [vhost_name, vhost] : catalog.vhosts()) {
         for (const auto& [name, exchange] : vhost.exchanges) {
             if (exchange.info.durable && !predeclared(name))
@@ -88,6 +163,16 @@ void durable_definitions(const Catalog& catalog, std::vector<CatalogUpdate>& out
             });
         }
     }
+}
+
+std::vector<CatalogUpdate> default_definitions(const DefaultAccess& defaults) {
+    std::vector<CatalogUpdate> out;
+    for (const std::string& vhost : defaults.vhosts) out.push_back(VhostAdded{vhost});
+    out.push_back(UserPut{defaults.user, access::hash_password(defaults.password), defaults.tags});
+    for (const std::string& vhost : defaults.vhosts) {
+        out.push_back(PermissionsPut{defaults.user, vhost, ".*", ".*", ".*"});
+    }
+    return out;
 }
 
 // ---- DefinitionsLog ----
@@ -173,18 +258,7 @@ std::unique_ptr<Catalog> DefinitionsReplay::fresh_catalog() const {
 }
 
 bool DefinitionsReplay::apply(Catalog& catalog, const CatalogUpdate& update) {
-    bool valid = std::visit(
-        [&](const auto& u) -> bool {
-            using T = std::decay_t<decltype(u)>;
-            const VHost* vhost = catalog.find_vhost(u.vhost);
-            if (vhost == nullptr) return false;
-            if constexpr (std::is_same_v<T, BindingChange>) {
-                return vhost->exchanges.count(u.source) != 0;
-            } else {
-                return true;
-            }
-        },
-        update);
+    bool valid = applies(catalog, update);
     if (valid) catalog.apply(update);
     return valid;
 }

@@ -28,6 +28,18 @@ namespace lepus::core {
 // then queues, then bindings (which need both ends).
 void durable_definitions(const Catalog& catalog, std::vector<CatalogUpdate>& out);
 
+// What a new data directory starts with, as RabbitMQ's default_user, default_pass,
+// default_vhost and default_user_tags: the vhosts, and the user with every permission in each.
+// Created on the first start only; after that the definitions journal rules.
+struct DefaultAccess {
+    std::string user = "guest";
+    std::string password = "guest";
+    std::vector<std::string> tags = {"administrator"};
+    std::vector<std::string> vhosts = {"/"};
+};
+// The updates that create them (the password hashed with a fresh salt).
+std::vector<CatalogUpdate> default_definitions(const DefaultAccess& defaults);
+
 class DefinitionsLog {
 public:
     explicit DefinitionsLog(JournalSink& journal) : journal_(journal) {}

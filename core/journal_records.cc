@@ -113,7 +113,29 @@ enum class DefinitionTag : u8 {
     binding_change = 3,
     queue_added = 4,
     queue_removed = 5,
+    vhost_added = 6,
+    vhost_removed = 7,
+    user_put = 8,
+    user_removed = 9,
+    permissions_put = 10,
+    permissions_removed = 11,
+    topic_permissions_put = 12,
+    topic_permissions_removed = 13,
+    vhost_limits_put = 14,
+    user_limits_put = 15,
 };
+
+// An optional limit: a presence byte, then the value.
+void write_limit(wire::WireWriter& w, const std::optional<i64>& limit) {
+    w.write_u8(limit ? 1 : 0);
+    w.write_u64(static_cast<u64>(limit.value_or(0)));
+}
+
+std::optional<i64> read_limit(wire::WireReader& r) {
+    bool present = r.read_u8() != 0;
+    auto value = static_cast<i64>(r.read_u64());
+    return present ? std::optional<i64>(value) : std::nullopt;
+}
 
 void write_flags(wire::WireWriter& w, bool a, bool b, bool c) {
     w.write_u8(static_cast<u8>((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0)));
@@ -167,6 +189,141 @@ void encode(wire::WireWriter& w, const QueueRemoved& u) {
     w.write_shortstr(u.vhost);
     w.write_shortstr(u.name);
     w.write_u64(u.id.value);
+}
+
+void encode(wire::WireWriter& w, const VhostAdded& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::vhost_added));
+    w.write_shortstr(u.vhost);
+}
+
+void encode(wire::WireWriter& w, const VhostRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::vhost_removed));
+    w.write_shortstr(u.vhost);
+}
+
+void encode(wire::WireWriter& w, const UserPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::user_put));
+    w.write_shortstr(u.user);
+    w.write_shortstr(std::string_view(reinterpret_cast<const char*>(u.password_hash.data()),
+                                      u.password_hash.size()));
+    w.write_u16(static_cast<u16>(u.tags.size()));
+    for (const std::string& tag : u.tags) w.write_shortstr(tag);
+}
+
+void encode(wire::WireWriter& w, const UserRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::user_removed));
+    w.write_shortstr(u.user);
+}
+
+void encode(wire::WireWriter& w, const PermissionsPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::permissions_put));
+    w.write_shortstr(u.user);
+    w.write_shortstr(u.vhost);
+    w.write_longstr(u.configure);
+    w.write_longstr(u.write);
+    w.write_longstr(u.read);
+}
+
+void encode(wire::WireWriter& w, const PermissionsRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::permissions_removed));
+    w.write_shortstr(u.user);
+    w.write_shortstr(u.vhost);
+}
+
+void encode(wire::WireWriter& w, const TopicPermissionsPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::topic_permissions_put));
+    w.write_shortstr(u.user);
+    w.write_shortstr(u.vhost);
+    w.write_shortstr(u.exchange);
+    w.write_longstr(u.write);
+    w.write_longstr(u.read);
+}
+
+void encode(wire::WireWriter& w, const TopicPermissionsRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::topic_permissions_removed));
+    w.write_shortstr(u.user);
+    w.write_shortstr(u.vhost);
+    w.write_u8(u.exchange ? 1 : 0);
+    w.write_shortstr(u.exchange.value_or(std::string()));
+}
+
+void encode(wire::WireWriter& w, const VhostLimitsPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::vhost_limits_put));
+    w.write_shortstr(u.vhost);
+    write_limit(w, u.limits.max_connections);
+    write_limit(w, u.limits.max_queues);
+}
+
+void encode(wire::WireWriter& w, const UserLimitsPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::user_limits_put));
+    w.write_shortstr(u.user);
+    write_limit(w, u.limits.max_connections);
+    write_limit(w, u.limits.max_channels);
+}
+
+std::optional<CatalogUpdate> decode_access(DefinitionTag tag, wire::WireReader& r) {
+    switch (tag) {
+        case DefinitionTag::vhost_added: return VhostAdded{std::string(r.read_shortstr())};
+        case DefinitionTag::vhost_removed: return VhostRemoved{std::string(r.read_shortstr())};
+        case DefinitionTag::user_put: {
+            UserPut u;
+            u.user = r.read_shortstr();
+            std::string_view hash = r.read_shortstr();
+            u.password_hash.assign(hash.begin(), hash.end());
+            u16 tags = r.read_u16();
+            for (u16 i = 0; i < tags && r.ok(); i++) u.tags.emplace_back(r.read_shortstr());
+            return u;
+        }
+        case DefinitionTag::user_removed: return UserRemoved{std::string(r.read_shortstr())};
+        case DefinitionTag::permissions_put: {
+            PermissionsPut u;
+            u.user = r.read_shortstr();
+            u.vhost = r.read_shortstr();
+            u.configure = r.read_longstr();
+            u.write = r.read_longstr();
+            u.read = r.read_longstr();
+            return u;
+        }
+        case DefinitionTag::permissions_removed: {
+            PermissionsRemoved u;
+            u.user = r.read_shortstr();
+            u.vhost = r.read_shortstr();
+            return u;
+        }
+        case DefinitionTag::topic_permissions_put: {
+            TopicPermissionsPut u;
+            u.user = r.read_shortstr();
+            u.vhost = r.read_shortstr();
+            u.exchange = r.read_shortstr();
+            u.write = r.read_longstr();
+            u.read = r.read_longstr();
+            return u;
+        }
+        case DefinitionTag::topic_permissions_removed: {
+            TopicPermissionsRemoved u;
+            u.user = r.read_shortstr();
+            u.vhost = r.read_shortstr();
+            bool one = r.read_u8() != 0;
+            std::string exchange(r.read_shortstr());
+            if (one) u.exchange = std::move(exchange);
+            return u;
+        }
+        case DefinitionTag::vhost_limits_put: {
+            VhostLimitsPut u;
+            u.vhost = r.read_shortstr();
+            u.limits.max_connections = read_limit(r);
+            u.limits.max_queues = read_limit(r);
+            return u;
+        }
+        case DefinitionTag::user_limits_put: {
+            UserLimitsPut u;
+            u.user = r.read_shortstr();
+            u.limits.max_connections = read_limit(r);
+            u.limits.max_channels = read_limit(r);
+            return u;
+        }
+        default: return std::nullopt;
+    }
 }
 
 }  // namespace
@@ -234,9 +391,9 @@ std::optional<CatalogUpdate> decode_definition(std::string_view payload) {
             result = std::move(u);
             break;
         }
-        default: return std::nullopt;
+        default: result = decode_access(tag, r); break;
     }
-    if (!r.ok() || !r.at_end()) return std::nullopt;
+    if (!result || !r.ok() || !r.at_end()) return std::nullopt;
     return result;
 }
 

@@ -75,8 +75,9 @@ bool decode_queue_drop(std::string_view payload, QueueId& queue);
 void encode_boot(std::string& out, u64 epoch);
 bool decode_boot(std::string_view payload, u64& epoch);
 
-// One catalog change; only ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded and
-// QueueRemoved are written.
+// One catalog change: exchanges, bindings and queues (the durable ones), and every change of
+// the access state (vhosts, users with their password hashes, permissions, topic permissions,
+// limits), each in its own tagged layout (journal_records.cc).
 void encode_definition(std::string& out, const CatalogUpdate& update);
 std::optional<CatalogUpdate> decode_definition(std::string_view payload);
 

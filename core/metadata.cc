@@ -132,7 +132,7 @@ void Metadata::run() {
     while (current_ == nullptr && !waiting_.empty()) {
         std::unique_ptr<MetaRequest> request = std::move(waiting_.front());
         waiting_.pop_front();
-        if (catalog_.find_vhost(request->vhost) == nullptr) {
+        if (!is_admin_op(request->op) && catalog_.find_vhost(request->vhost) == nullptr) {
             reply(*request, ReplyCode::not_allowed,
                   "NOT_ALLOWED - vhost '" + request->vhost + "' not found");
             continue;
@@ -397,6 +397,13 @@ bool Metadata::start(MetaRequest& request, const QueueDeclareOp& op) {
             reply(request, ReplyCode::not_found, no_queue_text(name, request.vhost));
             return true;
         }
+        // max-queues applies to new queues only, as RabbitMQ's channel checks it.
+        const VHost* vhost = catalog_.find_vhost(request.vhost);
+        if (auto refused = access::check_vhost_queues(vhost->limits, request.vhost, name,
+                                                      vhost->queues.size())) {
+            reply(request, ReplyCode::precondition_failed, std::move(refused->text));
+            return true;
+        }
         QueueArguments arguments;
         std::string invalid;
         if (ReplyCode code =
@@ -513,7 +520,7 @@ bool Metadata::start(MetaRequest& request, const QueueDeleteOp& op) {
         reply_ok(request);  // RabbitMQ deletes idempotently, with a count of 0
         return true;
     }
-    if (queue->exclusive && !(queue->owner == request.requester.connection)) {
+    if (!op.forced && queue->exclusive && !(queue->owner == request.requester.connection)) {
         reply(request, ReplyCode::resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }

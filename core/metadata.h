@@ -57,6 +57,23 @@ private:
     bool start(MetaRequest& request, const ConnectionClosedOp& op);
     bool start(MetaRequest& request, const QueueAutoDeleteOp& op);
     bool start(MetaRequest& request, const QueueExpireOp& op);
+    // Access administration (metadata_access.cc); each finishes at once except delete_vhost,
+    // which first deletes the vhost's queues on their home shards.
+    bool start(MetaRequest& request, const AddUserOp& op);
+    bool start(MetaRequest& request, const DeleteUserOp& op);
+    bool start(MetaRequest& request, const ChangePasswordOp& op);
+    bool start(MetaRequest& request, const ClearPasswordOp& op);
+    bool start(MetaRequest& request, const SetUserTagsOp& op);
+    bool start(MetaRequest& request, const AddVhostOp& op);
+    bool start(MetaRequest& request, const DeleteVhostOp& op);
+    bool start(MetaRequest& request, const SetPermissionsOp& op);
+    bool start(MetaRequest& request, const ClearPermissionsOp& op);
+    bool start(MetaRequest& request, const SetTopicPermissionsOp& op);
+    bool start(MetaRequest& request, const ClearTopicPermissionsOp& op);
+    bool start(MetaRequest& request, const SetVhostLimitsOp& op);
+    bool start(MetaRequest& request, const ClearVhostLimitsOp& op);
+    bool start(MetaRequest& request, const SetUserLimitsOp& op);
+    bool start(MetaRequest& request, const ClearUserLimitsOp& op);
     void finish(const QueueCommandDone& done);
 
     // Applies locally, then tells every other shard.

@@ -16,10 +16,13 @@
 //   for a queue.declare of the name, that channel answers the declaring one with a MetaReply.
 // Rarely sent messages are boxed so a ring slot stays small for the data-path ones.
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
+#include "core/access/access_limits.h"
 #include "core/base/types.h"
 #include "core/message.h"
 #include "core/routing/destination.h"
@@ -107,6 +110,7 @@ struct QueueDeleteOp {
     std::string queue;
     bool if_unused = false;
     bool if_empty = false;
+    bool forced = false;  // a vhost's deletion: exclusive queues of any connection go too
 };
 // The requester's connection closed: its exclusive queues go.
 struct ConnectionClosedOp {};
@@ -120,9 +124,93 @@ struct QueueExpireOp {
     std::string queue;
     QueueId id;
 };
+
+// ---- access administration: rabbitmqctl's user, vhost, permission and limit commands ----
+// An admin front end sends one of these to shard 0 in a MetaRequest (whose `vhost` is not
+// looked at) and gets a MetaReply: reply_success, or an error code with rabbitmqctl's error
+// line in `text`. Passwords travel in the clear only as far as shard 0, which hashes them
+// (core/access/password_hash.h); only the hash is replicated and written to disk.
+struct AddUserOp {
+    std::string name;
+    std::string password;
+    std::vector<std::string> tags;
+};
+struct DeleteUserOp {
+    std::string name;
+};
+struct ChangePasswordOp {
+    std::string name;
+    std::string password;
+};
+struct ClearPasswordOp {
+    std::string name;
+};
+struct SetUserTagsOp {
+    std::string name;
+    std::vector<std::string> tags;
+};
+struct AddVhostOp {
+    std::string name;
+};
+struct DeleteVhostOp {
+    std::string name;
+    bool queues_gone = false;  // internal: the vhost's queues were deleted, the vhost goes now
+};
+struct SetPermissionsOp {
+    std::string user;
+    std::string vhost;
+    std::string configure;
+    std::string write;
+    std::string read;
+};
+struct ClearPermissionsOp {
+    std::string user;
+    std::string vhost;
+};
+struct SetTopicPermissionsOp {
+    std::string user;
+    std::string vhost;
+    std::string exchange;
+    std::string write;
+    std::string read;
+};
+struct ClearTopicPermissionsOp {
+    std::string user;
+    std::string vhost;
+    std::optional<std::string> exchange;  // none: every exchange's
+};
+// set_vhost_limits replaces the vhost's limits with these (as RabbitMQ's runtime parameter).
+struct SetVhostLimitsOp {
+    std::string vhost;
+    access::VhostLimits limits;
+};
+struct ClearVhostLimitsOp {
+    std::string vhost;
+};
+// set_user_limits merges the given limits into the user's; clear_user_limits names one limit
+// ("max-connections", "max-channels") or "all".
+struct SetUserLimitsOp {
+    std::string user;
+    access::UserLimits limits;
+};
+struct ClearUserLimitsOp {
+    std::string user;
+    std::string limit;  // a limit's name, or "all"
+};
+
 using MetaOp =
     std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp, QueueBindOp,
-                 QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp, QueueAutoDeleteOp, QueueExpireOp>;
+                 QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp, QueueAutoDeleteOp, QueueExpireOp,
+                 AddUserOp, DeleteUserOp, ChangePasswordOp, ClearPasswordOp, SetUserTagsOp,
+                 AddVhostOp, DeleteVhostOp, SetPermissionsOp, ClearPermissionsOp,
+                 SetTopicPermissionsOp, ClearTopicPermissionsOp, SetVhostLimitsOp,
+                 ClearVhostLimitsOp, SetUserLimitsOp, ClearUserLimitsOp>;
+
+// The ops of an admin front end, which name their own vhost (if any) instead of the request's:
+// AddUserOp and every op after it.
+inline constexpr usize first_admin_op = 10;
+static_assert(std::is_same_v<std::variant_alternative_t<first_admin_op, MetaOp>, AddUserOp>);
+inline bool is_admin_op(const MetaOp& op) { return op.index() >= first_admin_op; }
 
 enum class ReplyWanted : u8 { no, yes };
 
@@ -170,8 +258,57 @@ struct QueueRemoved {  // its bindings go with it on every replica
     std::string name;
     QueueId id;
 };
+// Access state, replicated like the rest. Every user update carries the whole user, hash
+// included, so each replica holds what shard 0 decided (the salt is drawn once, there).
+struct VhostAdded {  // with the default and amq.* exchanges
+    std::string vhost;
+};
+struct VhostRemoved {  // its exchanges, bindings, permissions and limits go with it
+    std::string vhost;
+};
+struct UserPut {  // added, or replaced (password, tags)
+    std::string user;
+    std::vector<u8> password_hash;  // salt ‖ SHA-256(salt ‖ password), or empty
+    std::vector<std::string> tags;
+};
+struct UserRemoved {  // its permissions and limits go with it
+    std::string user;
+};
+struct PermissionsPut {
+    std::string user;
+    std::string vhost;
+    std::string configure;
+    std::string write;
+    std::string read;
+};
+struct PermissionsRemoved {
+    std::string user;
+    std::string vhost;
+};
+struct TopicPermissionsPut {
+    std::string user;
+    std::string vhost;
+    std::string exchange;
+    std::string write;
+    std::string read;
+};
+struct TopicPermissionsRemoved {
+    std::string user;
+    std::string vhost;
+    std::optional<std::string> exchange;  // none: all of the user's in the vhost
+};
+struct VhostLimitsPut {  // all unset: cleared
+    std::string vhost;
+    access::VhostLimits limits;
+};
+struct UserLimitsPut {
+    std::string user;
+    access::UserLimits limits;
+};
 using CatalogUpdate =
-    std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved>;
+    std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved,
+                 VhostAdded, VhostRemoved, UserPut, UserRemoved, PermissionsPut, PermissionsRemoved,
+                 TopicPermissionsPut, TopicPermissionsRemoved, VhostLimitsPut, UserLimitsPut>;
 // A shard -> shard 0: this shard's replica has applied the first `count` updates shard 0
 // broadcast. Shard 0 answers a change only once every replica holds it, so a client that
 // learns of a change may act on it through a connection on any shard.

@@ -107,6 +107,20 @@ public:
     const TopicPermissions* find_topic(std::string_view user, std::string_view vhost,
                                        std::string_view exchange) const;
 
+    // Every entry, for snapshots and listings: (user, vhost) -> permissions, and
+    // (user, vhost, exchange) -> topic permissions, ordered by key.
+    template <typename Visit>
+    void for_each(Visit&& visit) const {
+        for (const auto& [key, entry] : permissions_)
+            visit(std::get<0>(key), std::get<1>(key), entry);
+    }
+    template <typename Visit>
+    void for_each_topic(Visit&& visit) const {
+        for (const auto& [key, entry] : topic_permissions_) {
+            visit(std::get<0>(key), std::get<1>(key), entry);
+        }
+    }
+
     // Everything of a user or a vhost, when it is deleted.
     void remove_user(std::string_view user);
     void remove_vhost(std::string_view vhost);

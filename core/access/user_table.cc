@@ -99,6 +99,11 @@ UserOutcome UserTable::set_tags(std::string_view name, std::vector<std::string> 
     return UserOutcome::ok;
 }
 
+void UserTable::put(User user) {
+    std::string name = user.name;
+    users_.insert_or_assign(std::move(name), std::move(user));
+}
+
 LoginOutcome UserTable::authenticate(std::string_view name, std::string_view password) const {
     if (password.empty()) return LoginOutcome::blank_password;
     const User* user = find(name);

@@ -67,6 +67,9 @@ public:
     UserOutcome change_password(std::string_view name, std::string_view password);
     UserOutcome clear_password(std::string_view name);
     UserOutcome set_tags(std::string_view name, std::vector<std::string> tags);
+    // Adds the user or replaces the one of that name, as decided elsewhere: how a replica
+    // applies what the metadata shard decided (the hash is the decider's, salt and all).
+    void put(User user);
 
     // The PLAIN login: RabbitMQ checks for a blank password first, then the user and the hash.
     // A missing user and a wrong password are refused alike, so a login says nothing about

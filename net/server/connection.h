@@ -46,6 +46,10 @@ public:
     void flush();
     // Broker shutdown: connection.close 320 CONNECTION_FORCED.
     void force_close(const std::string& reason) { session_.force_close(reason); }
+    // Its vhost or user was deleted: 320 CONNECTION_FORCED. False when the closure is not for it.
+    bool close_if_affected(const core::ConnectionClosure& closure) {
+        return session_.close_if_affected(closure);
+    }
     // A message from a shard for `channel`, one of this connection's (as channel_of named it).
     void on_message(core::ShardMessage message, const core::ChannelKey& channel) {
         session_.on_message(std::move(message), channel);

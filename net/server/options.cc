@@ -239,6 +239,52 @@ bool set_loopback_users_only(std::string_view value, Options& out, std::string& 
     return false;
 }
 
+bool parse_bool(std::string_view value, bool& out, std::string& why) {
+    if (value == "true" || value == "false") {
+        out = value == "true";
+        return true;
+    }
+    why = "expected true or false, got " + in_quotes(value);
+    return false;
+}
+
+// rabbitmq.conf's default_vhost: the one vhost a new data directory starts with.
+bool set_default_vhost(std::string_view value, Options& out, std::string& why) {
+    std::string name;
+    if (!set_short_string(value, name, why)) return false;
+    out.vhosts = {std::move(name)};
+    return true;
+}
+
+// rabbitmq.conf's default_user_tags.administrator = true | false.
+bool set_default_user_administrator(std::string_view value, Options& out, std::string& why) {
+    bool administrator = false;
+    if (!parse_bool(value, administrator, why)) return false;
+    std::erase(out.default_user_tags, "administrator");
+    if (administrator) out.default_user_tags.emplace_back("administrator");
+    return true;
+}
+
+// rabbitmq.conf's loopback_users.guest = true | false: whether guest may log in only over
+// loopback.
+bool set_loopback_guest(std::string_view value, Options& out, std::string& why) {
+    bool loopback_only = false;
+    if (!parse_bool(value, loopback_only, why)) return false;
+    std::erase(out.loopback_users, "guest");
+    if (loopback_only) out.loopback_users.emplace_back("guest");
+    return true;
+}
+
+// rabbitmq.conf's loopback_users = none: nobody is held to loopback.
+bool set_loopback_users(std::string_view value, Options& out, std::string& why) {
+    if (value != "none") {
+        why = "expected none, got " + in_quotes(value);
+        return false;
+    }
+    out.loopback_users.clear();
+    return true;
+}
+
 // A comma-separated list; blanks around each name are dropped. Replaces the default {"/"}.
 bool set_vhosts(std::string_view value, Options& out, std::string& why) {
     std::vector<std::string> vhosts;
@@ -300,6 +346,12 @@ constexpr std::array settings = {
     Setting{"", "default_password", set_default_password},
     Setting{"", "loopback_users_only", set_loopback_users_only},
     Setting{"", "vhosts", set_vhosts},
+    // rabbitmq.conf's names for the same, and the access settings it has keys for.
+    Setting{"", "default_pass", set_default_password},
+    Setting{"", "default_vhost", set_default_vhost},
+    Setting{"", "default_user_tags.administrator", set_default_user_administrator},
+    Setting{"", "loopback_users.guest", set_loopback_guest},
+    Setting{"", "loopback_users", set_loopback_users},
 };
 
 const Setting* find_flag(std::string_view flag) {
@@ -511,7 +563,9 @@ std::string help_text() {
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";
-    text += "default_password, loopback_users_only and vhosts (a comma-separated list).\n";
+    text += "default_password, loopback_users_only and vhosts (a comma-separated list), and\n";
+    text += "rabbitmq.conf's default_pass, default_vhost, default_user_tags.administrator,\n";
+    text += "loopback_users.guest and loopback_users = none.\n";
     return text;
 }
 

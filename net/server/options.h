@@ -85,11 +85,17 @@ struct Options {
     // choice (core/README.md, "Flow control").
     u32 tcp_recbuf = 0;
     u32 tcp_sndbuf = 0;
+    // The user and vhosts a new data directory starts with (rabbitmq.conf's default_user,
+    // default_pass, default_user_tags, default_vhost; `vhosts` lists more than one). Used on
+    // the first start only: after that the stored definitions rule.
     std::string default_user = "guest";
     std::string default_password = "guest";
-    // The default user may log in only from loopback, as RabbitMQ's loopback_users.
-    bool loopback_users_only = true;
+    std::vector<std::string> default_user_tags = {"administrator"};
     std::vector<std::string> vhosts = {"/"};
+    // Users who may log in only over loopback (rabbitmq.conf's loopback_users). The older
+    // loopback_users_only = false lifts the rule for everyone, as loopback_users = none does.
+    std::vector<std::string> loopback_users = {"guest"};
+    bool loopback_users_only = true;
     std::string log_level = "info";  // error | warning | info | debug
     u32 journal_segment_mb = 64;
     u32 journal_flush_ms = 0;
@@ -105,8 +111,8 @@ struct Options {
 
     // What the AMQP sessions negotiate and enforce.
     session::Settings session_settings() const {
-        return {heartbeat_s,  frame_max,        channel_max,        handshake_timeout_ms,
-                default_user, default_password, loopback_users_only};
+        return {heartbeat_s, frame_max, channel_max, handshake_timeout_ms,
+                loopback_users_only ? loopback_users : std::vector<std::string>{}};
     }
 };
 

@@ -18,6 +18,7 @@
 
 #include "core/base/log.h"
 #include "core/definitions.h"
+#include "core/journal_records.h"
 #include "net/server/disk_journal.h"
 #include "net/server/listener.h"
 #include "net/server/shard.h"
@@ -64,7 +65,7 @@ std::string prepare_data_dir(const std::string& path) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec) return "cannot create data directory '" + path + "': " + ec.message();
-    if (access(path.c_str(), W_OK) != 0) {
+    if (::access(path.c_str(), W_OK) != 0) {
         return "data directory '" + path + "' is not writable: " + std::strerror(errno);
     }
     return {};
@@ -120,24 +121,67 @@ StartError recover_definitions(const Options& options, const std::string& data_d
     journal_options.segment_size = 4u << 20;  // definitions are small; snapshots keep them so
     std::string error = out.journal->open(data_dir + "/definitions", journal_options);
     if (!error.empty()) return error;
-    core::DefinitionsReplay replay(options.vhosts);
     // Every segment read stays until this start's first snapshot is durable: until then those
-    // records are the only copy of the definitions.
+    // records are the only copy of the definitions. The records are kept until all are read:
+    // whether they hold access state decides how they are replayed.
     std::vector<u64> segments;
+    std::vector<std::pair<u8, std::string>> records;
     StartError recovered = out.journal->recover(
         [&](u8 kind, u64, const persist::Location& location, std::string_view payload) {
             if (segments.empty() || segments.back() != location.segment) {
                 segments.push_back(location.segment);
                 out.journal->retain(location.segment);
             }
-            replay.record(kind, payload);
+            records.emplace_back(kind, std::string(payload));
         });
     if (recovered.failed()) return recovered;
+    // A data directory written before users and vhosts were definitions has exchanges and
+    // queues in the configured vhosts and no access state: it is read with those vhosts and
+    // given the default user, as a new one is. One written since starts its definitions with
+    // access state (the defaults of its first start, or a snapshot's vhosts and users); until
+    // the first snapshot after such an upgrade is on disk, the old records still come first,
+    // and are read with the configured vhosts again.
+    bool access_state = false;
+    bool legacy_first = false;
+    bool first = true;
+    for (const auto& [kind, payload] : records) {
+        if (kind != static_cast<u8>(core::RecordKind::definition)) continue;
+        std::optional<core::CatalogUpdate> update = core::decode_definition(payload);
+        if (!update) continue;
+        bool access = update->index() >= core::CatalogUpdate(core::VhostAdded{}).index();
+        if (first) legacy_first = !access;
+        first = false;
+        if (access) {
+            access_state = true;
+            break;
+        }
+    }
+    core::DefinitionsReplay replay(!access_state || legacy_first ? options.vhosts
+                                                                 : std::vector<std::string>{});
+    for (const auto& [kind, payload] : records) replay.record(kind, payload);
+    records.clear();
     out.definitions = replay.finish(shard_count);
     out.epoch = out.definitions.epoch + 1;
     out.log = std::make_unique<core::DefinitionsLog>(*out.journal);
     out.log->adopt_recovered(segments);
     out.log->write_boot(out.epoch);
+    if (!access_state) {
+        // A new data directory (or one from before access state): the default user and vhosts,
+        // as RabbitMQ creates them on its first start only. They are written first and are on
+        // disk before any client is answered (every reply waits for the definitions journal).
+        core::DefaultAccess defaults;
+        defaults.user = options.default_user;
+        defaults.password = options.default_password;
+        defaults.tags = options.default_user_tags;
+        defaults.vhosts = options.vhosts;
+        core::Catalog empty;
+        std::vector<core::CatalogUpdate> created = core::default_definitions(defaults);
+        for (const core::CatalogUpdate& update : created) out.log->write(empty, update);
+        out.definitions.updates.insert(out.definitions.updates.begin(), created.begin(),
+                                       created.end());
+        LEPUS_LOG(info, "new data directory: user '%s' and %zu vhost(s) created",
+                  defaults.user.c_str(), defaults.vhosts.size());
+    }
     if (!out.definitions.updates.empty()) {
         LEPUS_LOG(info, "recovered %zu durable definitions", out.definitions.updates.size());
     }

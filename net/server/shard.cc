@@ -98,7 +98,9 @@ StartError Shard::init() {
         return std::string("registering provided buffers failed: ") + std::strerror(-rc) +
                " (needs Linux 5.19+)";
     }
-    broker_ = std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, options_.vhosts);
+    // Vhosts, like users, come from the definitions (those of a new data directory included).
+    broker_ =
+        std::make_unique<core::Broker>(id_, grid_.shard_count(), *this, std::vector<std::string>{});
     broker_->set_paging(u64{options_.queue_memory_mb} << 20, limits::queue_read_ahead_max);
     if (StartError error = open_journal(); error.failed()) return error;
     if (id_ == ShardId(0)) {
@@ -551,6 +553,17 @@ void Shard::request_stop() {
     grid_.wake(id_.value);
 }
 
+void Shard::close_for_catalog() {
+    std::vector<core::ConnectionClosure> closures = broker_->catalog().take_closures();
+    if (closures.empty()) return;
+    for (auto& connection : connections_) {
+        if (!connection) continue;
+        for (const core::ConnectionClosure& closure : closures) {
+            if (connection->close_if_affected(closure)) break;
+        }
+    }
+}
+
 void Shard::run() {
     LEPUS_LOG(debug, "shard running");
     idle_watch_ = IdleWatch(monotonic_ms());
@@ -568,6 +581,7 @@ void Shard::run() {
             idle_watch_.note_work();
         }
         if (drain_mailboxes()) idle_watch_.note_work();
+        close_for_catalog();
         run_timers();
         // Output of this turn: each connection's frames in one send.
         std::vector<Connection*>& flush_list = context_->flush_list;

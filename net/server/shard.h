@@ -81,6 +81,8 @@ private:
     // With --journal-flush-ms: when held records must be written, or UINT64_MAX.
     u64 journal_deadline_ms() const;
     bool drain_mailboxes();
+    // Closes the connections whose vhost or user the catalog's latest changes deleted.
+    void close_for_catalog();
     // Completions to take this turn: all that are ready while the connections' inboxes hold
     // less than limits::shard_inbox_high.
     u32 completion_batch() const;

@@ -159,24 +159,31 @@ void Channel::handle_body(std::string_view payload, const ChunkRef& chunk) {
 
 void Channel::publish_complete() {
     PublishAssembly::Complete publish = publish_.take();
+    // Permissions are checked as the publish arrives, in a transaction too (as RabbitMQ).
+    const core::Exchange* found = nullptr;
+    if (!publish_permitted(publish, found)) return;
     if (transaction_.on()) {
         transaction_.hold(std::move(publish));
         return;
     }
-    route_publish(publish.exchange, publish.mandatory, publish.headers, publish.message);
+    route_publish(publish.exchange, publish.mandatory, publish.headers, publish.message, found);
 }
 
 void Channel::route_publish(const std::string& exchange_name, bool mandatory,
-                            std::string_view headers, const MessageRef& message) {
+                            std::string_view headers, const MessageRef& message,
+                            const core::Exchange* found) {
     core::Broker& broker = link_.services.broker;
     const core::VHost& vhost = *link_.facts.vhost_entry;
-    auto it = vhost.exchanges.find(exchange_name);
-    if (it == vhost.exchanges.end()) {
-        fail(ReplyCode::not_found, core::no_exchange_text(exchange_name, link_.facts.vhost),
-             BasicPublish::class_id, BasicPublish::method_id);
-        return;
+    if (found == nullptr) {
+        auto it = vhost.exchanges.find(exchange_name);
+        if (it == vhost.exchanges.end()) {
+            fail(ReplyCode::not_found, core::no_exchange_text(exchange_name, link_.facts.vhost),
+                 BasicPublish::class_id, BasicPublish::method_id);
+            return;
+        }
+        found = &it->second;
     }
-    const core::Exchange& exchange = it->second;
+    const core::Exchange& exchange = *found;
     if (exchange.info.internal) {
         fail(ReplyCode::access_refused,
              "ACCESS_REFUSED - cannot publish to internal exchange '" + exchange_name +

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/access/permission_table.h"
+#include "core/access/refusal.h"
 #include "core/base/types.h"
 #include "core/chunk.h"
 #include "core/message.h"
@@ -152,12 +154,29 @@ private:
     void declare_direct_reply(const amqp::QueueDeclare& m);
     void on_direct_reply(core::DirectReply& reply);
 
+    // Access checks (channel_access.cc), as RabbitMQ's channel makes them; each returns false
+    // after failing the channel with the refusal.
+    const core::Catalog& catalog() const;
+    bool refuse_if(const std::optional<access::Refusal>& refused, u16 class_id, u16 method_id);
+    bool permitted(access::ResourceKind kind, std::string_view name, access::Permission permission,
+                   u16 class_id, u16 method_id);
+    bool exchange_declare_permitted(const amqp::ExchangeDeclare& m);
+    bool exchange_delete_permitted(std::string_view exchange);
+    bool queue_declare_permitted(const core::QueueDeclareOp& op);
+    bool binding_permitted(access::ResourceKind destination_kind, std::string_view destination,
+                           std::string_view source, std::string_view routing_key, u16 class_id,
+                           u16 method_id);
+    bool queue_read_permitted(std::string_view queue, u16 class_id, u16 method_id);
+    // `found`: the exchange, when it exists and the publish may go to it.
+    bool publish_permitted(const PublishAssembly::Complete& publish, const core::Exchange*& found);
+
     void send_meta(core::MetaOp op, PendingOk ok, bool nowait, u16 class_id, u16 method_id);
     // Waits for the MetaReply that will answer the current method, parking what follows.
     void await_meta_reply(PendingOk ok, bool nowait, u16 class_id, u16 method_id);
     void publish_complete();
+    // `found`: the exchange when the caller has looked it up already.
     void route_publish(const std::string& exchange, bool mandatory, std::string_view headers,
-                       const MessageRef& message);
+                       const MessageRef& message, const core::Exchange* found = nullptr);
     // Validates delivery tags when the method arrives, as RabbitMQ does in a transaction too,
     // then settles them, or in a transaction leaves them to tx.commit; false after a channel
     // error, which blames basic.`method_id`.
@@ -217,6 +236,23 @@ private:
 
     Confirms confirms_;
     Transaction transaction_;
+
+    // The last publish's access decision, kept while the catalog's access generation stays:
+    // the exchange it was made for (0 generation: none yet), whether a topic permission applies
+    // there, and whether the user may publish with another's user_id.
+    struct PublishDecision {
+        u64 generation = 0;
+        const core::Exchange* exchange = nullptr;
+        bool topic = false;
+        bool impersonator = false;
+    };
+    PublishDecision publish_decision_;
+    // The last queue read from with basic.get or basic.consume, kept the same way.
+    struct ReadDecision {
+        u64 generation = 0;
+        std::string queue;
+    };
+    ReadDecision read_decision_;
 
     std::string last_queue_;
     bool has_reply_consumer_ = false;  // consuming from amq.rabbitmq.reply-to

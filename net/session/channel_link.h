@@ -21,8 +21,9 @@ struct SessionFacts {
     std::string peer_name;
     std::string user;
     std::string vhost;
-    // The vhost the connection opened; catalog entries never move, and vhosts are never
-    // removed while the broker runs.
+    // The vhost the connection opened. Catalog entries never move, and a deleted vhost's entry
+    // stays, emptied, until the broker stops (Catalog::apply_update), so this stays valid
+    // while the connection is closed for the deletion.
     const core::VHost* vhost_entry = nullptr;
     u32 frame_max = limits::frame_size_max;
     bool consumer_cancel_notify = false;

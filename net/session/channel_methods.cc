@@ -78,6 +78,7 @@ void Channel::on_method(const ExchangeDeclare& m) {
         }
         op.info.type = *type;
     }
+    if (!exchange_declare_permitted(m)) return;
     op.info.durable = m.durable;
     op.info.auto_delete = m.auto_delete;
     op.info.internal = m.internal;
@@ -87,18 +88,25 @@ void Channel::on_method(const ExchangeDeclare& m) {
 }
 
 void Channel::on_method(const ExchangeDelete& m) {
+    if (!exchange_delete_permitted(m.exchange)) return;
     send_meta(core::ExchangeDeleteOp{std::string(m.exchange), m.if_unused},
               PendingOk::exchange_delete, m.nowait, ExchangeDelete::class_id,
               ExchangeDelete::method_id);
 }
 
 void Channel::on_method(const ExchangeBind& m) {
+    if (!binding_permitted(access::ResourceKind::exchange, m.destination, m.source, m.routing_key,
+                           ExchangeBind::class_id, ExchangeBind::method_id))
+        return;
     send_meta(core::ExchangeBindOp{std::string(m.destination), std::string(m.source),
                                    std::string(m.routing_key), std::string(m.arguments), false},
               PendingOk::exchange_bind, m.nowait, ExchangeBind::class_id, ExchangeBind::method_id);
 }
 
 void Channel::on_method(const ExchangeUnbind& m) {
+    if (!binding_permitted(access::ResourceKind::exchange, m.destination, m.source, m.routing_key,
+                           ExchangeUnbind::class_id, ExchangeUnbind::method_id))
+        return;
     send_meta(core::ExchangeBindOp{std::string(m.destination), std::string(m.source),
                                    std::string(m.routing_key), std::string(m.arguments), true},
               PendingOk::exchange_unbind, m.nowait, ExchangeUnbind::class_id,
@@ -161,6 +169,7 @@ void Channel::on_method(const QueueDeclare& m) {
     op.info.exclusive = m.exclusive;
     op.info.auto_delete = m.auto_delete;
     op.info.arguments = std::string(m.arguments);
+    if (!queue_declare_permitted(op)) return;
     if (m.exclusive && !m.passive) link_.signals.exclusive_queue_declared = true;
     send_meta(std::move(op), PendingOk::queue_declare, m.nowait, QueueDeclare::class_id,
               QueueDeclare::method_id);
@@ -174,6 +183,9 @@ void Channel::on_method(const QueueBind& m) {
     op.routing_key =
         m.queue.empty() && m.routing_key.empty() ? op.queue : std::string(m.routing_key);
     op.arguments = std::string(m.arguments);
+    if (!binding_permitted(access::ResourceKind::queue, op.queue, op.exchange, op.routing_key,
+                           QueueBind::class_id, QueueBind::method_id))
+        return;
     send_meta(std::move(op), PendingOk::queue_bind, m.nowait, QueueBind::class_id,
               QueueBind::method_id);
 }
@@ -186,6 +198,9 @@ void Channel::on_method(const QueueUnbind& m) {
     op.routing_key = std::string(m.routing_key);
     op.arguments = std::string(m.arguments);
     op.unbind = true;
+    if (!binding_permitted(access::ResourceKind::queue, op.queue, op.exchange, op.routing_key,
+                           QueueUnbind::class_id, QueueUnbind::method_id))
+        return;
     send_meta(std::move(op), PendingOk::queue_unbind, false, QueueUnbind::class_id,
               QueueUnbind::method_id);
 }
@@ -193,6 +208,9 @@ void Channel::on_method(const QueueUnbind& m) {
 void Channel::on_method(const QueuePurge& m) {
     core::QueuePurgeOp op;
     if (!resolve_queue_name(m.queue, op.queue, QueuePurge::class_id, QueuePurge::method_id)) return;
+    if (!permitted(access::ResourceKind::queue, op.queue, access::Permission::read,
+                   QueuePurge::class_id, QueuePurge::method_id))
+        return;
     send_meta(std::move(op), PendingOk::queue_purge, m.nowait, QueuePurge::class_id,
               QueuePurge::method_id);
 }
@@ -200,6 +218,9 @@ void Channel::on_method(const QueuePurge& m) {
 void Channel::on_method(const QueueDelete& m) {
     core::QueueDeleteOp op;
     if (!resolve_queue_name(m.queue, op.queue, QueueDelete::class_id, QueueDelete::method_id))
+        return;
+    if (!permitted(access::ResourceKind::queue, op.queue, access::Permission::configure,
+                   QueueDelete::class_id, QueueDelete::method_id))
         return;
     op.if_unused = m.if_unused;
     op.if_empty = m.if_empty;
@@ -300,6 +321,7 @@ void Channel::on_method(const BasicConsume& m) {
         consume_direct_reply(m, std::move(tag));
         return;
     }
+    if (!queue_read_permitted(queue_name, BasicConsume::class_id, BasicConsume::method_id)) return;
     const core::QueueInfo* info =
         lookup_queue(queue_name, BasicConsume::class_id, BasicConsume::method_id);
     if (info == nullptr) return;
@@ -399,6 +421,7 @@ void Channel::on_method(const BasicPublish& m) {
 void Channel::on_method(const BasicGet& m) {
     std::string queue_name;
     if (!resolve_queue_name(m.queue, queue_name, BasicGet::class_id, BasicGet::method_id)) return;
+    if (!queue_read_permitted(queue_name, BasicGet::class_id, BasicGet::method_id)) return;
     const core::QueueInfo* info = lookup_queue(queue_name, BasicGet::class_id, BasicGet::method_id);
     if (info == nullptr) return;
     auto request = std::make_unique<core::GetRequest>();

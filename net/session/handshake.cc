@@ -1,6 +1,9 @@
 // The handshake and the other methods of the connection class, on channel 0.
+#include <algorithm>
 #include <string>
 
+#include "core/access/access_limits.h"
+#include "core/access/user_table.h"
 #include "core/base/log.h"
 #include "core/wire/field_table.h"
 #include "net/session/server_properties.h"
@@ -101,11 +104,16 @@ bool Session::authenticate(std::string_view mechanism, std::string_view response
         return false;
     }
     facts_.user = std::string(user);
-    const Settings& o = services_.settings;
-    if (user != o.default_user || password != o.default_password) return false;
-    if (o.loopback_users_only && !peer_is_loopback_) {
-        LEPUS_LOG(warning, "user '%s' may only connect from loopback; %s refused",
-                  facts_.user.c_str(), facts_.peer_name.c_str());
+    // Against this shard's replica of the users (RabbitMQ's internal backend), then the
+    // loopback rule, which RabbitMQ checks once the credentials are good.
+    access::LoginOutcome outcome = services_.broker.catalog().users().authenticate(user, password);
+    if (outcome != access::LoginOutcome::ok) {
+        login_refusal_ = access::describe(outcome, user);
+        return false;
+    }
+    const std::vector<std::string>& loopback = services_.settings.loopback_users;
+    if (!peer_is_loopback_ && std::find(loopback.begin(), loopback.end(), user) != loopback.end()) {
+        login_refusal_ = "user '" + facts_.user + "' can only connect via localhost";
         return false;
     }
     return true;
@@ -128,13 +136,22 @@ void Session::handle_start_ok(const ConnectionStartOk& m) {
                     facts_.consumer_cancel_notify = v->as_bool().value_or(false);
                 if (const wire::FieldValue* v = wire::find_field(*table, "connection.blocked"))
                     connection_blocked_capable_ = v->as_bool().value_or(false);
+                if (const wire::FieldValue* v =
+                        wire::find_field(*table, "authentication_failure_close"))
+                    authentication_failure_close_ = v->as_bool().value_or(false);
             }
         }
     }
     if (!authenticate(m.mechanism, m.response)) {
-        LEPUS_LOG(warning, "%s: login refused for user '%s' (mechanism %.*s)",
-                  facts_.peer_name.c_str(), facts_.user.c_str(),
-                  static_cast<int>(m.mechanism.size()), m.mechanism.data());
+        if (login_refusal_.empty()) login_refusal_ = "malformed credentials";
+        std::string reason = std::string(m.mechanism) + " login refused: " + login_refusal_;
+        // As RabbitMQ: a client that declares authentication_failure_close is told, in words
+        // that say nothing of why; any other only sees the socket close.
+        if (!authentication_failure_close_) {
+            handshake_failed(reason);
+            return;
+        }
+        LEPUS_LOG(warning, "%s: %s", facts_.peer_name.c_str(), reason.c_str());
         connection_error(ReplyCode::access_refused,
                          "ACCESS_REFUSED - Login was refused using authentication mechanism " +
                              std::string(m.mechanism) + ". For details see the broker logfile.",
@@ -190,7 +207,33 @@ void Session::handle_open(const ConnectionOpen& m) {
                          ConnectionOpen::class_id, ConnectionOpen::method_id);
         return;
     }
-    facts_.vhost = std::string(m.virtual_host);
+    // RabbitMQ's order (rabbit_reader): the vhost exists, the user may use it, the vhost's
+    // connection limit, the user's (over this shard's connections: AccessCounts).
+    const core::Catalog& catalog = services_.broker.catalog();
+    AccessCounts& counts = services_.access_counts;
+    std::string vhost(m.virtual_host);
+    std::optional<access::Refusal> refused = catalog.permissions().check_vhost(facts_.user, vhost);
+    if (!refused) {
+        refused =
+            access::check_vhost_connections(facts_.vhost_entry->limits, vhost, facts_.user,
+                                            AccessCounts::of(counts.vhost_connections, vhost));
+    }
+    if (!refused) {
+        refused =
+            access::check_user_connections(catalog.user_limits(facts_.user), facts_.user,
+                                           AccessCounts::of(counts.user_connections, facts_.user));
+    }
+    if (refused) {
+        LEPUS_LOG(warning, "%s: %s", facts_.peer_name.c_str(), refused->text.c_str());
+        facts_.vhost_entry = nullptr;
+        connection_error(static_cast<ReplyCode>(refused->reply_code), refused->text,
+                         ConnectionOpen::class_id, ConnectionOpen::method_id);
+        return;
+    }
+    facts_.vhost = std::move(vhost);
+    counts.vhost_connections[facts_.vhost]++;
+    counts.user_connections[facts_.user]++;
+    connection_counted_ = true;
     state_ = State::open;
     send_method(ConnectionOpenOk{});
     LEPUS_LOG(info, "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",

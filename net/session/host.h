@@ -3,7 +3,9 @@
 // shard's services (shared by all its sessions) and, per connection, its host, the socket's
 // side. A session is bytes in; frames (written to the host's out-queue), shard messages (to
 // the outbox) and the host's few actions out. It never sees a socket, a ring or the shard.
+#include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,9 +24,8 @@ struct Settings {
     u32 frame_max = 131072;
     u16 channel_max = 2047;
     u32 handshake_timeout_ms = 10000;  // from the TCP accept to connection.open
-    std::string default_user = "guest";
-    std::string default_password = "guest";
-    bool loopback_users_only = true;
+    // Users who may log in only over loopback (RabbitMQ's loopback_users; [guest] by default).
+    std::vector<std::string> loopback_users = {"guest"};
 };
 
 // Frames that have begun to arrive and are not complete, all of a shard's sessions together,
@@ -40,6 +41,27 @@ struct Peer {
     bool loopback = false;
 };
 
+// The connections and channels open on this shard, per vhost and per user, which the limits
+// max-connections and max-channels are checked against. Each shard counts its own, so across
+// N shards a limit of L admits up to N x L (core/README.md, "Access control", says why).
+struct AccessCounts {
+    using Counts = std::unordered_map<std::string, u64>;
+    Counts vhost_connections;
+    Counts user_connections;
+    Counts user_channels;
+
+    static u64 of(const Counts& counts, const std::string& key) {
+        auto it = counts.find(key);
+        return it == counts.end() ? 0 : it->second;
+    }
+    static void drop(Counts& counts, const std::string& key, u64 n) {
+        auto it = counts.find(key);
+        if (it == counts.end()) return;
+        it->second -= std::min(it->second, n);
+        if (it->second == 0) counts.erase(it);
+    }
+};
+
 // One shard's services, lent to every session on it. Lives on the shard's thread.
 struct Services {
     Services(ShardId s, core::Broker& b, core::Outbox& o, Settings settings_)
@@ -51,6 +73,7 @@ struct Services {
     const Settings settings;
     u64 now_ms = 0;  // monotonic, read once per loop turn
     IncompleteFrames incomplete_frames;
+    AccessCounts access_counts;
     u64 random_state = 0x9e3779b97f4a7c15ull;
 
     // xorshift64*: names for server-named queues and consumer tags; not a secret.

@@ -59,11 +59,6 @@ std::optional<PublishAssembly::Problem> PublishAssembly::header(std::string_view
                                                           std::to_string(limits::message_size_max));
     }
     const BasicProperties& p = header.properties;
-    if (p.has(BasicProperty::user_id) && p.user_id != user) {
-        return refuse(ReplyCode::precondition_failed,
-                      "PRECONDITION_FAILED - user_id property set to '" + std::string(p.user_id) +
-                          "' but authenticated user was '" + std::string(user) + "'");
-    }
     ChunkSlice slice{chunk, payload.data(), static_cast<u32>(payload.size())};
     bool rewritten = false;
     if (p.has(BasicProperty::reply_to) && p.reply_to == direct_reply_queue) {
@@ -81,6 +76,9 @@ std::optional<PublishAssembly::Problem> PublishAssembly::header(std::string_view
                           core::invalid_expiration_text(p.expiration));
         }
     }
+    // Read after a rewrite, so that the view is into the bytes the message keeps.
+    foreign_user_id_.reset();
+    if (p.has(BasicProperty::user_id) && p.user_id != user) foreign_user_id_ = p.user_id;
     body_size_ = header.body_size;
     received_ = 0;
     // Views into the header bytes the message keeps alive.
@@ -118,13 +116,16 @@ std::optional<PublishAssembly::Problem> PublishAssembly::body(std::string_view p
 PublishAssembly::Complete PublishAssembly::take() {
     LEPUS_ASSERT(complete());
     expect_ = Expect::method;
-    return Complete{exchange_, mandatory_, headers_, std::move(message_)};
+    std::optional<std::string_view> foreign_user_id = foreign_user_id_;
+    foreign_user_id_.reset();
+    return Complete{exchange_, mandatory_, headers_, std::move(message_), foreign_user_id};
 }
 
 void PublishAssembly::reset() {
     expect_ = Expect::method;
     message_ = MessageRef{};
     headers_ = {};
+    foreign_user_id_.reset();
     body_size_ = received_ = 0;
 }
 

@@ -32,11 +32,15 @@ public:
         bool mandatory;
         std::string_view headers;  // the headers table's bytes, in the message's header
         MessageRef message;
+        // The user_id property when it names someone other than the connection's user (a view
+        // into the message's header), none otherwise. The channel refuses the publish unless
+        // the user is an impersonator, after its permission checks, in RabbitMQ's order.
+        std::optional<std::string_view> foreign_user_id;
     };
 
     Expect expect() const { return expect_; }
     void begin(const amqp::BasicPublish& method);
-    // The content header. `user`: the connection's, which user_id must name if it is set.
+    // The content header. `user`: the connection's, against which user_id is compared.
     // `reply_to`: the channel's reply consumer, whose name replaces amq.rabbitmq.reply-to in
     // reply_to; nullptr when it has none (then such a publish is refused).
     std::optional<Problem> header(std::string_view payload, const ChunkRef& chunk,
@@ -58,6 +62,7 @@ private:
     u64 body_size_ = 0;
     u64 received_ = 0;
     std::string_view headers_;
+    std::optional<std::string_view> foreign_user_id_;
     MessageRef message_;
 };
 

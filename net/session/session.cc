@@ -31,6 +31,7 @@ Session::Session(Services& services, SessionHost& host, core::ConnectionKey key,
 }
 
 Session::~Session() {
+    uncount();
     drop_carry();
     channels_.clear();
 }
@@ -304,6 +305,17 @@ void Session::handle_channel_frame(const Frame& frame, const ChunkRef& chunk) {
                              static_cast<u16>(id >> 16), static_cast<u16>(id & 0xFFFF));
             return;
         }
+        // max-channels, over the user's channels on this shard (AccessCounts).
+        AccessCounts& counts = services_.access_counts;
+        if (auto refused = access::check_user_channels(
+                services_.broker.catalog().user_limits(facts_.user), facts_.user,
+                AccessCounts::of(counts.user_channels, facts_.user))) {
+            connection_error(static_cast<ReplyCode>(refused->reply_code), refused->text,
+                             ChannelOpen::class_id, ChannelOpen::method_id);
+            return;
+        }
+        counts.user_channels[facts_.user]++;
+        channels_counted_++;
         ChannelLink link{services_, host_, host_.out(), facts_, signals_};
         channels_.emplace(frame.channel,
                           std::make_unique<Channel>(link, frame.channel, ++channel_generations_));
@@ -331,6 +343,10 @@ void Session::after_channel_call(u16 number) {
     if (it != channels_.end() && it->second->finished()) {
         channel_cache_ = nullptr;
         channels_.erase(it);
+        if (channels_counted_ > 0) {
+            channels_counted_--;
+            AccessCounts::drop(services_.access_counts.user_channels, facts_.user, 1);
+        }
     }
 }
 
@@ -493,6 +509,16 @@ void Session::force_close(const std::string& reason) {
     }
 }
 
+bool Session::close_if_affected(const core::ConnectionClosure& closure) {
+    if (state_ != State::open) return false;
+    const std::string& name =
+        closure.kind == core::ConnectionClosure::Kind::vhost ? facts_.vhost : facts_.user;
+    if (name != closure.name) return false;
+    LEPUS_LOG(info, "closing connection %s: %s", facts_.peer_name.c_str(), closure.text.c_str());
+    connection_error(ReplyCode::connection_forced, "CONNECTION_FORCED - " + closure.text, 0, 0);
+    return true;
+}
+
 void Session::release_channels() {
     for (auto& [number, ch] : channels_) ch->release();
     if (signals_.exclusive_queue_declared) {
@@ -506,9 +532,23 @@ void Session::release_channels() {
     }
 }
 
+void Session::uncount() {
+    AccessCounts& counts = services_.access_counts;
+    if (channels_counted_ > 0) {
+        AccessCounts::drop(counts.user_channels, facts_.user, channels_counted_);
+        channels_counted_ = 0;
+    }
+    if (connection_counted_) {
+        AccessCounts::drop(counts.vhost_connections, facts_.vhost, 1);
+        AccessCounts::drop(counts.user_connections, facts_.user, 1);
+        connection_counted_ = false;
+    }
+}
+
 void Session::end(const char* reason) {
     if (state_ == State::closed) return;
     LEPUS_LOG(debug, "connection %s closed: %s", facts_.peer_name.c_str(), reason);
+    uncount();
     release_channels();
     state_ = State::closed;
     drop_carry();

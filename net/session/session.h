@@ -19,6 +19,7 @@
 
 #include "core/base/limits.h"
 #include "core/base/types.h"
+#include "core/catalog.h"
 #include "core/chunk.h"
 #include "core/shard_message.h"
 #include "net/amqp/frame.h"
@@ -84,6 +85,10 @@ public:
     void on_message(core::ShardMessage message, const core::ChannelKey& key);
     // Broker shutdown: connection.close 320 CONNECTION_FORCED.
     void force_close(const std::string& reason);
+    // The catalog deleted this connection's vhost or user: connection.close 320
+    // CONNECTION_FORCED with RabbitMQ's reason. False (and nothing done) when the closure is
+    // for another vhost or user, or the connection is not open.
+    bool close_if_affected(const core::ConnectionClosure& closure);
     // The memory alarm holds the connection: connection.blocked, if the client takes it.
     void send_blocked();
     // Reading resumed after a pause: connection.unblocked, if blocked was sent.
@@ -140,6 +145,8 @@ private:
     void hang_up(const char* reason);
     void enter_closing();
     void release_channels();
+    // Takes the connection and its channels out of the shard's AccessCounts. Idempotent.
+    void uncount();
     void flush_confirms();
     void send_due_confirms();
     void send_credits();
@@ -167,7 +174,13 @@ private:
     bool silent_close_ = false;  // handshake_failed: the socket closes with no close frame
     bool confirms_due_ = false;  // Persisted arrived: channels may have confirms to send
     bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
-    bool blocked_sent_ = false;                // connection.blocked sent, unblocked not yet
+    // Client capability "authentication_failure_close": a refused login is told so.
+    bool authentication_failure_close_ = false;
+    std::string login_refusal_;  // why authenticate() refused, for the log
+    // Counted in the shard's AccessCounts: the connection once open, and its channels.
+    bool connection_counted_ = false;
+    u64 channels_counted_ = 0;
+    bool blocked_sent_ = false;  // connection.blocked sent, unblocked not yet
 
     u16 channel_max_ = limits::channel_count_max;
     u32 heartbeat_s_ = 0;

@@ -59,6 +59,13 @@ public:
             brokers_.push_back(
                 std::make_unique<Broker>(ShardId(shard), n, *outboxes_[shard], vhosts));
         }
+        // What a new data directory starts with: guest/guest with every permission in each
+        // vhost, so connections on top log in as they would against a fresh lepusd.
+        DefaultAccess defaults;
+        defaults.vhosts = vhosts;
+        for (const CatalogUpdate& update : default_definitions(defaults)) {
+            for (auto& broker : brokers_) broker->catalog().apply(update);
+        }
     }
 
     u32 shard_count() const { return config_.shard_count; }

@@ -255,6 +255,38 @@ TEST(Options, ConfigFileSetsEveryKey) {
     EXPECT_EQ(o.vhosts, (std::vector<std::string>{"/", "staging", "prod"}));
 }
 
+// rabbitmq.conf's keys for the default user and vhost and the loopback rule.
+TEST(Options, RabbitMQAccessKeys) {
+    const ConfigFile file(
+        "default_user = app\n"
+        "default_pass = s3cret\n"
+        "default_vhost = appvh\n"
+        "default_user_tags.administrator = false\n"
+        "loopback_users.guest = false\n");
+    const Parsed parsed = parse({"--config", file.path()});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_EQ(o.default_user, "app");
+    EXPECT_EQ(o.default_password, "s3cret");
+    EXPECT_EQ(o.vhosts, std::vector<std::string>{"appvh"});
+    EXPECT_TRUE(o.default_user_tags.empty());
+    EXPECT_TRUE(o.loopback_users.empty());
+    EXPECT_TRUE(o.session_settings().loopback_users.empty());
+
+    Options defaults;
+    EXPECT_EQ(defaults.default_user_tags, std::vector<std::string>{"administrator"});
+    EXPECT_EQ(defaults.session_settings().loopback_users, std::vector<std::string>{"guest"});
+    defaults.loopback_users_only = false;  // the older key lifts the rule for everyone
+    EXPECT_TRUE(defaults.session_settings().loopback_users.empty());
+
+    const ConfigFile none("loopback_users = none\n");
+    const Parsed lifted = parse({"--config", none.path()});
+    ASSERT_EQ(lifted.outcome, ParseOutcome::run) << lifted.error;
+    EXPECT_TRUE(lifted.options.loopback_users.empty());
+    const ConfigFile bad("loopback_users = guest\n");
+    EXPECT_EQ(parse({"--config", bad.path()}).outcome, ParseOutcome::error);
+}
+
 TEST(Options, LoadConfigFileDirectly) {
     const ConfigFile file("loopback_users_only = true\nshards = 2\n");
     Options options;

@@ -106,6 +106,19 @@ public:
         return n;
     }
 
+    // As Shard::close_for_catalog: the connections of a vhost or user the catalog deleted.
+    void close_for_catalog(core::Catalog& catalog_of_shard) {
+        std::vector<core::ConnectionClosure> closures = catalog_of_shard.take_closures();
+        for (const core::ConnectionClosure& closure : closures) {
+            for (auto& d : direct_) {
+                if (d) d->session().close_if_affected(closure);
+            }
+            for (auto& c : connections_) {
+                if (c) c->close_if_affected(closure);
+            }
+        }
+    }
+
     // As Shard::deliver: a message for a connection that is gone or closed is bounced.
     void deliver(core::ShardMessage message) {
         const core::ChannelKey* channel = core::channel_of(message);

@@ -121,8 +121,6 @@ TEST(PublishAssembly, RefusesTheHeadersRabbitMQRefuses) {
         ReplyCode code;
         std::string text;
     };
-    ContentHeader other_user = header_of(1);
-    other_user.properties.set_user_id("mallory");
     ContentHeader bad_expiration = header_of(1);
     bad_expiration.properties.set_expiration("soon");
     ContentHeader reply_without_consumer = header_of(1);
@@ -131,9 +129,6 @@ TEST(PublishAssembly, RefusesTheHeadersRabbitMQRefuses) {
         {"too large", header_of(limits::message_size_max + 1), ReplyCode::precondition_failed,
          "PRECONDITION_FAILED - message size " + std::to_string(limits::message_size_max + 1) +
              " is larger than configured max size " + std::to_string(limits::message_size_max)},
-        {"another user", other_user, ReplyCode::precondition_failed,
-         "PRECONDITION_FAILED - user_id property set to 'mallory' but authenticated user was "
-         "'guest'"},
         {"bad expiration", bad_expiration, ReplyCode::precondition_failed,
          core::invalid_expiration_text("soon")},
         {"reply-to without a reply consumer", reply_without_consumer,
@@ -155,6 +150,24 @@ TEST(PublishAssembly, RefusesTheHeadersRabbitMQRefuses) {
     auto problem = a.header(std::string_view(garbage.get()->data(), 2), garbage, "guest", nullptr);
     ASSERT_TRUE(problem);
     EXPECT_EQ(problem->code, ReplyCode::syntax_error);
+}
+
+// The channel refuses a foreign user_id after its permission checks (RabbitMQ's order), and
+// lets an impersonator's through: the assembly only reports it.
+TEST(PublishAssembly, ReportsAUserIdThatIsNotTheUsers) {
+    for (const char* claimed : {"mallory", "guest", ""}) {
+        PublishAssembly a;
+        a.begin(publish_to("", "q", false));
+        ContentHeader header = header_of(0);
+        if (*claimed != '\0') header.properties.set_user_id(claimed);
+        ASSERT_FALSE(feed_header(a, header, "guest", nullptr).problem) << claimed;
+        PublishAssembly::Complete done = a.take();
+        if (std::string_view(claimed) == "mallory") {
+            EXPECT_EQ(done.foreign_user_id, std::optional<std::string_view>("mallory"));
+        } else {
+            EXPECT_FALSE(done.foreign_user_id) << claimed;
+        }
+    }
 }
 
 TEST(PublishAssembly, ReplyToBecomesTheChannelsReplyName) {

@@ -46,7 +46,7 @@ std::vector<u64> open_tags(UnackedLedger& ledger) {
 
 void hold_publish(Transaction& tx, const std::string& exchange, bool mandatory) {
     const std::string headers = "headers of " + exchange;
-    tx.hold(PublishAssembly::Complete{exchange, mandatory, headers, MessageRef()});
+    tx.hold(PublishAssembly::Complete{exchange, mandatory, headers, MessageRef(), std::nullopt});
 }
 
 TEST(Transaction, OffUntilSelectedAndOnForGood) {
