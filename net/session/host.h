@@ -25,6 +25,8 @@ struct Settings {
     std::string default_user = "guest";
     std::string default_password = "guest";
     bool loopback_users_only = true;
+    // The SASL mechanisms offered in connection.start and accepted, space-separated.
+    std::string auth_mechanisms = "PLAIN AMQPLAIN";
 };
 
 // Frames that have begun to arrive and are not complete, all of a shard's sessions together,
@@ -38,6 +40,7 @@ struct IncompleteFrames {
 struct Peer {
     std::string name;  // address:port, for the logs
     bool loopback = false;
+    bool tls = false;  // the connection came in on a TLS listener
 };
 
 // One shard's services, lent to every session on it. Lives on the shard's thread.
