@@ -127,6 +127,9 @@ private:
     void receive_tls(const char* data, u32 size);
     // Encrypts what the session wrote (a bounded batch) and sends the ciphertext.
     void flush_tls();
+    // Plaintext for the stream, gathered into records; false once the stream failed.
+    bool encrypt(const char* data, usize size);
+    bool encrypt_staged();
     static void on_send_tls(io::Completion& completion, i32 result, u32 flags);
     // A TLS error: one log line, the alert OpenSSL wrote goes out, then the socket closes.
     void fail_tls();

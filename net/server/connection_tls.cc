@@ -80,6 +80,29 @@ usize Connection::tls_backlog() const {
     return tls_->cipher.size() - tls_->cipher_sent + tls_->stream.pending();
 }
 
+bool Connection::encrypt(const char* data, usize size) {
+    // Small pieces (a frame's bytes, a 16-byte body) are gathered into whole records: a record
+    // per iovec would cost a header, a tag and a cipher call for every few bytes.
+    TlsState& tls = *tls_;
+    if (tls.staged.size() + size > tls_record_plaintext_max && !encrypt_staged()) return false;
+    if (size < tls_record_plaintext_max) {
+        tls.staged.append(data, size);
+        return true;
+    }
+    if (tls.stream.write(data, size)) return true;
+    fail_tls();
+    return false;
+}
+
+bool Connection::encrypt_staged() {
+    TlsState& tls = *tls_;
+    if (tls.staged.empty()) return true;
+    bool written = tls.stream.write(tls.staged.data(), tls.staged.size());
+    tls.staged.clear();
+    if (!written) fail_tls();
+    return written;
+}
+
 void Connection::flush_tls() {
     TlsState& tls = *tls_;
     tls::Stream& stream = tls.stream;
@@ -93,12 +116,10 @@ void Connection::flush_tls() {
             u32 count = sending_.build_iovecs(iov_.data(), wanted);
             usize written = 0;
             for (u32 i = 0; i < count && stream.pending() < tls_encrypt_batch_bytes; i++) {
-                if (!stream.write(static_cast<const char*>(iov_[i].iov_base), iov_[i].iov_len)) {
-                    fail_tls();
-                    return;
-                }
+                if (!encrypt(static_cast<const char*>(iov_[i].iov_base), iov_[i].iov_len)) return;
                 written += iov_[i].iov_len;
             }
+            if (!encrypt_staged()) return;
             if (sending_.consume(written)) {
                 sending_.clear();
                 if (!out_.empty()) out_.swap_contents(sending_);

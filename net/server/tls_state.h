@@ -14,6 +14,9 @@ namespace lepus::server {
 // counts toward the send backlog like a plain connection's output, until this much has gone.
 inline constexpr usize tls_encrypt_batch_bytes = 256 * 1024;
 
+// The most plaintext one TLS record carries (RFC 8446, 5.1).
+inline constexpr usize tls_record_plaintext_max = 16 * 1024;
+
 struct TlsState {
     explicit TlsState(const tls::Context& context) : stream(context) {}
 
@@ -24,6 +27,8 @@ struct TlsState {
     // A chunk decryption may fill, kept when a read found nothing, so that a receive that
     // completes no record allocates nothing.
     ChunkRef spare;
+    // Plaintext gathered into one record before it is encrypted (see Connection::encrypt).
+    std::string staged;
     bool open_logged = false;  // the handshake's outcome has been logged
     // A TLS error: the alert goes out, then the connection ends; nothing more is read.
     bool failing = false;
