@@ -17,10 +17,12 @@ void Connection::receive_tls(const char* data, u32 size) {
     tls::Stream& stream = tls.stream;
     stream.feed(data, size);
     // Decrypted bytes fill one receive-sized chunk after another, so the inbox sees what it
-    // would have seen on a plain connection: frames in chunks, parsed in place.
+    // would have seen on a plain connection: frames in chunks, parsed in place. A chunk that
+    // was not handed on is freed on return: an idle connection holds none.
+    ChunkRef spare;
     for (;;) {
-        if (!tls.spare) tls.spare = ChunkRef::adopt(Chunk::allocate(limits::recv_buffer_size));
-        char* into = tls.spare.get()->data();
+        if (!spare) spare = ChunkRef::adopt(Chunk::allocate(limits::recv_buffer_size));
+        char* into = spare.get()->data();
         usize filled = 0;
         while (filled < limits::recv_buffer_size) {
             usize got = stream.read(into + filled, limits::recv_buffer_size - filled);
@@ -28,11 +30,11 @@ void Connection::receive_tls(const char* data, u32 size) {
             filled += got;
         }
         if (filled == 0) break;
-        ChunkRef chunk = std::move(tls.spare);
+        ChunkRef chunk = std::move(spare);
         if (filled <= limits::recv_compact_max) {
             Chunk* fitted = Chunk::allocate(static_cast<u32>(filled));
             std::memcpy(fitted->data(), into, filled);
-            tls.spare = std::move(chunk);  // kept for the next receive
+            spare = std::move(chunk);  // kept for the next round
             chunk = ChunkRef::adopt(fitted);
         }
         receive(std::move(chunk), static_cast<u32>(filled));
@@ -98,7 +100,7 @@ bool Connection::encrypt_staged() {
     TlsState& tls = *tls_;
     if (tls.staged.empty()) return true;
     bool written = tls.stream.write(tls.staged.data(), tls.staged.size());
-    tls.staged.clear();
+    tls.staged.clear();  // its storage stays for the next record of this flush
     if (!written) fail_tls();
     return written;
 }
@@ -120,6 +122,7 @@ void Connection::flush_tls() {
                 written += iov_[i].iov_len;
             }
             if (!encrypt_staged()) return;
+            std::string().swap(tls.staged);
             if (sending_.consume(written)) {
                 sending_.clear();
                 if (!out_.empty()) out_.swap_contents(sending_);
@@ -162,7 +165,9 @@ void Connection::on_send_tls(io::Completion& completion, i32 result, u32) {
                            tls.cipher.size() - tls.cipher_sent, MSG_NOSIGNAL);
         return;
     }
-    tls.cipher.clear();
+    // Freed, not kept: an idle connection holds no send buffer (the allocator makes the next
+    // one cheap, next to what encryption costs).
+    std::vector<char>().swap(tls.cipher);
     tls.cipher_sent = 0;
     if (tls.failing && tls.stream.pending() == 0) {
         self.terminate("TLS failed");

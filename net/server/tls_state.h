@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "core/base/types.h"
-#include "core/chunk.h"
 #include "net/tls/stream.h"
 
 namespace lepus::server {
@@ -24,9 +23,6 @@ struct TlsState {
     // Ciphertext taken from the stream for the send in flight: [sent, size()).
     std::vector<char> cipher;
     usize cipher_sent = 0;
-    // A chunk decryption may fill, kept when a read found nothing, so that a receive that
-    // completes no record allocates nothing.
-    ChunkRef spare;
     // Plaintext gathered into one record before it is encrypted (see Connection::encrypt).
     std::string staged;
     bool open_logged = false;  // the handshake's outcome has been logged
