@@ -130,6 +130,7 @@ private:
     // Plaintext for the stream, gathered into records; false once the stream failed.
     bool encrypt(const char* data, usize size);
     bool encrypt_staged();
+    void write_failed();
     static void on_send_tls(io::Completion& completion, i32 result, u32 flags);
     // A TLS error: one log line, the alert OpenSSL wrote goes out, then the socket closes.
     void fail_tls();

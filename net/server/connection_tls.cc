@@ -92,7 +92,7 @@ bool Connection::encrypt(const char* data, usize size) {
         return true;
     }
     if (tls.stream.write(data, size)) return true;
-    fail_tls();
+    write_failed();
     return false;
 }
 
@@ -101,8 +101,14 @@ bool Connection::encrypt_staged() {
     if (tls.staged.empty()) return true;
     bool written = tls.stream.write(tls.staged.data(), tls.staged.size());
     tls.staged.clear();  // its storage stays for the next record of this flush
-    if (!written) fail_tls();
+    if (!written) write_failed();
     return written;
+}
+
+void Connection::write_failed() {
+    // After the peer's close_notify nothing more can be sent; the connection ends once what
+    // the peer sent before it is handled (receive_tls). Anything else is an error.
+    if (tls_->stream.state() == tls::Stream::State::failed) fail_tls();
 }
 
 void Connection::flush_tls() {

@@ -741,8 +741,9 @@ std::string help_text() {
     text += "Usage: lepusd [FLAG]...\n";
     text += "Lepus, an AMQP 0-9-1 broker: one shard per core on io_uring.\n\n";
     text += "Flags (--flag VALUE and --flag=VALUE are the same; flags win over the file):\n";
-    text += "  --listen HOST:PORT     address to accept AMQP on, an IP literal; IPv6 in\n";
-    text += "                         brackets, as [::1]:5672 (default 127.0.0.1:5672)\n";
+    text += "  --listen HOST:PORT     address to accept plain AMQP on, an IP literal or a host\n";
+    text += "                         name; IPv6 in brackets, as [::1]:5672\n";
+    text += "                         (default 127.0.0.1:5672)\n";
     text += "  --data-dir DIR         where durable queues and messages are kept\n";
     text += "                         (default " + std::string(data_dir_default) + ")\n";
     text += "  --shards N             shards, one thread each; 0 = one per online CPU\n";
@@ -784,7 +785,9 @@ std::string help_text() {
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";
-    text += "default_password, loopback_users_only and vhosts (a comma-separated list).\n";
+    text += "default_password, loopback_users_only and vhosts (a comma-separated list), and\n";
+    text += "rabbitmq.conf's listeners.tcp.NAME, listeners.ssl.NAME, ssl_options.* and\n";
+    text += "auth_mechanisms.N for more listeners, TLS and EXTERNAL login.\n";
     return text;
 }
 

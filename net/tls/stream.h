@@ -37,8 +37,8 @@ public:
     // read now (then state() says whether the stream is still good). Drives the handshake:
     // check pending() afterwards, since it may have answers to send.
     usize read(char* out, usize capacity);
-    // Encrypts all of `data` (the BIO is memory: it never refuses); false once failed. Only
-    // once open.
+    // Encrypts all of `data` (the BIO is memory: it never refuses); false once failed or
+    // closed. Not while handshaking.
     bool write(const char* data, usize size);
     // Ciphertext waiting to be sent to the peer.
     usize pending() const;
