@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -58,7 +60,59 @@ void ReceiveBuffer::compact() {
 }
 
 Connection::~Connection() {
+    if (tls_ != nullptr) SSL_free(tls_);
+    if (tls_context_ != nullptr) SSL_CTX_free(tls_context_);
     if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+
+std::string openssl_errors() {
+    std::string text;
+    while (unsigned long code = ERR_get_error()) {
+        char line[256];
+        ERR_error_string_n(code, line, sizeof line);
+        if (!text.empty()) text += "; ";
+        text += line;
+    }
+    return text.empty() ? "unknown error" : text;
+}
+
+}  // namespace
+
+bool Connection::start_tls() {
+    tls_context_ = SSL_CTX_new(TLS_client_method());
+    if (tls_context_ == nullptr) return fail("cannot create a TLS context: " + openssl_errors());
+    SSL_CTX_set_min_proto_version(tls_context_, TLS1_2_VERSION);
+    // Writes of whole batches that the socket takes in part, retried from where they stopped.
+    SSL_CTX_set_mode(tls_context_,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(tls_context_, 1);
+    if (!uri_.ca_file.empty()) {
+        if (SSL_CTX_load_verify_locations(tls_context_, uri_.ca_file.c_str(), nullptr) != 1) {
+            return fail("cannot load --ca-file " + uri_.ca_file + ": " + openssl_errors());
+        }
+        SSL_CTX_set_verify(tls_context_, SSL_VERIFY_PEER, nullptr);
+    }
+    if (!uri_.cert_file.empty()) {
+        std::string key = uri_.key_file.empty() ? uri_.cert_file : uri_.key_file;
+        if (SSL_CTX_use_certificate_chain_file(tls_context_, uri_.cert_file.c_str()) != 1 ||
+            SSL_CTX_use_PrivateKey_file(tls_context_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            return fail("cannot load --cert-file/--key-file: " + openssl_errors());
+        }
+    }
+    tls_ = SSL_new(tls_context_);
+    if (tls_ == nullptr || SSL_set_fd(tls_, fd_) != 1) {
+        return fail("cannot set up TLS: " + openssl_errors());
+    }
+    SSL_set_tlsext_host_name(tls_, uri_.host.c_str());
+    if (!uri_.ca_file.empty()) SSL_set1_host(tls_, uri_.host.c_str());
+    if (SSL_connect(tls_) != 1) return fail("TLS handshake failed: " + openssl_errors());
+    return true;
+}
+
+bool Connection::tls_has_buffered_input() const {
+    return tls_ != nullptr && SSL_has_pending(tls_) == 1;
 }
 
 bool Connection::fail(std::string message) {
@@ -103,6 +157,7 @@ bool Connection::connect_socket() {
 bool Connection::open(const Uri& uri, std::string_view name) {
     uri_ = uri;
     if (!connect_socket()) return false;
+    if (uri_.tls && !start_tls()) return false;
     if (!handshake(name)) return false;
     open_ = true;
     amqp::ChannelOpenOk opened;
@@ -187,6 +242,15 @@ bool Connection::send_all(std::string_view bytes) {
 }
 
 i64 Connection::send_some(const char* data, usize size) {
+    if (tls_ != nullptr) {
+        if (size == 0) return 0;
+        int written = SSL_write(tls_, data, static_cast<int>(std::min<usize>(size, 1u << 30)));
+        if (written > 0) return written;
+        int error = SSL_get_error(tls_, written);
+        if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) return 0;
+        fail("TLS send failed: " + openssl_errors());
+        return -1;
+    }
     for (;;) {
         ssize_t sent = ::send(fd_, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (sent >= 0) return sent;
@@ -201,6 +265,24 @@ ReadResult Connection::receive() {
     if (input_.end == receive_buffer_size) input_.compact();
     if (input_.end == receive_buffer_size) {
         fail("a frame larger than the receive buffer");
+        return ReadResult::error;
+    }
+    if (tls_ != nullptr) {
+        int got = SSL_read(tls_, input_.data.get() + input_.end,
+                           static_cast<int>(receive_buffer_size - input_.end));
+        if (got > 0) {
+            input_.end += static_cast<usize>(got);
+            return ReadResult::data;
+        }
+        int error = SSL_get_error(tls_, got);
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+            return ReadResult::would_block;
+        }
+        if (error == SSL_ERROR_ZERO_RETURN) {
+            fail("the broker closed the connection");
+            return ReadResult::closed;
+        }
+        fail("TLS receive failed: " + openssl_errors());
         return ReadResult::error;
     }
     for (;;) {
@@ -248,8 +330,10 @@ bool Connection::read_frame(amqp::Frame& out, u32 timeout_ms) {
         input_.compact();
         u64 now = now_ns();
         if (now >= deadline) return fail("no answer from the broker within the time limit");
-        pollfd entry{fd_, POLLIN, 0};
-        ::poll(&entry, 1, static_cast<int>((deadline - now) / 1000000 + 1));
+        if (!tls_has_buffered_input()) {
+            pollfd entry{fd_, POLLIN, 0};
+            ::poll(&entry, 1, static_cast<int>((deadline - now) / 1000000 + 1));
+        }
         ReadResult result = receive();
         if (result == ReadResult::closed || result == ReadResult::error) return false;
     }

@@ -16,6 +16,9 @@
 #include "net/amqp/frame.h"
 #include "net/amqp/methods.h"
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 namespace lepus::perf {
 
 inline constexpr u16 perf_channel = 1;
@@ -75,7 +78,9 @@ public:
     // still on their way. Idempotent.
     void close();
 
-    // Data path: one non-blocking recv into `input`, and non-blocking sends.
+    // Data path: one non-blocking recv into `input`, and non-blocking sends. Over TLS, one
+    // SSL_read (would_block only once the socket and OpenSSL's buffer are both empty) and
+    // SSL_write.
     ReadResult receive();
     // The next whole frame already received. complete: `frame` is it, its payload valid until
     // the next receive; incomplete: wait for more; otherwise the bytes are not AMQP and the
@@ -97,11 +102,18 @@ public:
 
 private:
     bool connect_socket();
+    // TLS over the connected socket (still blocking): the handshake, verified when the URI
+    // names a CA.
+    bool start_tls();
+    // Decrypted bytes OpenSSL holds that no poll on the socket would announce.
+    bool tls_has_buffered_input() const;
     bool handshake(std::string_view name);
     bool send_all(std::string_view bytes);
     bool read_frame(amqp::Frame& out, u32 timeout_ms);
 
     int fd_ = -1;
+    ssl_ctx_st* tls_context_ = nullptr;  // TLS only; owned
+    ssl_st* tls_ = nullptr;              // TLS only; owned
     u32 send_buffer_ = 0;
     bool open_ = false;
     Uri uri_;

@@ -16,8 +16,13 @@ consume rates and end-to-end latency. The consume rate and latency are given ove
 with the backlog left when the producers stopped. Every producer and consumer has its own
 connection with one channel. Works against any AMQP 0-9-1 broker.
 
-  --uri URI              amqp://user:password@host:port/vhost
+  --uri URI              amqp://user:password@host:port/vhost, or amqps:// for TLS
                          (default amqp://guest:guest@127.0.0.1:5672/)
+  --tls                  speak TLS (as amqps://; keeps the URI's port)
+  --ca-file PEM          with TLS, verify the broker's certificate against this CA
+                         (default: no verification)
+  --cert-file PEM        with TLS, present this client certificate
+  --key-file PEM         its private key
   --producers N          producer connections (default 1); 0 drains what the queues
                          hold (no purge at start) until nothing arrives for --grace
   --consumers N          consumer connections (default 1)
@@ -121,11 +126,17 @@ std::string_view exchange_type_name(ExchangeType type) {
 
 bool parse_uri(std::string_view text, Uri& out, std::string& error) {
     constexpr std::string_view scheme = "amqp://";
-    if (!text.starts_with(scheme)) {
-        error = "the URI must start with amqp:// (amqps is not supported)";
+    constexpr std::string_view tls_scheme = "amqps://";
+    if (text.starts_with(tls_scheme)) {
+        out.tls = true;
+        out.port = 5671;
+        text.remove_prefix(tls_scheme.size());
+    } else if (text.starts_with(scheme)) {
+        text.remove_prefix(scheme.size());
+    } else {
+        error = "the URI must start with amqp:// or amqps://";
         return false;
     }
-    text.remove_prefix(scheme.size());
     usize slash = text.find('/');
     std::string_view authority = text.substr(0, slash);
     std::string_view path = slash == std::string_view::npos ? "" : text.substr(slash + 1);
@@ -193,6 +204,17 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& hel
             return ParseOutcome::exit_ok;
         } else if (arg == "--uri") {
             ok = next() && parse_uri(value, out.uri, error);
+        } else if (arg == "--tls") {
+            ok = flag(out.uri.tls);
+        } else if (arg == "--ca-file") {
+            ok = next() && !value.empty();
+            out.uri.ca_file = std::string(value);
+        } else if (arg == "--cert-file") {
+            ok = next() && !value.empty();
+            out.uri.cert_file = std::string(value);
+        } else if (arg == "--key-file") {
+            ok = next() && !value.empty();
+            out.uri.key_file = std::string(value);
         } else if (arg == "--producers") {
             ok = next() && parse_number(value, out.producers) && out.producers <= producers_max;
         } else if (arg == "--consumers") {

@@ -8,13 +8,21 @@
 
 namespace lepus::perf {
 
-// amqp://user:password@host:port/vhost, with percent-escapes in user, password and vhost.
+// amqp://user:password@host:port/vhost, with percent-escapes in user, password and vhost;
+// amqps:// for TLS (port 5671 unless given).
 struct Uri {
     std::string host = "127.0.0.1";
     u16 port = 5672;
     std::string user = "guest";
     std::string password = "guest";
     std::string vhost = "/";
+    // TLS (amqps:// or --tls): the CA that must have signed the broker's certificate (empty:
+    // the certificate is not verified) and a client certificate and key to present (empty:
+    // none).
+    bool tls = false;
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
 };
 
 // The empty path and "/" both mean the vhost "/", as every PerfTest user writes it.

@@ -9,12 +9,13 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
+#include "net/server/tls_state.h"
 
 namespace lepus::server {
 
 namespace {
 
-session::Peer describe_peer(const sockaddr_storage& peer) {
+session::Peer describe_peer(const sockaddr_storage& peer, bool tls) {
     char host[INET6_ADDRSTRLEN] = "?";
     u16 port = 0;
     bool loopback = false;
@@ -30,20 +31,21 @@ session::Peer describe_peer(const sockaddr_storage& peer) {
         loopback = IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ||
                    (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127);
     }
-    return {std::string(host) + ":" + std::to_string(port), loopback};
+    return {std::string(host) + ":" + std::to_string(port), loopback, tls};
 }
 
 }  // namespace
 
 Connection::Connection(ShardContext& context, int fd, u32 slot, u32 generation,
-                       const sockaddr_storage& peer)
+                       const sockaddr_storage& peer, const tls::Context* tls)
     : context_(context),
       fd_(fd),
+      tls_(tls != nullptr ? std::make_unique<TlsState>(*tls) : nullptr),
       session_(context, *this, core::ConnectionKey{context.shard, slot, generation},
-               describe_peer(peer)) {
+               describe_peer(peer, tls != nullptr)) {
     recv_completion_.callback = &Connection::on_recv;
     recv_completion_.owner = this;
-    send_completion_.callback = &Connection::on_send;
+    send_completion_.callback = tls_ ? &Connection::on_send_tls : &Connection::on_send;
     send_completion_.owner = this;
 }
 
@@ -72,13 +74,18 @@ void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
         LEPUS_ASSERT(flags & IORING_CQE_F_BUFFER);
         auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
         ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
-        if (static_cast<u32>(result) <= limits::recv_compact_max) {
-            // See limits::recv_compact_max: the ring's buffer returns to the pool here.
-            Chunk* fitted = Chunk::allocate(static_cast<u32>(result));
-            std::memcpy(fitted->data(), chunk.get()->data(), static_cast<usize>(result));
-            chunk = ChunkRef::adopt(fitted);
+        if (self.tls_) {
+            // Ciphertext: OpenSSL copies it in, and the buffer goes back to the pool here.
+            if (!self.closed_) self.receive_tls(chunk.get()->data(), static_cast<u32>(result));
+        } else {
+            if (static_cast<u32>(result) <= limits::recv_compact_max) {
+                // See limits::recv_compact_max: the ring's buffer returns to the pool here.
+                Chunk* fitted = Chunk::allocate(static_cast<u32>(result));
+                std::memcpy(fitted->data(), chunk.get()->data(), static_cast<usize>(result));
+                chunk = ChunkRef::adopt(fitted);
+            }
+            if (!self.closed_) self.receive(std::move(chunk), static_cast<u32>(result));
         }
-        if (!self.closed_) self.receive(std::move(chunk), static_cast<u32>(result));
     } else if (result == -ECANCELED) {
         // Our own cancel, for back-pressure. Paused: resume_reading() arms it again. Resumed
         // before the cancel completed (resume could not arm a receive still in flight): the
@@ -286,6 +293,10 @@ void Connection::flush() {
     session_.before_send();
     flush_requested_ = false;
     if (closed_ || send_completion_.in_flight) return;
+    if (tls_) {
+        flush_tls();
+        return;
+    }
     if (sending_.empty()) {
         if (out_.empty()) return;
         out_.swap_contents(sending_);

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,14 +28,21 @@
 #include "net/session/out_queue.h"
 #include "net/session/session.h"
 
+namespace lepus::tls {
+class Context;
+}
+
 namespace lepus::server {
+
+struct TlsState;
 
 class Connection final : public session::SessionHost {
 public:
     using State = session::Session::State;
 
+    // `tls`: the shard's TLS context for a connection accepted on a TLS listener, else null.
     Connection(ShardContext& context, int fd, u32 slot, u32 generation,
-               const sockaddr_storage& peer);
+               const sockaddr_storage& peer, const tls::Context* tls = nullptr);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -94,7 +102,9 @@ private:
     // which): reads and handles nothing more, and waits on the shard's paused list.
     void pause_reading();
     // Bytes queued for the socket, sent or not: what this connection's output holds in memory.
-    usize send_backlog() const { return out_.size() + sending_.size(); }
+    usize send_backlog() const {
+        return out_.size() + sending_.size() + (tls_ ? tls_backlog() : 0);
+    }
     // After reading: pauses reading while the peer leaves too much of our output unread.
     void note_send_backlog();
     // After a send completed: reading resumes once the backlog is below the low mark.
@@ -117,6 +127,22 @@ private:
     void after_input();
     // The socket's part of the end: the inbox is dropped, the socket shut down.
     void close_socket();
+
+    // TLS (connection_tls.cc). A plain connection never calls these: its receive and send
+    // test tls_ once and go their own way.
+    // Ciphertext arrived: decrypted into a chunk for the inbox, handshake answers queued.
+    void receive_tls(const char* data, u32 size);
+    // Encrypts what the session wrote (a bounded batch) and sends the ciphertext.
+    void flush_tls();
+    // Plaintext for the stream, gathered into records; false once the stream failed.
+    bool encrypt(const char* data, usize size);
+    bool encrypt_staged();
+    void write_failed();
+    static void on_send_tls(io::Completion& completion, i32 result, u32 flags);
+    // A TLS error: one log line, the alert OpenSSL wrote goes out, then the socket closes.
+    void fail_tls();
+    // Ciphertext waiting to be sent, or being sent.
+    usize tls_backlog() const;
 
     ShardContext& context_;
     int fd_;
@@ -154,6 +180,9 @@ private:
     // Sized on demand: an idle connection holds none. The kernel reads them at submission.
     std::vector<iovec> iov_;
     msghdr message_header_{};
+
+    // TLS connections only; null on plain ones.
+    std::unique_ptr<TlsState> tls_;
 
     // Last: it writes to out_ and is ended before the rest goes.
     session::Session session_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
 namespace lepus::server {
@@ -62,10 +63,31 @@ bool is_ip_literal(const std::string& host, int family) {
     return inet_pton(family, host.c_str(), address.data()) == 1;
 }
 
-// HOST:PORT where HOST is an IPv4 literal, or an IPv6 literal in brackets: [::1]:5672.
-bool set_listen(std::string_view value, Options& out, std::string& why) {
+// A host name as DNS spells one: labels of letters, digits and hyphens, separated by dots.
+bool is_host_name(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    usize label = 0;
+    for (char c : host) {
+        if (c == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        if (!ok || ++label > 63) return false;
+    }
+    return label > 0;
+}
+
+enum class PortAlone : u8 { refused, every_interface };
+
+// HOST:PORT, as RabbitMQ's listeners take it: an IPv4 literal or a host name, an IPv6 literal
+// in brackets ([::1]:5672) or without (:::5672, the part before the last colon), and for
+// listeners.* a port alone (every interface: "::", which takes IPv4 too).
+bool parse_address(std::string_view value, PortAlone port_alone, std::string& host, u16& port,
+                   std::string& why) {
     why = "expected HOST:PORT, as 127.0.0.1:5672 or [::1]:5672, got " + in_quotes(value);
-    std::string host;
     std::string_view port_text;
     if (value.starts_with('[')) {
         const usize close = value.find(']');
@@ -78,28 +100,64 @@ bool set_listen(std::string_view value, Options& out, std::string& why) {
             why = in_quotes(host) + " is not an IPv6 address";
             return false;
         }
+    } else if (port_alone == PortAlone::every_interface && !value.empty() &&
+               value.find_first_not_of("0123456789") == value.npos) {
+        host = "::";
+        port_text = value;
     } else {
         const usize colon = value.rfind(':');
         if (colon == value.npos) return false;
         host = std::string(value.substr(0, colon));
         port_text = value.substr(colon + 1);
-        if (host.find(':') != host.npos) {
-            why = "an IPv6 address needs brackets, as [::1]:5672, got " + in_quotes(value);
-            return false;
-        }
-        if (!is_ip_literal(host, AF_INET)) {
-            why = in_quotes(host) + " is not an IPv4 address (use an IP literal, as 127.0.0.1)";
+        bool ok = host.find(':') != host.npos ? is_ip_literal(host, AF_INET6)
+                                              : is_ip_literal(host, AF_INET) || is_host_name(host);
+        if (!ok) {
+            why = in_quotes(host) + " is neither an IP address nor a host name";
             return false;
         }
     }
-    u32 port = 0;
-    if (!parse_u32(port_text, 1, 65535, port, why)) {
+    u32 number = 0;
+    if (!parse_u32(port_text, 1, 65535, number, why)) {
         why = "port " + why;
         return false;
     }
-    out.listen_host = std::move(host);
-    out.listen_port = static_cast<u16>(port);
+    port = static_cast<u16>(number);
     return true;
+}
+
+bool set_listen(std::string_view value, Options& out, std::string& why) {
+    return parse_address(value, PortAlone::refused, out.listen_host, out.listen_port, why);
+}
+
+bool set_tcp_listeners(std::string_view value, Options& out, std::string& why) {
+    if (value != "none") {
+        why = "expected none (or listeners.tcp.NAME = HOST:PORT), got " + in_quotes(value);
+        return false;
+    }
+    out.tcp_listeners_off = true;
+    return true;
+}
+
+bool set_true_false(std::string_view value, bool& out, std::string& why) {
+    if (value == "true" || value == "false") {
+        out = value == "true";
+        return true;
+    }
+    why = "expected true or false, got " + in_quotes(value);
+    return false;
+}
+
+bool set_ssl_verify(std::string_view value, Options& out, std::string& why) {
+    if (value == "verify_peer" || value == "verify_none") {
+        out.tls.verify = value == "verify_peer" ? tls::Verify::peer : tls::Verify::none;
+        return true;
+    }
+    why = "expected verify_peer or verify_none, got " + in_quotes(value);
+    return false;
+}
+
+bool set_ssl_fail_if_no_peer_cert(std::string_view value, Options& out, std::string& why) {
+    return set_true_false(value, out.tls.fail_if_no_peer_cert, why);
 }
 
 bool set_non_empty(std::string_view value, std::string& field, std::string& why) {
@@ -117,6 +175,22 @@ bool set_short_string(std::string_view value, std::string& field, std::string& w
         return false;
     }
     return set_non_empty(value, field, why);
+}
+
+bool set_ssl_cacertfile(std::string_view value, Options& out, std::string& why) {
+    return set_non_empty(value, out.tls.cacertfile, why);
+}
+
+bool set_ssl_certfile(std::string_view value, Options& out, std::string& why) {
+    return set_non_empty(value, out.tls.certfile, why);
+}
+
+bool set_ssl_keyfile(std::string_view value, Options& out, std::string& why) {
+    return set_non_empty(value, out.tls.keyfile, why);
+}
+
+bool set_ssl_password(std::string_view value, Options& out, std::string& why) {
+    return set_non_empty(value, out.tls.password, why);
 }
 
 bool set_data_dir(std::string_view value, Options& out, std::string& why) {
@@ -231,12 +305,7 @@ bool set_default_password(std::string_view value, Options& out, std::string& why
 }
 
 bool set_loopback_users_only(std::string_view value, Options& out, std::string& why) {
-    if (value == "true" || value == "false") {
-        out.loopback_users_only = value == "true";
-        return true;
-    }
-    why = "expected true or false, got " + in_quotes(value);
-    return false;
+    return set_true_false(value, out.loopback_users_only, why);
 }
 
 bool parse_bool(std::string_view value, bool& out, std::string& why) {
@@ -352,7 +421,124 @@ constexpr std::array settings = {
     Setting{"", "default_user_tags.administrator", set_default_user_administrator},
     Setting{"", "loopback_users.guest", set_loopback_guest},
     Setting{"", "loopback_users", set_loopback_users},
+    Setting{"", "listeners.tcp", set_tcp_listeners},
+    Setting{"", "ssl_options.cacertfile", set_ssl_cacertfile},
+    Setting{"", "ssl_options.certfile", set_ssl_certfile},
+    Setting{"", "ssl_options.keyfile", set_ssl_keyfile},
+    Setting{"", "ssl_options.password", set_ssl_password},
+    Setting{"", "ssl_options.verify", set_ssl_verify},
+    Setting{"", "ssl_options.fail_if_no_peer_cert", set_ssl_fail_if_no_peer_cert},
 };
+
+// Keys that end in a name of the user's choosing (listeners.tcp.N, ssl_options.versions.N and
+// the like). The first of a list replaces its default; the others add to it.
+struct IndexedState {
+    bool versions_seen = false;
+};
+
+bool is_index_name(std::string_view name) {
+    return !name.empty() && name.size() <= 64 &&
+           name.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == name.npos;
+}
+
+bool add_listener(std::string_view key, Transport transport, std::string_view name,
+                  std::string_view value, Options& out, std::string& why) {
+    std::string host;
+    u16 port = 0;
+    if (!parse_address(value, PortAlone::every_interface, host, port, why)) return false;
+    if (transport == Transport::tcp && name == "default") {
+        out.listen_host = std::move(host);
+        out.listen_port = port;
+        return true;
+    }
+    if (out.more_listeners.size() + 1 >= listeners_max) {
+        why = "more than " + std::to_string(listeners_max) + " listeners";
+        return false;
+    }
+    out.more_listeners.push_back(ListenerSpec{std::string(key), transport, std::move(host), port});
+    return true;
+}
+
+bool add_version(std::string_view value, Options& out, IndexedState& state, std::string& why) {
+    u8 bit = 0;
+    if (value == "tlsv1.2") {
+        bit = tls::version_tls12;
+    } else if (value == "tlsv1.3") {
+        bit = tls::version_tls13;
+    } else {
+        why = "expected tlsv1.2 or tlsv1.3 (older versions are not supported), got " +
+              in_quotes(value);
+        return false;
+    }
+    if (!state.versions_seen) out.tls.versions = 0;
+    state.versions_seen = true;
+    out.tls.versions |= bit;
+    return true;
+}
+
+bool add_cipher(std::string_view value, Options& out, std::string& why) {
+    if (value.empty() ||
+        value.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789_-.") != value.npos) {
+        why =
+            "expected an OpenSSL cipher name, as TLS_AES_128_GCM_SHA256 or "
+            "ECDHE-RSA-AES128-GCM-SHA256, got " +
+            in_quotes(value);
+        return false;
+    }
+    if (out.tls.ciphers.size() == indexed_values_max) {
+        why = "more than " + std::to_string(indexed_values_max) + " ciphers";
+        return false;
+    }
+    out.tls.ciphers.emplace_back(value);
+    return true;
+}
+
+bool add_mechanism(std::string_view value, Options& out, std::string& why) {
+    if (value != "PLAIN" && value != "AMQPLAIN" && value != "EXTERNAL") {
+        why = "expected PLAIN, AMQPLAIN or EXTERNAL, got " + in_quotes(value);
+        return false;
+    }
+    for (const std::string& seen : out.auth_mechanisms) {
+        if (seen == value) {
+            why = in_quotes(value) + " is listed twice";
+            return false;
+        }
+    }
+    out.auth_mechanisms.emplace_back(value);
+    return true;
+}
+
+enum class Indexed : u8 { not_indexed, applied, refused };
+
+Indexed apply_indexed(std::string_view key, std::string_view value, Options& out,
+                      IndexedState& state, std::string& why) {
+    struct Prefix {
+        std::string_view text;
+        u8 kind;
+    };
+    constexpr std::array prefixes = {
+        Prefix{"listeners.tcp.", 0},        Prefix{"listeners.ssl.", 1},
+        Prefix{"ssl_options.versions.", 2}, Prefix{"ssl_options.ciphers.", 3},
+        Prefix{"auth_mechanisms.", 4},
+    };
+    for (const Prefix& prefix : prefixes) {
+        if (!key.starts_with(prefix.text)) continue;
+        std::string_view name = key.substr(prefix.text.size());
+        if (!is_index_name(name)) return Indexed::not_indexed;
+        bool ok = false;
+        switch (prefix.kind) {
+            case 0: ok = add_listener(key, Transport::tcp, name, value, out, why); break;
+            case 1: ok = add_listener(key, Transport::tls, name, value, out, why); break;
+            case 2: ok = add_version(value, out, state, why); break;
+            case 3: ok = add_cipher(value, out, why); break;
+            default: ok = add_mechanism(value, out, why); break;
+        }
+        return ok ? Indexed::applied : Indexed::refused;
+    }
+    return Indexed::not_indexed;
+}
 
 const Setting* find_flag(std::string_view flag) {
     for (const Setting& setting : settings) {
@@ -447,7 +633,86 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err
             return ParseOutcome::error;
         }
     }
+    if (!check_options(out, error)) return ParseOutcome::error;
     return ParseOutcome::run;
+}
+
+std::vector<ListenerSpec> Options::listeners() const {
+    std::vector<ListenerSpec> all;
+    if (!tcp_listeners_off) {
+        all.push_back(
+            ListenerSpec{"listeners.tcp.default", Transport::tcp, listen_host, listen_port});
+    }
+    for (const ListenerSpec& spec : more_listeners) {
+        if (spec.transport == Transport::tls || !tcp_listeners_off) all.push_back(spec);
+    }
+    return all;
+}
+
+bool Options::has_tls_listener() const {
+    for (const ListenerSpec& spec : more_listeners) {
+        if (spec.transport == Transport::tls) return true;
+    }
+    return false;
+}
+
+session::Settings Options::session_settings() const {
+    session::Settings settings;
+    settings.heartbeat_s = heartbeat_s;
+    settings.frame_max = frame_max;
+    settings.channel_max = channel_max;
+    settings.handshake_timeout_ms = handshake_timeout_ms;
+    if (!loopback_users_only)
+        settings.loopback_users.clear();
+    else
+        settings.loopback_users = loopback_users;
+    if (!auth_mechanisms.empty()) {
+        settings.auth_mechanisms.clear();
+        for (const std::string& mechanism : auth_mechanisms) {
+            if (!settings.auth_mechanisms.empty()) settings.auth_mechanisms += ' ';
+            settings.auth_mechanisms += mechanism;
+        }
+    }
+    return settings;
+}
+
+bool check_options(const Options& options, std::string& error) {
+    std::vector<ListenerSpec> listeners = options.listeners();
+    if (listeners.empty()) {
+        error = "listeners.tcp = none and no listeners.ssl: lepusd would listen nowhere";
+        return false;
+    }
+    for (usize i = 0; i < listeners.size(); i++) {
+        for (usize j = 0; j < i; j++) {
+            if (listeners[i].host == listeners[j].host && listeners[i].port == listeners[j].port) {
+                error = listeners[j].key + " and " + listeners[i].key + " name the same address";
+                return false;
+            }
+        }
+    }
+    const tls::Settings& tls = options.tls;
+    if (options.has_tls_listener() && (tls.certfile.empty() || tls.keyfile.empty())) {
+        error = "a TLS listener (listeners.ssl) needs ssl_options.certfile and ssl_options.keyfile";
+        return false;
+    }
+    if (tls.verify == tls::Verify::peer && tls.cacertfile.empty()) {
+        error = "ssl_options.verify = verify_peer needs ssl_options.cacertfile";
+        return false;
+    }
+    if (tls.fail_if_no_peer_cert && tls.verify != tls::Verify::peer) {
+        error = "ssl_options.fail_if_no_peer_cert = true needs ssl_options.verify = verify_peer";
+        return false;
+    }
+    for (const std::string& mechanism : options.auth_mechanisms) {
+        if (mechanism == "EXTERNAL" &&
+            (!options.has_tls_listener() || tls.verify != tls::Verify::peer)) {
+            error =
+                "auth_mechanisms: EXTERNAL needs a TLS listener (listeners.ssl) with "
+                "ssl_options.verify = verify_peer";
+            return false;
+        }
+    }
+    return true;
 }
 
 bool load_config_file(const std::string& path, Options& out, std::string& error) {
@@ -464,7 +729,8 @@ bool load_config_file(const std::string& path, Options& out, std::string& error)
         return false;
     }
     // Line numbers at which each key was set, to reject a key given twice.
-    std::array<usize, settings.size()> set_on_line{};
+    std::map<std::string, usize, std::less<>> set_on_line;
+    IndexedState indexed;
     std::string line;
     usize line_number = 0;
     while (std::getline(file, line)) {
@@ -489,19 +755,27 @@ bool load_config_file(const std::string& path, Options& out, std::string& error)
         }
         const std::string_view key = trim(text.substr(0, equals));
         const std::string_view value = trim(text.substr(equals + 1));
+        if (auto seen = set_on_line.find(key); seen != set_on_line.end()) {
+            error =
+                where + in_quotes(key) + " is already set on line " + std::to_string(seen->second);
+            return false;
+        }
+        std::string why;
         const Setting* setting = find_key(key);
         if (setting == nullptr) {
-            error = where + "unknown key " + in_quotes(key);
-            return false;
+            Indexed applied = apply_indexed(key, value, out, indexed, why);
+            if (applied == Indexed::not_indexed) {
+                error = where + "unknown key " + in_quotes(key);
+                return false;
+            }
+            set_on_line.emplace(std::string(key), line_number);
+            if (applied == Indexed::refused) {
+                error = where + std::string(key) + ": " + why;
+                return false;
+            }
+            continue;
         }
-        usize& first_line = set_on_line[static_cast<usize>(setting - settings.data())];
-        if (first_line != 0) {
-            error =
-                where + in_quotes(key) + " is already set on line " + std::to_string(first_line);
-            return false;
-        }
-        first_line = line_number;
-        std::string why;
+        set_on_line.emplace(std::string(key), line_number);
         if (!setting->set(value, out, why)) {
             error = where + std::string(key) + ": " + why;
             return false;
@@ -520,8 +794,9 @@ std::string help_text() {
     text += "Usage: lepusd [FLAG]...\n";
     text += "Lepus, an AMQP 0-9-1 broker: one shard per core on io_uring.\n\n";
     text += "Flags (--flag VALUE and --flag=VALUE are the same; flags win over the file):\n";
-    text += "  --listen HOST:PORT     address to accept AMQP on, an IP literal; IPv6 in\n";
-    text += "                         brackets, as [::1]:5672 (default 127.0.0.1:5672)\n";
+    text += "  --listen HOST:PORT     address to accept plain AMQP on, an IP literal or a host\n";
+    text += "                         name; IPv6 in brackets, as [::1]:5672\n";
+    text += "                         (default 127.0.0.1:5672)\n";
     text += "  --data-dir DIR         where durable queues and messages are kept\n";
     text += "                         (default " + std::string(data_dir_default) + ")\n";
     text += "  --shards N             shards, one thread each; 0 = one per online CPU\n";
@@ -565,7 +840,9 @@ std::string help_text() {
     text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";
     text += "default_password, loopback_users_only and vhosts (a comma-separated list), and\n";
     text += "rabbitmq.conf's default_pass, default_vhost, default_user_tags.administrator,\n";
-    text += "loopback_users.guest and loopback_users = none.\n";
+    text += "loopback_users.guest and loopback_users = none, and listeners.tcp.NAME,\n";
+    text += "listeners.ssl.NAME, ssl_options.* and auth_mechanisms.N for more listeners, TLS\n";
+    text += "and EXTERNAL login.\n";
     return text;
 }
 

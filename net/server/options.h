@@ -12,6 +12,7 @@
 #include "core/base/limits.h"
 #include "core/base/types.h"
 #include "net/session/host.h"
+#include "net/tls/settings.h"
 
 namespace lepus::server {
 
@@ -61,9 +62,33 @@ inline constexpr u32 memory_limit_mb_max = 16u << 20;  // 16 TiB
 inline constexpr u32 tcp_buffer_min = 4096;
 inline constexpr u32 tcp_buffer_max = 64u << 20;
 
+// Listeners: at most this many, of either kind (each host name may resolve to several
+// addresses, each a socket per shard).
+inline constexpr usize listeners_max = 64;
+inline constexpr usize indexed_values_max = 64;  // ssl_options.ciphers.N, auth_mechanisms.N
+
+enum class Transport : u8 { tcp, tls };
+
+// One listener as configured: the key that asked for it names it in messages.
+struct ListenerSpec {
+    std::string key;  // "listeners.ssl.default", "listeners.tcp.2", "listen"
+    Transport transport = Transport::tcp;
+    std::string host;  // an IP literal (IPv6 without brackets) or a host name
+    u16 port = 0;
+};
+
 struct Options {
-    std::string listen_host = "127.0.0.1";  // an IP literal; IPv6 without brackets
+    // The plain listener of `listen`, --listen and listeners.tcp.default.
+    std::string listen_host = "127.0.0.1";  // an IP literal or a host name; IPv6 unbracketed
     u16 listen_port = 5672;
+    // listeners.tcp = none: no plain listener at all (TLS only).
+    bool tcp_listeners_off = false;
+    // listeners.tcp.N (N other than default) and listeners.ssl.N, in the order given.
+    std::vector<ListenerSpec> more_listeners;
+    // ssl_options.*: for every TLS listener.
+    tls::Settings tls;
+    // auth_mechanisms.N in the order given; empty: PLAIN and AMQPLAIN.
+    std::vector<std::string> auth_mechanisms;
     std::string data_dir;  // empty: data_dir_default
     u32 shards = 0;        // 0 = one per online CPU
     std::string config_file;
@@ -109,11 +134,13 @@ struct Options {
     double memory_high_watermark = 0.4;
     u32 memory_limit_mb = 0;
 
+    // Every listener: the plain default one first (unless listeners.tcp = none), then the
+    // others in the order given.
+    std::vector<ListenerSpec> listeners() const;
+    bool has_tls_listener() const;
+
     // What the AMQP sessions negotiate and enforce.
-    session::Settings session_settings() const {
-        return {heartbeat_s, frame_max, channel_max, handshake_timeout_ms,
-                loopback_users_only ? loopback_users : std::vector<std::string>{}};
-    }
+    session::Settings session_settings() const;
 };
 
 enum class ParseOutcome : u8 {
@@ -130,6 +157,10 @@ ParseOutcome parse_options(int argc, char** argv, Options& out, std::string& err
 // Applies the `key = value` lines of the file at `path` to `out`. The format is described in
 // docs/lepusd.conf.example. On failure `error` names path:line, or the path if unreadable.
 bool load_config_file(const std::string& path, Options& out, std::string& error);
+
+// What no single setting can say: listeners that clash, TLS listeners without a certificate,
+// verification settings that contradict each other, EXTERNAL with no certificate to read.
+bool check_options(const Options& options, std::string& error);
 
 std::string help_text();
 

@@ -22,6 +22,7 @@
 #include "net/server/disk_journal.h"
 #include "net/server/listener.h"
 #include "net/server/shard.h"
+#include "net/tls/context.h"
 #include "tuning/core_plan.h"
 
 namespace lepus::server {
@@ -188,6 +189,35 @@ StartError recover_definitions(const Options& options, const std::string& data_d
     return {};
 }
 
+// Where to listen, the first socket of each address bound (proof that no one else listens
+// there; shard 0 takes them), and with a TLS listener one TLS context per shard (the files are
+// read and checked here, so a bad certificate stops start-up before any shard).
+std::string prepare_listeners(const Options& options, u32 shard_count,
+                              std::vector<ListenAddress>& addresses, std::vector<int>& first_fds,
+                              std::vector<std::unique_ptr<tls::Context>>& tls_contexts) {
+    if (std::string error = resolve_listeners(options.listeners(), addresses); !error.empty()) {
+        return error;
+    }
+    for (const ListenAddress& address : addresses) {
+        std::string error;
+        int fd = open_first_listener(address, error);
+        if (fd < 0) {
+            for (int open : first_fds) ::close(open);
+            first_fds.clear();
+            return error;
+        }
+        first_fds.push_back(fd);
+    }
+    if (!options.has_tls_listener()) return {};
+    for (u32 i = 0; i < shard_count; i++) {
+        std::string error;
+        std::unique_ptr<tls::Context> context = tls::Context::server(options.tls, error);
+        if (!context) return "TLS: " + error;
+        tls_contexts.push_back(std::move(context));
+    }
+    return {};
+}
+
 }  // namespace
 
 int run_server(const Options& options) {
@@ -211,12 +241,20 @@ int run_server(const Options& options) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
-    for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count),
-                       check_listen_address_free(options.listen_host, options.listen_port)}) {
+    for (auto check : {lock_data_dir(data_dir), check_shard_journals(data_dir, shard_count)}) {
         if (!check.empty()) {
             LEPUS_LOG(error, "%s", check.c_str());
             return exit_status(ExitCode::start_failed);
         }
+    }
+    std::vector<ListenAddress> addresses;
+    std::vector<int> first_fds;  // shard 0's listeners, until it takes them
+    std::vector<std::unique_ptr<tls::Context>> tls_contexts;
+    if (std::string error =
+            prepare_listeners(options, shard_count, addresses, first_fds, tls_contexts);
+        !error.empty()) {
+        LEPUS_LOG(error, "%s", error.c_str());
+        return exit_status(ExitCode::start_failed);
     }
 
     ShardGrid grid(shard_count);
@@ -239,6 +277,8 @@ int run_server(const Options& options) {
             durability.queue_id_base = (recovered.epoch << 32) + 1;
         }
         shards.back()->set_durability(std::move(durability));
+        shards.back()->set_listeners(&addresses, i == 0 ? std::move(first_fds) : std::vector<int>{},
+                                     tls_contexts.empty() ? nullptr : std::move(tls_contexts[i]));
     }
     StartGate gate;
     std::vector<std::thread> threads;
@@ -280,12 +320,17 @@ int run_server(const Options& options) {
         if (!cpu_list.empty()) cpu_list.push_back(',');
         cpu_list.append(std::to_string(cpu));
     }
+    std::string listening;
+    for (const ListenAddress& address : addresses) {
+        if (!listening.empty()) listening += ", ";
+        listening += address.text;
+        if (address.transport == Transport::tls) listening += " (TLS)";
+    }
     LEPUS_LOG(info,
-              "Lepus %s listening on %s:%u with %u shards (CPUs %s), open files limit %llu, "
+              "Lepus %s listening on %s with %u shards (CPUs %s), open files limit %llu, "
               "data directory %s",
-              std::string(lepus_version).c_str(), options.listen_host.c_str(), options.listen_port,
-              shard_count, cpu_list.c_str(), static_cast<unsigned long long>(open_files_max),
-              data_dir.c_str());
+              std::string(lepus_version).c_str(), listening.c_str(), shard_count, cpu_list.c_str(),
+              static_cast<unsigned long long>(open_files_max), data_dir.c_str());
 
     for (;;) {
         int signal_number = 0;

@@ -72,8 +72,6 @@ Shard::Shard(ShardId id, ShardGrid& grid, const Options& options)
       pool_(limits::recv_buffer_size, limits::recv_buffer_count * 2),
       buffers_(pool_, limits::recv_buffer_count, buffer_group),
       pending_(grid.shard_count()) {
-    accept_completion_.callback = &Shard::on_accept;
-    accept_completion_.owner = this;
     wakeup_completion_.callback = &Shard::on_wakeup;
     wakeup_completion_.owner = this;
 }
@@ -81,7 +79,12 @@ Shard::Shard(ShardId id, ShardGrid& grid, const Options& options)
 Shard::~Shard() {
     // Connections first: they hold chunks and completions that refer to the ring.
     connections_.clear();
-    if (listen_fd_ >= 0) ::close(listen_fd_);
+    for (auto& listener : listeners_) {
+        if (listener->fd >= 0) ::close(listener->fd);
+    }
+    for (int fd : first_fds_) {
+        if (fd >= 0) ::close(fd);
+    }
 }
 
 StartError Shard::init() {
@@ -113,10 +116,23 @@ StartError Shard::init() {
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^=
         (monotonic_ms() << 16) ^ (u64{id_.value} << 48) ^ static_cast<u64>(getpid());
-    std::string error;
-    listen_fd_ = open_shared_listener(options_.listen_host, options_.listen_port, error);
-    if (listen_fd_ < 0) return error;
-    arm_accept();
+    LEPUS_ASSERT(addresses_ != nullptr && !addresses_->empty());
+    LEPUS_ASSERT(first_fds_.empty() || first_fds_.size() == addresses_->size());
+    for (usize i = 0; i < addresses_->size(); i++) {
+        const ListenAddress& address = (*addresses_)[i];
+        auto listener = std::make_unique<Listener>();
+        listener->shard = this;
+        listener->address = &address;
+        listener->accept.callback = &Shard::on_accept;
+        listener->accept.owner = listener.get();
+        std::string error;
+        listener->fd = first_fds_.empty() ? open_shared_listener(address, error) : first_fds_[i];
+        if (!first_fds_.empty()) first_fds_[i] = -1;
+        if (listener->fd < 0) return error;
+        LEPUS_ASSERT(address.transport == Transport::tcp || tls_ != nullptr);
+        listeners_.push_back(std::move(listener));
+    }
+    arm_accepts();
     arm_wakeup();
     return {};
 }
@@ -186,9 +202,30 @@ bool Shard::journals_busy() const {
            durability_.definitions_journal->busy();
 }
 
-void Shard::arm_accept() {
-    io_uring_sqe* sqe = ring_.prepare(accept_completion_);
-    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+void Shard::arm_accept(Listener& listener) {
+    io_uring_sqe* sqe = ring_.prepare(listener.accept);
+    io_uring_prep_multishot_accept(sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void Shard::arm_accepts() {
+    for (auto& listener : listeners_) {
+        if (!listener->accept.in_flight) arm_accept(*listener);
+    }
+}
+
+void Shard::cancel_accepts() {
+    for (auto& listener : listeners_) {
+        if (!listener->accept.in_flight) continue;
+        io_uring_sqe* sqe = ring_.prepare_untracked();
+        io_uring_prep_cancel(sqe, &listener->accept, 0);
+    }
+}
+
+bool Shard::accepts_in_flight() const {
+    for (const auto& listener : listeners_) {
+        if (listener->accept.in_flight) return true;
+    }
+    return false;
 }
 
 void Shard::arm_wakeup() {
@@ -197,19 +234,21 @@ void Shard::arm_wakeup() {
 }
 
 void Shard::on_accept(io::Completion& completion, i32 result, u32 flags) {
-    auto& self = *static_cast<Shard*>(completion.owner);
+    auto& listener = *static_cast<Listener*>(completion.owner);
+    auto& self = *listener.shard;
     bool ended = !(flags & IORING_CQE_F_MORE);
     if (result >= 0) {
-        self.accept_connection(result);
+        self.accept_connection(result, listener);
     } else if (result != -ECANCELED && !self.stopping_) {
-        self.accept_failed(-result, ended);
+        self.accept_failed(-result);
     }
-    if (ended && !self.stopping_ && self.accept_state_ == AcceptState::accepting) {
-        self.arm_accept();
+    if (ended && !self.stopping_ && self.accept_state_ == AcceptState::accepting &&
+        !listener.accept.in_flight) {
+        self.arm_accept(listener);
     }
 }
 
-void Shard::accept_failed(int error, bool ended) {
+void Shard::accept_failed(int error) {
     // The clock of this turn was read before the wait that brought this completion.
     u64 now = monotonic_ms();
     AcceptFailures& failures = accept_failures_;
@@ -218,12 +257,10 @@ void Shard::accept_failed(int error, bool ended) {
     if (!accept_error_uses_up_connection(error)) {
         accept_state_ = AcceptState::paused;
         accept_resume_ms_ = now + limits::accept_pause_ms;
-        // The kernel ends a multishot accept on such an error; were it still armed, it is
-        // cancelled, so that the pause is one.
-        if (!ended) {
-            io_uring_sqe* sqe = ring_.prepare_untracked();
-            io_uring_prep_cancel(sqe, &accept_completion_, 0);
-        }
+        // The kernel ends a multishot accept on such an error; those still armed (this
+        // listener's, were it not ended, and the other listeners') are cancelled, so that the
+        // pause is one: the descriptors or memory that ran out are the whole process's.
+        cancel_accepts();
     }
     report_accept_failures();
 }
@@ -231,7 +268,7 @@ void Shard::accept_failed(int error, bool ended) {
 void Shard::resume_accepting() {
     accept_state_ = AcceptState::accepting;
     // A cancelled accept still in flight is armed again when its completion arrives.
-    if (!stopping_ && !accept_completion_.in_flight) arm_accept();
+    if (!stopping_) arm_accepts();
 }
 
 u64 Shard::accept_deadline_ms() const {
@@ -278,7 +315,7 @@ void Shard::set_buffer_sizes(int fd) {
     set(SO_SNDBUF, options_.tcp_sndbuf, "SO_SNDBUF");
 }
 
-void Shard::accept_connection(int fd) {
+void Shard::accept_connection(int fd, const Listener& listener) {
     if (stopping_ || live_connections_ >= limits::connection_count_max) {
         LEPUS_LOG(warning, "refusing connection: %s",
                   stopping_ ? "shutting down" : "connection limit reached");
@@ -305,7 +342,8 @@ void Shard::accept_connection(int fd) {
     // accept by however long the thread was descheduled after reading it; one read per accepted
     // connection keeps the deadline from starting before the client connected.
     context_->now_ms = monotonic_ms();
-    connections_[slot] = std::make_unique<Connection>(*context_, fd, slot, generation, peer);
+    const tls::Context* tls = listener.address->transport == Transport::tls ? tls_.get() : nullptr;
+    connections_[slot] = std::make_unique<Connection>(*context_, fd, slot, generation, peer, tls);
     live_connections_++;
     connections_[slot]->start();
 }
@@ -516,10 +554,7 @@ void Shard::reap_connections() {
 void Shard::begin_shutdown() {
     stopping_ = true;
     stop_started_ms_ = context_->now_ms;
-    if (listen_fd_ >= 0) {
-        io_uring_sqe* sqe = ring_.prepare_untracked();
-        io_uring_prep_cancel(sqe, &accept_completion_, 0);
-    }
+    cancel_accepts();
     for (auto& connection : connections_) {
         if (connection) connection->force_close("shutdown");
     }
@@ -590,9 +625,7 @@ void Shard::run() {
         flush_journals();
         flush_outbox();
         if (!context_->terminated_slots.empty()) reap_connections();
-        if (stopping_ && live_connections_ == 0 && !accept_completion_.in_flight &&
-            !journals_busy())
-            break;
+        if (stopping_ && live_connections_ == 0 && !accepts_in_flight() && !journals_busy()) break;
 
         bool idle = local_.empty() && !ring_.has_completions() && !grid_.has_incoming(id_.value) &&
                     context_->input_turns.empty();

@@ -23,10 +23,12 @@
 #include "net/server/disk_journal.h"
 #include "net/server/exit_code.h"
 #include "net/server/idle_watch.h"
+#include "net/server/listener.h"
 #include "net/server/memory_monitor.h"
 #include "net/server/options.h"
 #include "net/server/shard_context.h"
 #include "net/server/shard_grid.h"
+#include "net/tls/context.h"
 
 namespace lepus::server {
 
@@ -51,6 +53,15 @@ public:
 
     // Before init: where data lives and what the server recovered.
     void set_durability(ShardDurability durability) { durability_ = std::move(durability); }
+    // Before init: where to listen, the listening sockets the server opened first (shard 0:
+    // one per address, which it then owns; the others open their own), and this shard's own
+    // TLS context (null when no listener speaks TLS).
+    void set_listeners(const std::vector<ListenAddress>* addresses, std::vector<int> first_fds,
+                       std::unique_ptr<tls::Context> tls) {
+        addresses_ = addresses;
+        first_fds_ = std::move(first_fds);
+        tls_ = std::move(tls);
+    }
     // Sets up the ring, buffers and journal (recovering this shard's queues), then the
     // listener, on the calling thread.
     StartError init();
@@ -89,13 +100,23 @@ private:
     // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
     bool busy_poll();
     void deliver(core::ShardMessage message);
-    void arm_accept();
+    // One listening socket of this shard and its multishot accept.
+    struct Listener {
+        Shard* shard = nullptr;
+        const ListenAddress* address = nullptr;
+        int fd = -1;
+        io::Completion accept;
+    };
+    void arm_accept(Listener& listener);
+    void arm_accepts();
+    void cancel_accepts();
+    bool accepts_in_flight() const;
     void arm_wakeup();
     static void on_accept(io::Completion& completion, i32 result, u32 flags);
-    // An accept failed with `error` (an errno); `ended`: the multishot accept ended with it.
-    // Unless the failure used up the connection it was for, accepting pauses for
-    // limits::accept_pause_ms, since a retry would fail at once on the same connection.
-    void accept_failed(int error, bool ended);
+    // An accept failed with `error` (an errno). Unless the failure used up the connection it was
+    // for, accepting pauses for limits::accept_pause_ms, since a retry would fail at once on the
+    // same connection.
+    void accept_failed(int error);
     // When a pause is over; accepting again.
     void resume_accepting();
     // The accept failures not yet logged, in one line, once its interval has passed.
@@ -103,7 +124,7 @@ private:
     // When a pause of accepting ends, or UINT64_MAX.
     u64 accept_deadline_ms() const;
     static void on_wakeup(io::Completion& completion, i32 result, u32 flags);
-    void accept_connection(int fd);
+    void accept_connection(int fd, const Listener& listener);
     // tcp_listen_options.recbuf and .sndbuf, when set.
     void set_buffer_sizes(int fd);
     void run_timers();
@@ -125,8 +146,11 @@ private:
     std::unique_ptr<DiskJournal> journal_;
     u64 journal_flushed_ms_ = 0;  // when this shard's journal was last written
     std::unique_ptr<ShardContext> context_;
-    int listen_fd_ = -1;
-    io::Completion accept_completion_;
+    const std::vector<ListenAddress>* addresses_ = nullptr;
+    std::vector<int> first_fds_;  // shard 0, until init takes them into listeners_
+    std::unique_ptr<tls::Context> tls_;
+    // Stable addresses: each accept completion points at its Listener.
+    std::vector<std::unique_ptr<Listener>> listeners_;
     enum class AcceptState : u8 { accepting, paused };
     AcceptState accept_state_ = AcceptState::accepting;
     u64 accept_resume_ms_ = 0;  // when a pause ends

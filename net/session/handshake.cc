@@ -76,7 +76,7 @@ void Session::send_start() {
     ConnectionStart start;
     std::string properties = server_properties_table();
     start.server_properties = properties;
-    start.mechanisms = "PLAIN AMQPLAIN";
+    start.mechanisms = services_.settings.auth_mechanisms;
     start.locales = "en_US";
     send_method(start);
 }
@@ -85,6 +85,8 @@ bool Session::authenticate(std::string_view mechanism, std::string_view response
     std::string_view user;
     std::string_view password;
     wire::FieldTable table;  // AMQPLAIN's credentials; user and password point into it
+    if (!mechanism_enabled(mechanism)) return false;
+    if (mechanism == "EXTERNAL") return authenticate_external();
     if (mechanism == "PLAIN") {
         // authzid NUL authcid NUL password
         usize first = response.find('\0');

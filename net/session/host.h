@@ -26,6 +26,8 @@ struct Settings {
     u32 handshake_timeout_ms = 10000;  // from the TCP accept to connection.open
     // Users who may log in only over loopback (RabbitMQ's loopback_users; [guest] by default).
     std::vector<std::string> loopback_users = {"guest"};
+    // The SASL mechanisms offered in connection.start and accepted, space-separated.
+    std::string auth_mechanisms = "PLAIN AMQPLAIN";
 };
 
 // Frames that have begun to arrive and are not complete, all of a shard's sessions together,
@@ -39,6 +41,7 @@ struct IncompleteFrames {
 struct Peer {
     std::string name;  // address:port, for the logs
     bool loopback = false;
+    bool tls = false;  // the connection came in on a TLS listener
 };
 
 // The connections and channels open on this shard, per vhost and per user, which the limits

@@ -25,7 +25,7 @@ u32 peek_method(std::string_view payload) {
 }  // namespace
 
 Session::Session(Services& services, SessionHost& host, core::ConnectionKey key, Peer peer)
-    : services_(services), host_(host), peer_is_loopback_(peer.loopback) {
+    : services_(services), host_(host), peer_is_loopback_(peer.loopback), peer_tls_(peer.tls) {
     facts_.key = key;
     facts_.peer_name = std::move(peer.name);
 }
@@ -38,7 +38,8 @@ Session::~Session() {
 
 void Session::start() {
     opened_ms_ = last_received_ms_ = last_sent_ms_ = services_.now_ms;
-    LEPUS_LOG(info, "accepting AMQP connection from %s", facts_.peer_name.c_str());
+    LEPUS_LOG(info, "accepting AMQP connection from %s%s", facts_.peer_name.c_str(),
+              peer_tls_ ? " over TLS" : "");
 }
 
 // ---- bytes in ----

@@ -49,6 +49,11 @@ public:
     Session& operator=(const Session&) = delete;
 
     void start();
+    // A TLS connection's verified client certificate: its subject CN is the user the EXTERNAL
+    // mechanism logs in as (external_login.cc). Empty, or never called: no such certificate.
+    void set_certificate_user(std::string common_name) {
+        certificate_user_ = std::move(common_name);
+    }
     // Handles the bytes at `data` (from `chunk`) until they are used up or `budget` is spent;
     // returns the bytes used. `spent` grows by the bytes handled and the routing work they
     // caused. Frames split between calls are reassembled here.
@@ -128,6 +133,10 @@ private:
     void handle_open(const amqp::ConnectionOpen& m);
     void send_start();
     bool authenticate(std::string_view mechanism, std::string_view response);
+    // Whether `mechanism` is one of Settings::auth_mechanisms (external_login.cc).
+    bool mechanism_enabled(std::string_view mechanism) const;
+    // EXTERNAL: the user named by the verified client certificate (external_login.cc).
+    bool authenticate_external();
     // A broken handshake: logs `text`, reads no more and drops the socket after
     // limits::handshake_error_close_delay_ms, with no connection.close (RabbitMQ's way).
     void handshake_failed(const std::string& text);
@@ -163,6 +172,8 @@ private:
     SessionFacts facts_;
     ChannelSignals signals_;
     bool peer_is_loopback_ = false;
+    bool peer_tls_ = false;         // the connection came in on a TLS listener
+    std::string certificate_user_;  // see set_certificate_user
     State state_ = State::protocol_header;
 
     ChunkRef carry_;            // a frame that arrived in pieces, reassembled

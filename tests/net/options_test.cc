@@ -339,15 +339,190 @@ TEST(Options, BadListen) {
     expect_error({"--listen", "127.0.0.1"}, usage + "'127.0.0.1'");
     expect_error({"--listen", "[::1]"}, usage + "'[::1]'");
     expect_error({"--listen", "[::1:5672"}, usage + "'[::1:5672'");
-    expect_error({"--listen", "::1:5672"},
-                 "--listen: an IPv6 address needs brackets, as [::1]:5672, got '::1:5672'");
-    expect_error({"--listen", "localhost:5672"},
-                 "--listen: 'localhost' is not an IPv4 address (use an IP literal, as 127.0.0.1)");
+    expect_error({"--listen", "5672"}, usage + "'5672'");
+    expect_error({"--listen", "::g:5672"},
+                 "--listen: '::g' is neither an IP address nor a host name");
+    expect_error({"--listen", "bad_host:5672"},
+                 "--listen: 'bad_host' is neither an IP address nor a host name");
+    expect_error({"--listen", "a..b:5672"},
+                 "--listen: 'a..b' is neither an IP address nor a host name");
+    expect_error({"--listen", ":5672"}, "--listen: '' is neither an IP address nor a host name");
     expect_error({"--listen", "[127.0.0.1]:5672"}, "--listen: '127.0.0.1' is not an IPv6 address");
     expect_error({"--listen", "127.0.0.1:0"}, "--listen: port '0' is below the minimum 1");
     expect_error({"--listen", "127.0.0.1:65536"},
                  "--listen: port '65536' is above the maximum 65535");
     expect_error({"--listen", "127.0.0.1:http"}, "--listen: port 'http' is not a whole number");
+}
+
+TEST(Options, ListenTakesHostNamesAndUnbracketedIpv6) {
+    Parsed parsed = parse({"--listen", "localhost:5673"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.listen_host, "localhost");
+    EXPECT_EQ(parsed.options.listen_port, 5673);
+    parsed = parse({"--listen", "::1:5672"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.listen_host, "::1");
+    parsed = parse({"--listen", "broker-1.example.com:5672"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.listen_host, "broker-1.example.com");
+}
+
+TEST(Options, ListenersAsRabbitmqConfNamesThem) {
+    const ConfigFile file(
+        "listeners.tcp.default = 127.0.0.1:5700\n"
+        "listeners.tcp.1 = 0.0.0.0:5701\n"
+        "listeners.tcp.v6 = [::1]:5702\n"
+        "listeners.tcp.any = :::5703\n"
+        "listeners.tcp.port_only = 5704\n"
+        "listeners.ssl.default = 5671\n"
+        "listeners.ssl.local = localhost:5705\n"
+        "ssl_options.cacertfile = /etc/lepus/ca.pem\n"
+        "ssl_options.certfile = /etc/lepus/server.pem\n"
+        "ssl_options.keyfile = /etc/lepus/server.key\n"
+        "ssl_options.password = secret phrase\n"
+        "ssl_options.verify = verify_peer\n"
+        "ssl_options.fail_if_no_peer_cert = true\n"
+        "ssl_options.versions.1 = tlsv1.3\n"
+        "ssl_options.ciphers.1 = TLS_AES_256_GCM_SHA384\n"
+        "ssl_options.ciphers.2 = ECDHE-ECDSA-AES256-GCM-SHA384\n"
+        "auth_mechanisms.1 = EXTERNAL\n"
+        "auth_mechanisms.2 = PLAIN\n");
+    const Parsed parsed = parse({"--config", file.path()});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    std::vector<ListenerSpec> listeners = o.listeners();
+    ASSERT_EQ(listeners.size(), 7u);
+    auto expect = [&](usize i, const char* key, Transport transport, const char* host, u16 port) {
+        EXPECT_EQ(listeners[i].key, key);
+        EXPECT_EQ(listeners[i].transport, transport) << key;
+        EXPECT_EQ(listeners[i].host, host) << key;
+        EXPECT_EQ(listeners[i].port, port) << key;
+    };
+    expect(0, "listeners.tcp.default", Transport::tcp, "127.0.0.1", 5700);
+    expect(1, "listeners.tcp.1", Transport::tcp, "0.0.0.0", 5701);
+    expect(2, "listeners.tcp.v6", Transport::tcp, "::1", 5702);
+    expect(3, "listeners.tcp.any", Transport::tcp, "::", 5703);
+    expect(4, "listeners.tcp.port_only", Transport::tcp, "::", 5704);
+    expect(5, "listeners.ssl.default", Transport::tls, "::", 5671);
+    expect(6, "listeners.ssl.local", Transport::tls, "localhost", 5705);
+    EXPECT_TRUE(o.has_tls_listener());
+    EXPECT_EQ(o.tls.cacertfile, "/etc/lepus/ca.pem");
+    EXPECT_EQ(o.tls.certfile, "/etc/lepus/server.pem");
+    EXPECT_EQ(o.tls.keyfile, "/etc/lepus/server.key");
+    EXPECT_EQ(o.tls.password, "secret phrase");
+    EXPECT_EQ(o.tls.verify, tls::Verify::peer);
+    EXPECT_TRUE(o.tls.fail_if_no_peer_cert);
+    EXPECT_EQ(o.tls.versions, tls::version_tls13);
+    EXPECT_EQ(o.tls.ciphers, (std::vector<std::string>{"TLS_AES_256_GCM_SHA384",
+                                                       "ECDHE-ECDSA-AES256-GCM-SHA384"}));
+    EXPECT_EQ(o.session_settings().auth_mechanisms, "EXTERNAL PLAIN");
+}
+
+TEST(Options, TlsAndMechanismDefaults) {
+    const Parsed parsed = parse({});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    const Options& o = parsed.options;
+    EXPECT_FALSE(o.has_tls_listener());
+    ASSERT_EQ(o.listeners().size(), 1u);
+    EXPECT_EQ(o.listeners()[0].key, "listeners.tcp.default");
+    EXPECT_EQ(o.tls.verify, tls::Verify::none);
+    EXPECT_FALSE(o.tls.fail_if_no_peer_cert);
+    EXPECT_EQ(o.tls.versions, tls::versions_all);
+    EXPECT_TRUE(o.tls.ciphers.empty());
+    EXPECT_EQ(o.session_settings().auth_mechanisms, "PLAIN AMQPLAIN");
+}
+
+TEST(Options, TcpListenersNoneLeavesTlsOnly) {
+    const ConfigFile file(
+        "listeners.tcp = none\n"
+        "listeners.tcp.2 = 127.0.0.1:5800\n"
+        "listeners.ssl.default = 127.0.0.1:5671\n"
+        "ssl_options.certfile = c.pem\n"
+        "ssl_options.keyfile = k.pem\n"
+        "ssl_options.versions.1 = tlsv1.2\n"
+        "ssl_options.versions.2 = tlsv1.3\n");
+    const Parsed parsed = parse({"--config", file.path()});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    std::vector<ListenerSpec> listeners = parsed.options.listeners();
+    ASSERT_EQ(listeners.size(), 1u);
+    EXPECT_EQ(listeners[0].transport, Transport::tls);
+    EXPECT_EQ(parsed.options.tls.versions, tls::versions_all);
+}
+
+TEST(Options, ListenFlagWinsOverListenersTcpDefault) {
+    const ConfigFile file("listeners.tcp.default = 127.0.0.1:5700\n");
+    const Parsed parsed = parse({"--config", file.path(), "--listen", "127.0.0.1:5900"});
+    ASSERT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+    EXPECT_EQ(parsed.options.listen_port, 5900);
+}
+
+TEST(Options, TlsAndListenerErrors) {
+    struct Case {
+        std::string text;
+        std::string error;  // after "<path>:", or the whole error when it names no line
+        bool whole = false;
+    };
+    const std::string certs = "ssl_options.certfile = c.pem\nssl_options.keyfile = k.pem\n";
+    const std::vector<Case> cases = {
+        {"listeners.tcp.1 = nowhere\n",
+         "1: listeners.tcp.1: expected HOST:PORT, as 127.0.0.1:5672 or [::1]:5672, got "
+         "'nowhere'"},
+        {"listeners.ssl.default = 127.0.0.1:0\n",
+         "1: listeners.ssl.default: port '0' is below the minimum 1"},
+        {"listeners.ssl.x = bad_host:5671\n",
+         "1: listeners.ssl.x: 'bad_host' is neither an IP address nor a host name"},
+        {"listeners.tcp. = 5672\n", "1: unknown key 'listeners.tcp.'"},
+        {"listeners.tcp.a b = 5672\n", "1: unknown key 'listeners.tcp.a b'"},
+        {"listeners.tcp = 5672\n",
+         "1: listeners.tcp: expected none (or listeners.tcp.NAME = HOST:PORT), got '5672'"},
+        {"listeners.tcp.1 = 5700\nlisteners.tcp.1 = 5701\n",
+         "2: 'listeners.tcp.1' is already set on line 1"},
+        {"ssl_options.verify = verify_maybe\n",
+         "1: ssl_options.verify: expected verify_peer or verify_none, got 'verify_maybe'"},
+        {"ssl_options.fail_if_no_peer_cert = yes\n",
+         "1: ssl_options.fail_if_no_peer_cert: expected true or false, got 'yes'"},
+        {"ssl_options.versions.1 = tlsv1.1\n",
+         "1: ssl_options.versions.1: expected tlsv1.2 or tlsv1.3 (older versions are not "
+         "supported), got 'tlsv1.1'"},
+        {"ssl_options.ciphers.1 = AES:!aNULL\n",
+         "1: ssl_options.ciphers.1: expected an OpenSSL cipher name, as TLS_AES_128_GCM_SHA256 "
+         "or ECDHE-RSA-AES128-GCM-SHA256, got 'AES:!aNULL'"},
+        {"ssl_options.certfile =\n", "1: ssl_options.certfile: needs a non-empty value"},
+        {"ssl_options.keyfile =\n", "1: ssl_options.keyfile: needs a non-empty value"},
+        {"ssl_options.cacertfile =\n", "1: ssl_options.cacertfile: needs a non-empty value"},
+        {"ssl_options.password =\n", "1: ssl_options.password: needs a non-empty value"},
+        {"ssl_options.depth = 2\n", "1: unknown key 'ssl_options.depth'"},
+        {"auth_mechanisms.1 = CRAM-MD5\n",
+         "1: auth_mechanisms.1: expected PLAIN, AMQPLAIN or EXTERNAL, got 'CRAM-MD5'"},
+        {"auth_mechanisms.1 = PLAIN\nauth_mechanisms.2 = PLAIN\n",
+         "2: auth_mechanisms.2: 'PLAIN' is listed twice"},
+        {"listeners.ssl.default = 5671\n",
+         "a TLS listener (listeners.ssl) needs ssl_options.certfile and ssl_options.keyfile", true},
+        {"listeners.ssl.default = 5671\nssl_options.certfile = c.pem\n",
+         "a TLS listener (listeners.ssl) needs ssl_options.certfile and ssl_options.keyfile", true},
+        {certs + "listeners.ssl.default = 5671\nssl_options.verify = verify_peer\n",
+         "ssl_options.verify = verify_peer needs ssl_options.cacertfile", true},
+        {certs + "listeners.ssl.default = 5671\nssl_options.fail_if_no_peer_cert = true\n",
+         "ssl_options.fail_if_no_peer_cert = true needs ssl_options.verify = verify_peer", true},
+        {"auth_mechanisms.1 = EXTERNAL\n",
+         "auth_mechanisms: EXTERNAL needs a TLS listener (listeners.ssl) with "
+         "ssl_options.verify = verify_peer",
+         true},
+        {certs + "listeners.ssl.default = 5671\nauth_mechanisms.1 = EXTERNAL\n",
+         "auth_mechanisms: EXTERNAL needs a TLS listener (listeners.ssl) with "
+         "ssl_options.verify = verify_peer",
+         true},
+        {"listeners.tcp = none\n",
+         "listeners.tcp = none and no listeners.ssl: lepusd would listen nowhere", true},
+        {certs + "listeners.ssl.default = 127.0.0.1:5672\n",
+         "listeners.tcp.default and listeners.ssl.default name the same address", true},
+    };
+    for (const Case& c : cases) {
+        const ConfigFile file(c.text);
+        const Parsed parsed = parse({"--config", file.path()});
+        EXPECT_EQ(parsed.outcome, ParseOutcome::error) << c.text;
+        EXPECT_EQ(parsed.error, c.whole ? c.error : file.path() + ":" + c.error) << c.text;
+    }
 }
 
 TEST(Options, BadNumbers) {
