@@ -138,6 +138,11 @@ class FlowControlTest(BrokerTestCase):
                                     config_text="tcp_listen_options.recbuf = 16384\n")
         client = socket.create_connection((broker.host, broker.port))
         self.addCleanup(client.close)
+        # Once connection.start arrives, lepusd has accepted the socket and set its buffer:
+        # before that the kernel's listen queue holds it with the default size.
+        client.sendall(b"AMQP\x00\x00\x09\x01")
+        client.settimeout(10)
+        self.assertTrue(client.recv(7), "connection.start")
         local_port = client.getsockname()[1]
         deadline = time.monotonic() + 10
         buffer_size = None
