@@ -6,6 +6,7 @@
 // is answered once every shard has applied them (and, for durable things, once they are on
 // disk).
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,12 @@ private:
     bool start(MetaRequest& request, const ClearVhostLimitsOp& op);
     bool start(MetaRequest& request, const SetUserLimitsOp& op);
     bool start(MetaRequest& request, const ClearUserLimitsOp& op);
+    // The checks the permission ops share, in RabbitMQ's order (the patterns, the user, the
+    // vhost): each replies with the refusal and returns false when one fails.
+    bool patterns_compile(const MetaRequest& request,
+                          std::initializer_list<const std::string*> patterns);
+    bool user_and_vhost_exist(const MetaRequest& request, const std::string& user,
+                              const std::string& vhost);
     void finish(const QueueCommandDone& done);
 
     // Applies locally, then tells every other shard.

@@ -132,41 +132,43 @@ bool Metadata::start(MetaRequest& request, const DeleteVhostOp& op) {
     return true;
 }
 
-bool Metadata::start(MetaRequest& request, const SetPermissionsOp& op) {
-    // RabbitMQ's order: the patterns, then the user, then the vhost.
-    for (const std::string* pattern : {&op.configure, &op.write, &op.read}) {
+bool Metadata::patterns_compile(const MetaRequest& request,
+                                std::initializer_list<const std::string*> patterns) {
+    for (const std::string* pattern : patterns) {
         if (!access::PermissionPattern::compile(*pattern)) {
             reply(request, ReplyCode::precondition_failed,
                   access::describe(access::PermissionOutcome::invalid_pattern, *pattern));
-            return true;
+            return false;
         }
     }
-    if (catalog_.users().find(op.user) == nullptr) {
+    return true;
+}
+
+bool Metadata::user_and_vhost_exist(const MetaRequest& request, const std::string& user,
+                                    const std::string& vhost) {
+    if (catalog_.users().find(user) == nullptr) {
         reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_user, op.user));
-        return true;
+              access::describe(access::PermissionOutcome::no_such_user, user));
+        return false;
     }
-    if (catalog_.find_vhost(op.vhost) == nullptr) {
+    if (catalog_.find_vhost(vhost) == nullptr) {
         reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_vhost, op.vhost));
-        return true;
+              access::describe(access::PermissionOutcome::no_such_vhost, vhost));
+        return false;
     }
+    return true;
+}
+
+bool Metadata::start(MetaRequest& request, const SetPermissionsOp& op) {
+    if (!patterns_compile(request, {&op.configure, &op.write, &op.read})) return true;
+    if (!user_and_vhost_exist(request, op.user, op.vhost)) return true;
     commit(PermissionsPut{op.user, op.vhost, op.configure, op.write, op.read});
     reply_ok(request);
     return true;
 }
 
 bool Metadata::start(MetaRequest& request, const ClearPermissionsOp& op) {
-    if (catalog_.users().find(op.user) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_user, op.user));
-        return true;
-    }
-    if (catalog_.find_vhost(op.vhost) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_vhost, op.vhost));
-        return true;
-    }
+    if (!user_and_vhost_exist(request, op.user, op.vhost)) return true;
     if (catalog_.permissions().find(op.user, op.vhost) != nullptr) {
         commit(PermissionsRemoved{op.user, op.vhost});
     }
@@ -175,39 +177,15 @@ bool Metadata::start(MetaRequest& request, const ClearPermissionsOp& op) {
 }
 
 bool Metadata::start(MetaRequest& request, const SetTopicPermissionsOp& op) {
-    for (const std::string* pattern : {&op.write, &op.read}) {
-        if (!access::PermissionPattern::compile(*pattern)) {
-            reply(request, ReplyCode::precondition_failed,
-                  access::describe(access::PermissionOutcome::invalid_pattern, *pattern));
-            return true;
-        }
-    }
-    if (catalog_.users().find(op.user) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_user, op.user));
-        return true;
-    }
-    if (catalog_.find_vhost(op.vhost) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_vhost, op.vhost));
-        return true;
-    }
+    if (!patterns_compile(request, {&op.write, &op.read})) return true;
+    if (!user_and_vhost_exist(request, op.user, op.vhost)) return true;
     commit(TopicPermissionsPut{op.user, op.vhost, op.exchange, op.write, op.read});
     reply_ok(request);
     return true;
 }
 
 bool Metadata::start(MetaRequest& request, const ClearTopicPermissionsOp& op) {
-    if (catalog_.users().find(op.user) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_user, op.user));
-        return true;
-    }
-    if (catalog_.find_vhost(op.vhost) == nullptr) {
-        reply(request, ReplyCode::not_found,
-              access::describe(access::PermissionOutcome::no_such_vhost, op.vhost));
-        return true;
-    }
+    if (!user_and_vhost_exist(request, op.user, op.vhost)) return true;
     commit(TopicPermissionsRemoved{op.user, op.vhost, op.exchange});
     reply_ok(request);
     return true;

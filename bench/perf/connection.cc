@@ -18,6 +18,7 @@
 #include "core/base/assert.h"
 #include "core/wire/field_table.h"
 #include "core/wire/wire_writer.h"
+#include "net/tls/context.h"
 
 namespace lepus::perf {
 
@@ -67,16 +68,7 @@ Connection::~Connection() {
 
 namespace {
 
-std::string openssl_errors() {
-    std::string text;
-    while (unsigned long code = ERR_get_error()) {
-        char line[256];
-        ERR_error_string_n(code, line, sizeof line);
-        if (!text.empty()) text += "; ";
-        text += line;
-    }
-    return text.empty() ? "unknown error" : text;
-}
+std::string openssl_errors() { return tls::take_openssl_errors("unknown error"); }
 
 }  // namespace
 
