@@ -75,6 +75,7 @@ private:
     bool start(MetaRequest& request, const ClearVhostLimitsOp& op);
     bool start(MetaRequest& request, const SetUserLimitsOp& op);
     bool start(MetaRequest& request, const ClearUserLimitsOp& op);
+    bool start(MetaRequest& request, const PutUserOp& op);
     // The checks the permission ops share, in RabbitMQ's order (the patterns, the user, the
     // vhost): each replies with the refusal and returns false when one fails.
     bool patterns_compile(const MetaRequest& request,

@@ -245,4 +245,13 @@ bool Metadata::start(MetaRequest& request, const ClearUserLimitsOp& op) {
     return true;
 }
 
+bool Metadata::start(MetaRequest& request, const PutUserOp& op) {
+    const bool existed = catalog_.users().find(op.name) != nullptr;
+    commit(UserPut{op.name, op.password_hash, op.tags});
+    LEPUS_LOG(info, "user '%s' %s from definitions", op.name.c_str(),
+              existed ? "replaced" : "added");
+    reply_ok(request);
+    return true;
+}
+
 }  // namespace lepus::core

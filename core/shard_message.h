@@ -197,6 +197,13 @@ struct ClearUserLimitsOp {
     std::string user;
     std::string limit;  // a limit's name, or "all"
 };
+// A definitions import: the user as given, created or replaced, its hash taken as it is
+// (salt ‖ SHA-256(salt ‖ password), or empty for no password).
+struct PutUserOp {
+    std::string name;
+    std::vector<u8> password_hash;
+    std::vector<std::string> tags;
+};
 
 using MetaOp =
     std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp, QueueBindOp,
@@ -204,7 +211,7 @@ using MetaOp =
                  AddUserOp, DeleteUserOp, ChangePasswordOp, ClearPasswordOp, SetUserTagsOp,
                  AddVhostOp, DeleteVhostOp, SetPermissionsOp, ClearPermissionsOp,
                  SetTopicPermissionsOp, ClearTopicPermissionsOp, SetVhostLimitsOp,
-                 ClearVhostLimitsOp, SetUserLimitsOp, ClearUserLimitsOp>;
+                 ClearVhostLimitsOp, SetUserLimitsOp, ClearUserLimitsOp, PutUserOp>;
 
 // The ops of an admin front end, which name their own vhost (if any) instead of the request's:
 // AddUserOp and every op after it.
