@@ -82,7 +82,7 @@ void Broker::handle(ShardMessage message) {
     std::visit(
         [this](auto& m) {
             using T = std::decay_t<decltype(m)>;
-            if constexpr (is_channel_message<T>) {
+            if constexpr (is_channel_message<T> || is_admin_message<T>) {
                 LEPUS_UNREACHABLE();
             } else {
                 on(m);

@@ -114,6 +114,7 @@ public:
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const { return queues_.peek(id); }
     usize local_queue_count() const { return queues_.size(); }
+    const QueueTable& local_queues() const { return queues_; }
 
 private:
     void on(Enqueue& m);

@@ -506,7 +506,9 @@ bool Metadata::start(MetaRequest& request, const QueuePurgeOp& op) {
         reply(request, ReplyCode::not_found, no_queue_text(op.queue, request.vhost));
         return true;
     }
-    if (queue->exclusive && !(queue->owner == request.requester.connection)) {
+    // An operator (the administration endpoint) may purge any connection's exclusive queue.
+    if (queue->exclusive && !(queue->owner == request.requester.connection) &&
+        !is_admin_requester(request.requester)) {
         reply(request, ReplyCode::resource_locked, queue_locked_text(op.queue, request.vhost));
         return true;
     }

@@ -98,6 +98,7 @@ public:
     u32 unsettled_count() const { return static_cast<u32>(unsettled_.size()); }
     u32 consumer_count() const { return static_cast<u32>(consumers_.size()); }
     bool has_had_consumers() const { return had_consumers_; }
+    const std::vector<Consumer>& consumers() const { return consumers_; }
 
     void set_time(u64 now_ms) { now_ms_ = now_ms; }
     u64 now_ms() const { return now_ms_; }

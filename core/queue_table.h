@@ -32,6 +32,11 @@ public:
     // A durable, non-exclusive queue here: one whose messages the journal keeps.
     bool holds_durable(QueueId id) const;
     usize size() const { return queues_.size(); }
+    // Every queue here, in no particular order, for statistics.
+    template <typename F>
+    void for_each(F&& f) const {
+        for (const auto& [id, queue] : queues_) f(static_cast<const Queue&>(*queue));
+    }
 
     Queue& add(std::unique_ptr<Queue> queue);
     // Forgets the queue and its deadline.

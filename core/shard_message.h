@@ -469,12 +469,46 @@ struct GetReply {
     u32 message_count = 0;  // ready messages left
 };
 
+// ---- the administration socket (net/admin), shard 0 <-> every shard ----
+// The endpoint lives on shard 0. Its MetaRequests name it as their requester with this slot
+// (and the request's number as the generation), so their MetaReplies come back to it.
+inline constexpr u32 admin_connection_slot = UINT32_MAX;
+inline bool is_admin_requester(const ChannelKey& key) {
+    return key.connection.slot == admin_connection_slot;
+}
+// What the endpoint asks of every shard: rows for the questions whose answers live where the
+// queues and connections are, and the closing of connections.
+enum class AdminQueryKind : u8 { queues, consumers, connections, channels, close_connections };
+struct AdminQuery {
+    u64 id = 0;
+    AdminQueryKind kind = AdminQueryKind::queues;
+    std::optional<std::string> vhost;  // none: every vhost
+    // close_connections: the connection's name (none: every connection in `vhost`), the reason
+    // given to the client, and at most how many to close on this shard (0: no limit).
+    std::optional<std::string> name;
+    std::string reason;
+    u32 limit = 0;
+};
+struct AdminAnswer {
+    u64 id = 0;
+    ShardId shard;
+    std::string rows;  // a JSON array, as text: the endpoint merges the shards' arrays
+    u32 count = 0;     // close_connections: how many were closed
+};
+
 using ShardMessage = std::variant<
     Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted, Pressure,
     MemoryAlarm, CatalogApplied, std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
     std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>, std::unique_ptr<MetaRequest>,
     std::unique_ptr<MetaReply>, std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
-    std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>>;
+    std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>, std::unique_ptr<AdminQuery>,
+    std::unique_ptr<AdminAnswer>>;
+
+// The administration messages, which the shard itself handles (its connections and its
+// endpoint are not the Broker's).
+template <typename T>
+inline constexpr bool is_admin_message = std::is_same_v<T, std::unique_ptr<AdminQuery>> ||
+                                         std::is_same_v<T, std::unique_ptr<AdminAnswer>>;
 
 // The messages addressed to a channel, which its connection's shard hands to the connection;
 // the Broker handles every other kind.

@@ -71,6 +71,7 @@ void Connection::arm_recv() {
 void Connection::on_recv(io::Completion& completion, i32 result, u32 flags) {
     auto& self = *static_cast<Connection*>(completion.owner);
     if (result > 0) {
+        self.received_bytes_ += static_cast<u64>(result);
         LEPUS_ASSERT(flags & IORING_CQE_F_BUFFER);
         auto bid = static_cast<u16>(flags >> IORING_CQE_BUFFER_SHIFT);
         ChunkRef chunk = ChunkRef::adopt(self.context_.buffers.take(bid));
@@ -331,6 +332,7 @@ void Connection::on_send(io::Completion& completion, i32 result, u32) {
         return;
     }
     self.send_progress_ms_ = self.context_.now_ms;
+    self.sent_bytes_ += static_cast<u64>(result);
     if (!self.sending_.consume(static_cast<usize>(result))) {
         self.flush();  // the rest of a partial send
         return;

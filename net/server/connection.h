@@ -62,6 +62,20 @@ public:
     void on_message(core::ShardMessage message, const core::ChannelKey& channel) {
         session_.on_message(std::move(message), channel);
     }
+    // For the operator (list_connections): the session's view, the socket, TLS.
+    session::SessionView view() const { return session_.view(); }
+    int fd() const { return fd_; }
+    bool tls() const { return tls_ != nullptr; }
+    // The TLS version and cipher ("TLSv1.3", "TLS_AES_256_GCM_SHA384"); empty on plain TCP or
+    // before the handshake (connection_tls.cc).
+    std::string tls_protocol() const;
+    std::string tls_cipher() const;
+    u64 received_bytes() const { return received_bytes_; }
+    u64 sent_bytes() const { return sent_bytes_; }
+    // rabbitmqctl close_connection: 320 CONNECTION_FORCED with the explanation.
+    bool close_by_operator(const std::string& explanation) {
+        return session_.close_by_operator(explanation);
+    }
     // True once the socket is closed and no I/O is in flight: the slot may be freed.
     bool done() const;
     // Ends the session and shuts the socket down.
@@ -172,7 +186,10 @@ private:
     bool send_backlogged_ = false;
     // Paused because its publishes met the throttle, the memory alarm or a pressured queue.
     bool held_for_publishing_ = false;
-    u64 send_progress_ms_ = 0;  // the last submission or completion of a send that moved bytes
+    u64 send_progress_ms_ = 0;
+    u64 received_bytes_ = 0;  // from the socket, ciphertext on TLS
+    u64 sent_bytes_ =
+        0;  // to the socket  // the last submission or completion of a send that moved bytes
 
     session::OutQueue out_;
     session::OutQueue sending_;

@@ -163,6 +163,7 @@ void Connection::on_send_tls(io::Completion& completion, i32 result, u32) {
         return;
     }
     self.send_progress_ms_ = self.context_.now_ms;
+    self.sent_bytes_ += static_cast<u64>(result);
     tls.cipher_sent += static_cast<usize>(result);
     if (tls.cipher_sent < tls.cipher.size()) {
         // The rest of a partial send.
@@ -187,5 +188,9 @@ void Connection::on_send_tls(io::Completion& completion, i32 result, u32) {
         self.terminate("closed after the last frame was sent");
     }
 }
+
+std::string Connection::tls_protocol() const { return tls_ ? tls_->stream.protocol() : ""; }
+
+std::string Connection::tls_cipher() const { return tls_ ? tls_->stream.cipher() : ""; }
 
 }  // namespace lepus::server

@@ -19,6 +19,7 @@
 #include "core/base/log.h"
 #include "core/definitions.h"
 #include "core/journal_records.h"
+#include "net/admin/admin_socket.h"
 #include "net/server/disk_journal.h"
 #include "net/server/listener.h"
 #include "net/server/shard.h"
@@ -247,6 +248,13 @@ int run_server(const Options& options) {
             return exit_status(ExitCode::start_failed);
         }
     }
+    // After the lock: the socket file of a killed lepusd is ours to replace.
+    std::string admin_error;
+    int admin_fd = admin::open_admin_socket(data_dir, admin_error);
+    if (admin_fd < 0) {
+        LEPUS_LOG(error, "%s", admin_error.c_str());
+        return exit_status(ExitCode::start_failed);
+    }
     std::vector<ListenAddress> addresses;
     std::vector<int> first_fds;  // shard 0's listeners, until it takes them
     std::vector<std::unique_ptr<tls::Context>> tls_contexts;
@@ -254,6 +262,7 @@ int run_server(const Options& options) {
             prepare_listeners(options, shard_count, addresses, first_fds, tls_contexts);
         !error.empty()) {
         LEPUS_LOG(error, "%s", error.c_str());
+        ::close(admin_fd);
         return exit_status(ExitCode::start_failed);
     }
 
@@ -277,6 +286,7 @@ int run_server(const Options& options) {
             durability.queue_id_base = (recovered.epoch << 32) + 1;
         }
         shards.back()->set_durability(std::move(durability));
+        if (i == 0) shards.back()->set_admin_socket(admin_fd);
         shards.back()->set_listeners(&addresses, i == 0 ? std::move(first_fds) : std::vector<int>{},
                                      tls_contexts.empty() ? nullptr : std::move(tls_contexts[i]));
     }
@@ -346,6 +356,8 @@ int run_server(const Options& options) {
     for (auto& shard : shards) shard->request_stop();
     for (auto& t : threads) t.join();
     shards.clear();
+    // Nobody answers there any more: lepusctl then says the broker is not running.
+    ::unlink(admin::admin_socket_path(data_dir).c_str());
     LEPUS_LOG(info, "stopped");
     return exit_status(ExitCode::ok);
 }

@@ -79,6 +79,8 @@ Shard::Shard(ShardId id, ShardGrid& grid, const Options& options)
 Shard::~Shard() {
     // Connections first: they hold chunks and completions that refer to the ring.
     connections_.clear();
+    admin_.reset();
+    if (admin_fd_ >= 0) ::close(admin_fd_);
     for (auto& listener : listeners_) {
         if (listener->fd >= 0) ::close(listener->fd);
     }
@@ -134,6 +136,15 @@ StartError Shard::init() {
     }
     arm_accepts();
     arm_wakeup();
+    started_wall_ms_ = clock_ms(CLOCK_REALTIME);
+    if (admin_fd_ >= 0) {
+        LEPUS_ASSERT(id_ == ShardId(0));
+        admin_ = std::make_unique<admin::Endpoint>(admin_fd_, ring_, *this, broker_->catalog(),
+                                                   grid_.shard_count(), std::string(lepus_version),
+                                                   [this] { return node_status(); });
+        admin_fd_ = -1;
+        admin_->start();
+    }
     return {};
 }
 
@@ -443,8 +454,22 @@ usize Shard::resume_paused() {
 
 void Shard::deliver(core::ShardMessage message) {
     // The one routing rule: a message that names a channel goes to it; the broker takes the
-    // rest.
+    // rest, but for the administration messages, which are the shard's own.
+    if (auto* query = std::get_if<std::unique_ptr<core::AdminQuery>>(&message)) {
+        answer_admin_query(**query);
+        return;
+    }
+    if (auto* answer = std::get_if<std::unique_ptr<core::AdminAnswer>>(&message)) {
+        LEPUS_ASSERT(admin_ != nullptr);
+        admin_->on_answer(std::move(*answer));
+        return;
+    }
     const core::ChannelKey* channel = core::channel_of(message);
+    if (channel != nullptr && core::is_admin_requester(*channel)) {
+        LEPUS_ASSERT(admin_ != nullptr);
+        admin_->on_reply(std::move(std::get<std::unique_ptr<core::MetaReply>>(message)));
+        return;
+    }
     if (channel == nullptr) {
         broker_->handle(std::move(message));
         return;
@@ -491,6 +516,7 @@ bool Shard::drain_mailboxes() {
 void Shard::run_timers() {
     u64 now = context_->now_ms;
     if (accept_state_ == AcceptState::paused && now >= accept_resume_ms_) resume_accepting();
+    if (admin_) admin_->tick(now);
     if (now - last_tick_ms_ < limits::tick_interval_ms) return;
     last_tick_ms_ = now;
     // Failures counted after the last line are told once its interval has passed, even when
@@ -555,6 +581,7 @@ void Shard::begin_shutdown() {
     stopping_ = true;
     stop_started_ms_ = context_->now_ms;
     cancel_accepts();
+    if (admin_) admin_->stop();
     for (auto& connection : connections_) {
         if (connection) connection->force_close("shutdown");
     }
@@ -625,7 +652,10 @@ void Shard::run() {
         flush_journals();
         flush_outbox();
         if (!context_->terminated_slots.empty()) reap_connections();
-        if (stopping_ && live_connections_ == 0 && !accepts_in_flight() && !journals_busy()) break;
+        if (stopping_ && live_connections_ == 0 && !accepts_in_flight() && !journals_busy() &&
+            !(admin_ && admin_->busy())) {
+            break;
+        }
 
         bool idle = local_.empty() && !ring_.has_completions() && !grid_.has_incoming(id_.value) &&
                     context_->input_turns.empty();

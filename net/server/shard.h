@@ -17,6 +17,7 @@
 #include "core/broker.h"
 #include "core/chunk.h"
 #include "core/message.h"
+#include "net/admin/endpoint.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
 #include "net/server/connection.h"
@@ -62,6 +63,9 @@ public:
         first_fds_ = std::move(first_fds);
         tls_ = std::move(tls);
     }
+    // Before init, shard 0 only: the administration socket's listening descriptor
+    // (net/admin), which the shard then owns and serves.
+    void set_admin_socket(int fd) { admin_fd_ = fd; }
     // Sets up the ring, buffers and journal (recovering this shard's queues), then the
     // listener, on the calling thread.
     StartError init();
@@ -100,6 +104,11 @@ private:
     // Polls mailboxes and ring for up to options_.busy_poll_us; true when work turned up.
     bool busy_poll();
     void deliver(core::ShardMessage message);
+    // An administration query from shard 0's endpoint: rows from this shard's queues or
+    // connections, or connections closed (shard_admin.cc).
+    void answer_admin_query(const core::AdminQuery& query);
+    // Shard 0: what the status command reports of the node.
+    nlohmann::json node_status() const;
     // One listening socket of this shard and its multishot accept.
     struct Listener {
         Shard* shard = nullptr;
@@ -181,6 +190,9 @@ private:
     bool seen_memory_alarm_ = false;                 // the broker's memory_alarm() at the last look
     std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
     IdleWatch idle_watch_{0};                        // restarted when the loop starts
+    int admin_fd_ = -1;                              // until init hands it to admin_
+    std::unique_ptr<admin::Endpoint> admin_;         // shard 0 only
+    u64 started_wall_ms_ = 0;
 };
 
 }  // namespace lepus::server

@@ -29,6 +29,7 @@
 #include "net/session/confirms.h"
 #include "net/session/prefetch_window.h"
 #include "net/session/publish_assembly.h"
+#include "net/session/session_view.h"
 #include "net/session/transaction.h"
 #include "net/session/unacked.h"
 
@@ -62,6 +63,8 @@ public:
     void release();
     // The close handshake is over; the connection forgets the channel.
     bool finished() const { return finished_; }
+    // For the operator (list_channels).
+    ChannelView view() const;
     // Deliveries wait for the client's ack on this channel, or will: it has a consumer that
     // acks (between two batches of deliveries it may have acked them all).
     bool awaits_acks() const {

@@ -25,6 +25,8 @@ public:
     // Publishes not yet confirmed: take_ack may have one to send (checked once per delivery
     // on every channel, so inline and first).
     bool due() const { return confirmed_ != published_; }
+    // Publishes not yet confirmed (list_channels' messages_unconfirmed).
+    u64 unconfirmed() const { return published_ - confirmed_; }
     // The basic.ack to send now, if any: every publish up to `tag` is confirmed.
     struct Ack {
         u64 tag = 0;

@@ -161,6 +161,8 @@ void Session::handle_start_ok(const ConnectionStartOk& m) {
         close_after_send_ = true;
         return;
     }
+    auth_mechanism_ = std::string(m.mechanism);
+    client_properties_ = std::string(m.client_properties);
     ConnectionTune tune;
     tune.channel_max = services_.settings.channel_max;
     tune.frame_max = services_.settings.frame_max;

@@ -26,6 +26,7 @@
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
 #include "net/session/host.h"
+#include "net/session/session_view.h"
 
 namespace lepus::session {
 
@@ -105,6 +106,11 @@ public:
     State state() const { return state_; }
     const core::ConnectionKey& key() const { return facts_.key; }
     const std::string& peer_name() const { return facts_.peer_name; }
+    // For the operator: the connection and its channels now (session_view.cc).
+    SessionView view() const;
+    // An operator closed the connection (rabbitmqctl close_connection): connection.close 320
+    // CONNECTION_FORCED with the operator's explanation. False when it is not open.
+    bool close_by_operator(const std::string& explanation);
     // Some channel consumes with acks, or has deliveries the client has yet to ack.
     bool awaits_acks() const;
 
@@ -200,6 +206,8 @@ private:
     u64 opened_ms_ = 0;
     u64 closing_since_ms_ = 0;
     std::string client_name_;
+    std::string auth_mechanism_;     // the mechanism of the login, once it succeeded
+    std::string client_properties_;  // as sent in connection.start-ok, for the operator
 
     std::unordered_map<u16, std::unique_ptr<Channel>> channels_;
     // The channel of the last frame: most frames on a connection are for the same channel.

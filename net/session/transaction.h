@@ -75,6 +75,9 @@ public:
     // `routed` how many copies of each went to durable queues and are not on disk yet.
     void begin_commit();
     bool committing() const { return committing_; }
+    // Held until commit (list_channels' messages_uncommitted and acks_uncommitted).
+    usize held_publishes() const { return publishes_.size(); }
+    usize held_settles() const { return settles_.size(); }
     void routed(u32 awaiting_disk);
     void end_commit();
     // Every copy the commits routed is on disk: commit-ok may go.

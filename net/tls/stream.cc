@@ -127,4 +127,15 @@ std::string Stream::description() const {
     return std::string(SSL_get_version(ssl_)) + " " + (cipher != nullptr ? cipher : "?");
 }
 
+std::string Stream::protocol() const {
+    if (state_ != State::open) return {};
+    return SSL_get_version(ssl_);
+}
+
+std::string Stream::cipher() const {
+    if (state_ != State::open) return {};
+    const char* name = SSL_get_cipher_name(ssl_);
+    return name != nullptr ? name : "";
+}
+
 }  // namespace lepus::tls

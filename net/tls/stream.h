@@ -54,6 +54,9 @@ public:
     std::string verified_peer_common_name() const;
     // As "TLSv1.3 TLS_AES_256_GCM_SHA384", once open.
     std::string description() const;
+    // The negotiated version and cipher suite, in OpenSSL's names; empty before the handshake.
+    std::string protocol() const;
+    std::string cipher() const;
 
 private:
     void after_call(int result);

@@ -1,0 +1,83 @@
+#pragma once
+// The administration endpoint (README.md): shard 0 accepts lepusctl's connections on the Unix
+// socket in its own io_uring loop, reads one JSON request from each, answers it from the
+// catalog or through the metadata authority and the other shards, writes one JSON answer and
+// closes. No thread of its own and no blocking call: every read, write and accept is a ring
+// operation, and every question to another shard a message.
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "core/catalog.h"
+#include "core/shard_message.h"
+#include "net/io/ring.h"
+
+namespace lepus::admin {
+
+class Endpoint {
+public:
+    // `status`: the node's facts for the status command (the shard knows its listeners,
+    // memory and alarms). `fd`: the listening socket (open_admin_socket), owned from now on.
+    // `version`: the broker's, for exports.
+    Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, const core::Catalog& catalog,
+             u32 shard_count, std::string version, std::function<nlohmann::json()> status);
+    ~Endpoint();
+    Endpoint(const Endpoint&) = delete;
+    Endpoint& operator=(const Endpoint&) = delete;
+
+    void start();
+    // Stops accepting and drops the clients; busy() until their I/O has drained.
+    void stop();
+    bool busy() const;
+    // Drops clients that have not sent their request within the limit.
+    void tick(u64 now_ms);
+
+    // A metadata reply to one of the endpoint's requests (core::is_admin_requester).
+    void on_reply(std::unique_ptr<core::MetaReply> reply);
+    // A shard's answer to an AdminQuery.
+    void on_answer(std::unique_ptr<core::AdminAnswer> answer);
+
+    // Every request and answer is a JSON object; a request larger than this is refused.
+    static constexpr usize request_bytes_max = 64u << 20;
+
+private:
+    struct Client;
+    static void on_accept(io::Completion& completion, i32 result, u32 flags);
+    static void on_recv(io::Completion& completion, i32 result, u32 flags);
+    static void on_send(io::Completion& completion, i32 result, u32 flags);
+    void arm_accept();
+    void accept(int fd);
+    void arm_recv(Client& client);
+    void send_rest(Client& client);
+    void drop(Client& client);
+    void erase_if_idle(Client& client);
+
+    // commands.cc: runs a parsed request; answers at once or leaves the client waiting for
+    // replies and answers.
+    void run(Client& client, const nlohmann::json& request);
+    void run_question(Client& client, const std::string& command, const nlohmann::json& request);
+    bool run_change(Client& client, const std::string& command, const nlohmann::json& request);
+    void send_meta(Client& client, core::MetaOp op, std::string vhost = {});
+    void ask_shards(Client& client, core::AdminQuery query);
+    // The answer, when nothing more is awaited.
+    void finish_if_done(Client& client);
+    void respond(Client& client, const nlohmann::json& answer);
+    void fail(Client& client, const std::string& reason, const std::string& text);
+
+    int fd_;
+    io::Ring& ring_;
+    core::Outbox& outbox_;
+    const core::Catalog& catalog_;
+    u32 shard_count_;
+    std::string version_;
+    std::function<nlohmann::json()> status_;
+    io::Completion accept_completion_;
+    bool stopping_ = false;
+    u32 next_id_ = 1;
+    std::unordered_map<u32, std::unique_ptr<Client>> clients_;
+    u64 now_ms_ = 0;
+};
+
+}  // namespace lepus::admin

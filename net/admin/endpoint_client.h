@@ -1,0 +1,41 @@
+#pragma once
+// One lepusctl connection to the endpoint, from accept to close (endpoint.cc does its I/O,
+// commands.cc its request).
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "net/admin/endpoint.h"
+
+namespace lepus::admin {
+
+struct Endpoint::Client {
+    enum class Phase : u8 {
+        reading,  // the request arrives, until the peer shuts its side down
+        working,  // awaiting metadata replies or shards' answers
+        writing,  // the answer goes out
+        closed    // the socket is closed; the entry goes once no I/O is in flight
+    };
+    Endpoint* endpoint = nullptr;
+    u32 id = 0;
+    int fd = -1;
+    Phase phase = Phase::reading;
+    u64 accepted_ms = 0;
+    io::Completion recv;
+    io::Completion send;
+    std::string in;  // [0, in_size) received so far
+    usize in_size = 0;
+    std::string out;  // the answer; [0, out_sent) sent
+    usize out_sent = 0;
+
+    // While working: replies and answers still to come, the answer built up, the first
+    // failure, and what to do once everything is in.
+    std::string command;
+    u32 awaiting = 0;
+    nlohmann::json answer = nlohmann::json::object();
+    std::string error_reason;
+    std::string error_text;
+    std::function<void(Client&)> complete;
+};
+
+}  // namespace lepus::admin
