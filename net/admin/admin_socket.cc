@@ -34,8 +34,7 @@ int open_admin_socket(const std::string& data_dir, std::string& error) {
     }
     // A file left by a lepusd that was killed; the data directory's lock says none runs now.
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        error = "cannot remove the old administration socket " + path + ": " +
-                std::strerror(errno);
+        error = "cannot remove the old administration socket " + path + ": " + std::strerror(errno);
         ::close(fd);
         return -1;
     }
@@ -64,8 +63,8 @@ bool peer_may_administer(int fd, std::string& who) {
         who = std::string("a peer whose credentials cannot be read (") + std::strerror(errno) + ")";
         return false;
     }
-    who = "uid " + std::to_string(credentials.uid) + " (pid " + std::to_string(credentials.pid) +
-          ")";
+    who =
+        "uid " + std::to_string(credentials.uid) + " (pid " + std::to_string(credentials.pid) + ")";
     return credentials.uid == ::geteuid() || credentials.uid == 0;
 }
 

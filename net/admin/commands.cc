@@ -99,9 +99,8 @@ void sort_rows(json& answer, const char* key) {
 void Endpoint::send_meta(Client& client, core::MetaOp op, std::string vhost) {
     auto request = std::make_unique<core::MetaRequest>();
     request->vhost = std::move(vhost);
-    request->requester =
-        core::ChannelKey{core::ConnectionKey{ShardId(0), core::admin_connection_slot, client.id},
-                         0, 0};
+    request->requester = core::ChannelKey{
+        core::ConnectionKey{ShardId(0), core::admin_connection_slot, client.id}, 0, 0};
     request->reply_wanted = core::ReplyWanted::yes;
     request->op = std::move(op);
     client.awaiting++;
@@ -137,8 +136,7 @@ bool Endpoint::run_change(Client& client, const std::string& command, const json
     } else if (command == "delete_user") {
         send_meta(client, core::DeleteUserOp{text(request, "user")});
     } else if (command == "change_password") {
-        send_meta(client,
-                  core::ChangePasswordOp{text(request, "user"), text(request, "password")});
+        send_meta(client, core::ChangePasswordOp{text(request, "user"), text(request, "password")});
     } else if (command == "clear_password") {
         send_meta(client, core::ClearPasswordOp{text(request, "user")});
     } else if (command == "set_user_tags") {
@@ -149,19 +147,19 @@ bool Endpoint::run_change(Client& client, const std::string& command, const json
         send_meta(client, core::DeleteVhostOp{text(request, "vhost")});
     } else if (command == "set_permissions") {
         send_meta(client, core::SetPermissionsOp{text(request, "user"), text(request, "vhost"),
-                                                 text(request, "configure"),
-                                                 text(request, "write"), text(request, "read")});
+                                                 text(request, "configure"), text(request, "write"),
+                                                 text(request, "read")});
     } else if (command == "clear_permissions") {
         send_meta(client, core::ClearPermissionsOp{text(request, "user"), text(request, "vhost")});
     } else if (command == "set_topic_permissions") {
-        send_meta(client, core::SetTopicPermissionsOp{
-                              text(request, "user"), text(request, "vhost"),
-                              text(request, "exchange"), text(request, "write"),
-                              text(request, "read")});
+        send_meta(client,
+                  core::SetTopicPermissionsOp{text(request, "user"), text(request, "vhost"),
+                                              text(request, "exchange"), text(request, "write"),
+                                              text(request, "read")});
     } else if (command == "clear_topic_permissions") {
-        send_meta(client, core::ClearTopicPermissionsOp{text(request, "user"),
-                                                        text(request, "vhost"),
-                                                        optional_text(request, "exchange")});
+        send_meta(client,
+                  core::ClearTopicPermissionsOp{text(request, "user"), text(request, "vhost"),
+                                                optional_text(request, "exchange")});
     } else if (command == "set_vhost_limits") {
         ParsedLimits parsed =
             parse_limits(text(request, "definition"), "max-connections", "max-queues");
@@ -322,25 +320,25 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
         answer_rows();
     } else if (command == "list_permissions") {
         if (!vhost_or_fail(vhost)) return;
-        catalog_.permissions().for_each([&](const std::string& u, const std::string& v,
-                                            const access::Permissions& p) {
-            if (v != vhost) return;
-            rows.push_back(json{{"user", u},
-                                {"configure", p.configure.source()},
-                                {"write", p.write.source()},
-                                {"read", p.read.source()}});
-        });
+        catalog_.permissions().for_each(
+            [&](const std::string& u, const std::string& v, const access::Permissions& p) {
+                if (v != vhost) return;
+                rows.push_back(json{{"user", u},
+                                    {"configure", p.configure.source()},
+                                    {"write", p.write.source()},
+                                    {"read", p.read.source()}});
+            });
         answer_rows();
     } else if (command == "list_user_permissions") {
         if (!user_or_fail(user)) return;
-        catalog_.permissions().for_each([&](const std::string& u, const std::string& v,
-                                            const access::Permissions& p) {
-            if (u != user) return;
-            rows.push_back(json{{"vhost", v},
-                                {"configure", p.configure.source()},
-                                {"write", p.write.source()},
-                                {"read", p.read.source()}});
-        });
+        catalog_.permissions().for_each(
+            [&](const std::string& u, const std::string& v, const access::Permissions& p) {
+                if (u != user) return;
+                rows.push_back(json{{"vhost", v},
+                                    {"configure", p.configure.source()},
+                                    {"write", p.write.source()},
+                                    {"read", p.read.source()}});
+            });
         answer_rows();
     } else if (command == "list_topic_permissions" || command == "list_user_topic_permissions") {
         bool by_user = command == "list_user_topic_permissions";
@@ -410,15 +408,15 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
         const core::VHost& entry = *found;
         auto binding = [&](const std::string& source, const routing::Destination& destination,
                            std::string_view key, std::string_view arguments) {
-            rows.push_back(json{
-                {"source_name", source},
-                {"source_kind", "exchange"},
-                {"destination_name", destination.name},
-                {"destination_kind",
-                 destination.kind == routing::Destination::Kind::queue ? "queue" : "exchange"},
-                {"routing_key", std::string(key)},
-                {"arguments", lepus::json::table_content_to_json(arguments)},
-                {"vhost", vhost}});
+            rows.push_back(
+                json{{"source_name", source},
+                     {"source_kind", "exchange"},
+                     {"destination_name", destination.name},
+                     {"destination_kind",
+                      destination.kind == routing::Destination::Kind::queue ? "queue" : "exchange"},
+                     {"routing_key", std::string(key)},
+                     {"arguments", lepus::json::table_content_to_json(arguments)},
+                     {"vhost", vhost}});
         };
         // The default exchange's bindings, implicit in AMQP and listed first by RabbitMQ.
         std::vector<std::string> queues;

@@ -25,8 +25,7 @@ constexpr usize clients_max = 64;
 }  // namespace
 
 Endpoint::Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, const core::Catalog& catalog,
-                   u32 shard_count, std::string version,
-                   std::function<nlohmann::json()> status)
+                   u32 shard_count, std::string version, std::function<nlohmann::json()> status)
     : fd_(fd),
       ring_(ring),
       outbox_(outbox),
@@ -101,7 +100,8 @@ void Endpoint::on_accept(io::Completion& completion, i32 result, u32 flags) {
 void Endpoint::accept(int fd) {
     std::string who;
     if (!peer_may_administer(fd, who)) {
-        LEPUS_LOG(warning, "administration socket: refused %s, which is neither root nor lepusd's user",
+        LEPUS_LOG(warning,
+                  "administration socket: refused %s, which is neither root nor lepusd's user",
                   who.c_str());
         ::close(fd);
         return;
@@ -150,9 +150,9 @@ void Endpoint::on_recv(io::Completion& completion, i32 result, u32) {
     if (result > 0) {
         client.in_size += static_cast<usize>(result);
         if (client.in_size > request_bytes_max) {
-            self.fail(client, "invalid_argument",
-                      "the request is larger than " + std::to_string(request_bytes_max >> 20) +
-                          " MiB");
+            self.fail(
+                client, "invalid_argument",
+                "the request is larger than " + std::to_string(request_bytes_max >> 20) + " MiB");
             return;
         }
         self.arm_recv(client);

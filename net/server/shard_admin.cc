@@ -66,8 +66,7 @@ void Shard::answer_admin_query(const core::AdminQuery& query) {
                 socklen_t length = sizeof facts.peer;
                 ::getpeername(connection->fd(), reinterpret_cast<sockaddr*>(&facts.peer), &length);
                 length = sizeof facts.local;
-                ::getsockname(connection->fd(), reinterpret_cast<sockaddr*>(&facts.local),
-                              &length);
+                ::getsockname(connection->fd(), reinterpret_cast<sockaddr*>(&facts.local), &length);
                 if (query.kind == core::AdminQueryKind::close_connections) {
                     if (query.limit != 0 && closed >= query.limit) break;
                     if (query.name && *query.name != admin::connection_pid(facts.key) &&
@@ -119,8 +118,8 @@ nlohmann::json Shard::node_status() const {
             {{"protocol", address.transport == Transport::tls ? "amqp/ssl" : "amqp"},
              {"interface", admin::address_host(storage)},
              {"port", admin::address_port(storage)},
-             {"purpose", address.transport == Transport::tls ? "AMQP 0-9-1 and TLS"
-                                                             : "AMQP 0-9-1"}});
+             {"purpose",
+              address.transport == Transport::tls ? "AMQP 0-9-1 and TLS" : "AMQP 0-9-1"}});
     }
     status["listeners"] = std::move(listeners);
     nlohmann::json alarms = nlohmann::json::array();
