@@ -14,8 +14,10 @@ Broker::Broker(ShardId self, u32 shard_count, Outbox& outbox,
     : self_(self), shard_count_(shard_count), outbox_(outbox), journal_(outbox, *this) {
     LEPUS_ASSERT(self.value < shard_count);
     for (const std::string& vhost : vhosts) catalog_.add_vhost(vhost);
-    if (self == ShardId(0))
+    if (self == ShardId(0)) {
         metadata_ = std::make_unique<Metadata>(self, shard_count, catalog_, outbox);
+        admission_ = std::make_unique<Admission>();
+    }
 }
 
 Broker::~Broker() = default;
@@ -300,6 +302,21 @@ void Broker::serve_parked_gets(QueueId queue) {
 void Broker::on(std::unique_ptr<MetaRequest>& m) {
     LEPUS_ASSERT_MSG(metadata_ != nullptr, "metadata requests go to shard 0");
     metadata_->handle(std::move(m));
+}
+
+void Broker::on(std::unique_ptr<AccessCountChange>& m) {
+    LEPUS_ASSERT_MSG(admission_ != nullptr, "access counts go to shard 0");
+    admission_->apply(*m);
+}
+
+void Broker::on(std::unique_ptr<AdmissionRequest>& m) {
+    LEPUS_ASSERT_MSG(admission_ != nullptr, "admissions go to shard 0");
+    auto reply = std::make_unique<AdmissionReply>();
+    reply->to = m->requester;
+    reply->vhost = m->vhost;
+    reply->user = m->user;
+    reply->refusal = admission_->admit(*m, catalog_);
+    outbox_.send(m->requester.connection.shard, std::move(reply));
 }
 
 void Broker::on(std::unique_ptr<QueueCommandDone>& m) {

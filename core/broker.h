@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/admission.h"
 #include "core/catalog.h"
 #include "core/definitions.h"
 #include "core/journal_sink.h"
@@ -111,6 +112,9 @@ public:
     // While true, connections that publish are blocked (see MemoryAlarm).
     bool memory_alarm() const { return pressure_.memory_alarm(); }
 
+    // Shard 0: the connections and channels open on every shard, as limits count them.
+    const Admission* admission() const { return admission_.get(); }
+
     // For tests and statistics.
     const Queue* find_local_queue(QueueId id) const { return queues_.peek(id); }
     usize local_queue_count() const { return queues_.size(); }
@@ -133,6 +137,8 @@ private:
     void on(std::unique_ptr<CatalogUpdate>& m);
     void on(std::unique_ptr<QueueCommand>& m);
     void on(std::unique_ptr<QueueCommandDone>& m);
+    void on(std::unique_ptr<AccessCountChange>& m);
+    void on(std::unique_ptr<AdmissionRequest>& m);
     void message_read_back(QueueId queue, u64 message_sequence, MessageRef message) override;
 
     Queue& create_queue(const std::string& vhost, const QueueInfo& info);
@@ -161,8 +167,9 @@ private:
     u32 shard_count_;
     Outbox& outbox_;
     Catalog catalog_;
-    u64 catalog_updates_applied_ = 0;     // broadcasts from shard 0 applied here
-    std::unique_ptr<Metadata> metadata_;  // on shard 0 only
+    u64 catalog_updates_applied_ = 0;       // broadcasts from shard 0 applied here
+    std::unique_ptr<Metadata> metadata_;    // on shard 0 only
+    std::unique_ptr<Admission> admission_;  // on shard 0 only
     QueueTable queues_;
     PublishPressure pressure_;
     MessageJournal journal_;

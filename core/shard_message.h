@@ -469,6 +469,30 @@ struct GetReply {
     u32 message_count = 0;  // ready messages left
 };
 
+// ---- connection and channel limits, counted across shards on shard 0 ----
+// max-connections (per vhost and per user) and max-channels (per user) count what is open on
+// every shard, so shard 0 keeps the counts: each shard tells it of every connection and
+// channel that opens or closes. Where a limit applies, the open waits for shard 0's admission
+// instead, which checks and counts in one step, so two shards never both take the last place.
+struct AccessCountChange {
+    std::string vhost;
+    std::string user;
+    i32 connections = 0;  // +1 opened, -1 closed
+    i64 channels = 0;     // opened minus closed
+};
+struct AdmissionRequest {
+    ChannelKey requester;  // the connection (channel 0) or the channel being opened
+    std::string vhost;
+    std::string user;
+};
+struct AdmissionReply {
+    ChannelKey to;
+    std::string vhost;  // the request's, so that a reply nobody takes can be uncounted
+    std::string user;
+    // None: admitted and counted. Otherwise RabbitMQ's refusal (530 NOT_ALLOWED).
+    std::optional<access::Refusal> refusal;
+};
+
 // ---- the administration socket (net/admin), shard 0 <-> every shard ----
 // The endpoint lives on shard 0. Its MetaRequests name it as their requester with this slot
 // (and the request's number as the generation), so their MetaReplies come back to it.
@@ -502,7 +526,8 @@ using ShardMessage = std::variant<
     std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>, std::unique_ptr<MetaRequest>,
     std::unique_ptr<MetaReply>, std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
     std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>, std::unique_ptr<AdminQuery>,
-    std::unique_ptr<AdminAnswer>>;
+    std::unique_ptr<AdminAnswer>, std::unique_ptr<AccessCountChange>,
+    std::unique_ptr<AdmissionRequest>, std::unique_ptr<AdmissionReply>>;
 
 // The administration messages, which the shard itself handles (its connections and its
 // endpoint are not the Broker's).
@@ -517,7 +542,8 @@ inline constexpr bool is_channel_message =
     std::is_same_v<T, Deliver> || std::is_same_v<T, ConsumerCancelled> ||
     std::is_same_v<T, Persisted> || std::is_same_v<T, std::unique_ptr<ConsumeReply>> ||
     std::is_same_v<T, std::unique_ptr<GetReply>> || std::is_same_v<T, std::unique_ptr<MetaReply>> ||
-    std::is_same_v<T, std::unique_ptr<DirectReply>>;
+    std::is_same_v<T, std::unique_ptr<DirectReply>> ||
+    std::is_same_v<T, std::unique_ptr<AdmissionReply>>;
 
 // The channel a channel message is addressed to; nullptr for the messages the Broker handles.
 inline const ChannelKey* channel_of(const ShardMessage& message) {
@@ -533,7 +559,8 @@ inline const ChannelKey* channel_of(const ShardMessage& message) {
             } else if constexpr (std::is_same_v<T, std::unique_ptr<GetReply>> ||
                                  std::is_same_v<T, std::unique_ptr<DirectReply>>) {
                 return &m->channel;
-            } else if constexpr (std::is_same_v<T, std::unique_ptr<MetaReply>>) {
+            } else if constexpr (std::is_same_v<T, std::unique_ptr<MetaReply>> ||
+                                 std::is_same_v<T, std::unique_ptr<AdmissionReply>>) {
                 return &m->to;
             } else {
                 static_assert(!is_channel_message<T>, "every channel message names its channel");

@@ -244,6 +244,11 @@ bool Connection::may_resume() const {
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
 }
 
+void Connection::resume_input() {
+    if (!inbox_.empty()) enlist_for_input();
+    restart_reading();
+}
+
 void Connection::resume_reading() {
     paused_listed_ = false;
     held_for_publishing_ = false;

@@ -104,6 +104,7 @@ public:
     session::OutQueue& out() override { return out_; }
     void request_flush() override;
     void stop_reading() override;
+    void resume_input() override;
     void hang_up(const char* reason) override;
 
 private:

@@ -41,6 +41,17 @@ void bounce(ShardMessage& message, Outbox& outbox) {
         }
         return;
     }
+    if (auto* r = std::get_if<std::unique_ptr<AdmissionReply>>(&message)) {
+        // The connection or channel went before its admission came: its place is given back.
+        AdmissionReply& reply = **r;
+        if (!reply.refusal) {
+            const bool channel = reply.to.channel != 0;
+            outbox.send(ShardId(0),
+                        std::make_unique<AccessCountChange>(AccessCountChange{
+                            reply.vhost, reply.user, channel ? 0 : -1, channel ? -1 : 0}));
+        }
+        return;
+    }
     // Metadata replies and cancellations need nothing: the change they report stands.
 }
 

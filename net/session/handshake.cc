@@ -212,32 +212,35 @@ void Session::handle_open(const ConnectionOpen& m) {
         return;
     }
     // RabbitMQ's order (rabbit_reader): the vhost exists, the user may use it, the vhost's
-    // connection limit, the user's (over this shard's connections: AccessCounts).
+    // connection limit, the user's. The limits count every shard's connections, so where one
+    // applies shard 0 decides (core/admission.h) and the connection waits for its answer.
     const core::Catalog& catalog = services_.broker.catalog();
-    AccessCounts& counts = services_.access_counts;
     std::string vhost(m.virtual_host);
-    std::optional<access::Refusal> refused = catalog.permissions().check_vhost(facts_.user, vhost);
-    if (!refused) {
-        refused =
-            access::check_vhost_connections(facts_.vhost_entry->limits, vhost, facts_.user,
-                                            AccessCounts::of(counts.vhost_connections, vhost));
-    }
-    if (!refused) {
-        refused =
-            access::check_user_connections(catalog.user_limits(facts_.user), facts_.user,
-                                           AccessCounts::of(counts.user_connections, facts_.user));
-    }
-    if (refused) {
-        LEPUS_LOG(warning, "%s: %s", facts_.peer_name.c_str(), refused->text.c_str());
-        facts_.vhost_entry = nullptr;
-        connection_error(static_cast<ReplyCode>(refused->reply_code), refused->text,
-                         ConnectionOpen::class_id, ConnectionOpen::method_id);
+    if (std::optional<access::Refusal> refused =
+            catalog.permissions().check_vhost(facts_.user, vhost)) {
+        refuse_open(*refused);
         return;
     }
     facts_.vhost = std::move(vhost);
-    counts.vhost_connections[facts_.vhost]++;
-    counts.user_connections[facts_.user]++;
+    if (facts_.vhost_entry->limits.max_connections ||
+        catalog.user_limits(facts_.user).max_connections) {
+        request_admission(0);
+        return;
+    }
+    admit_connection(false);
+}
+
+void Session::refuse_open(const access::Refusal& refused) {
+    LEPUS_LOG(warning, "%s: %s", facts_.peer_name.c_str(), refused.text.c_str());
+    facts_.vhost_entry = nullptr;
+    facts_.vhost.clear();
+    connection_error(static_cast<ReplyCode>(refused.reply_code), refused.text,
+                     ConnectionOpen::class_id, ConnectionOpen::method_id);
+}
+
+void Session::admit_connection(bool counted) {
     connection_counted_ = true;
+    if (!counted) send_count_change(1, 0);
     state_ = State::open;
     send_method(ConnectionOpenOk{});
     LEPUS_LOG(info, "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",

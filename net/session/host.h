@@ -44,27 +44,6 @@ struct Peer {
     bool tls = false;  // the connection came in on a TLS listener
 };
 
-// The connections and channels open on this shard, per vhost and per user, which the limits
-// max-connections and max-channels are checked against. Each shard counts its own, so across
-// N shards a limit of L admits up to N x L (core/README.md, "Access control", says why).
-struct AccessCounts {
-    using Counts = std::unordered_map<std::string, u64>;
-    Counts vhost_connections;
-    Counts user_connections;
-    Counts user_channels;
-
-    static u64 of(const Counts& counts, const std::string& key) {
-        auto it = counts.find(key);
-        return it == counts.end() ? 0 : it->second;
-    }
-    static void drop(Counts& counts, const std::string& key, u64 n) {
-        auto it = counts.find(key);
-        if (it == counts.end()) return;
-        it->second -= std::min(it->second, n);
-        if (it->second == 0) counts.erase(it);
-    }
-};
-
 // One shard's services, lent to every session on it. Lives on the shard's thread.
 struct Services {
     Services(ShardId s, core::Broker& b, core::Outbox& o, Settings settings_)
@@ -76,7 +55,6 @@ struct Services {
     const Settings settings;
     u64 now_ms = 0;  // monotonic, read once per loop turn
     IncompleteFrames incomplete_frames;
-    AccessCounts access_counts;
     u64 random_state = 0x9e3779b97f4a7c15ull;
 
     // xorshift64*: names for server-named queues and consumer tags; not a secret.
@@ -96,6 +74,9 @@ public:
     virtual void request_flush() = 0;
     // Read nothing more from the peer (a broken handshake waits out its delay unread).
     virtual void stop_reading() = 0;
+    // The session takes input again after waiting (Session::takes_input was false for a
+    // reason of its own): what was received is handled, and the socket read.
+    virtual void resume_input() = 0;
     // The session has ended (Session::state() is closed): shut the socket down now.
     virtual void hang_up(const char* reason) = 0;
 

@@ -47,8 +47,9 @@ void Session::start() {
 usize Session::consume(const char* data, usize size, const ChunkRef& chunk, u64 budget,
                        u64& spent) {
     usize used = handle_bytes(data, size, chunk, budget, spent);
-    // Input is over for good: the rest is dropped unread.
-    return takes_input() ? used : size;
+    // Input is over for good: the rest is dropped unread. While an open awaits its admission
+    // the rest waits with the host.
+    return takes_input_but_for_admission() ? used : size;
 }
 
 usize Session::handle_bytes(const char* data, usize size, const ChunkRef& chunk, u64 budget,
@@ -62,7 +63,8 @@ usize Session::handle_bytes(const char* data, usize size, const ChunkRef& chunk,
             return size;  // the header is incomplete, or refused and the rest is ignored
         }
     }
-    if (!takes_input()) return size;
+    if (!takes_input_but_for_admission()) return size;
+    if (awaiting_admission_) return 0;
     if (carry_size_ > 0) {
         carry_bytes(data, left);
         if (carry_needed_ == 0 || carry_size_ < carry_needed_) {
@@ -306,22 +308,12 @@ void Session::handle_channel_frame(const Frame& frame, const ChunkRef& chunk) {
                              static_cast<u16>(id >> 16), static_cast<u16>(id & 0xFFFF));
             return;
         }
-        // max-channels, over the user's channels on this shard (AccessCounts).
-        AccessCounts& counts = services_.access_counts;
-        if (auto refused = access::check_user_channels(
-                services_.broker.catalog().user_limits(facts_.user), facts_.user,
-                AccessCounts::of(counts.user_channels, facts_.user))) {
-            connection_error(static_cast<ReplyCode>(refused->reply_code), refused->text,
-                             ChannelOpen::class_id, ChannelOpen::method_id);
+        // max-channels counts the user's channels on every shard: shard 0 decides.
+        if (services_.broker.catalog().user_limits(facts_.user).max_channels) {
+            request_admission(frame.channel);
             return;
         }
-        counts.user_channels[facts_.user]++;
-        channels_counted_++;
-        ChannelLink link{services_, host_, host_.out(), facts_, signals_};
-        channels_.emplace(frame.channel,
-                          std::make_unique<Channel>(link, frame.channel, ++channel_generations_));
-        write_method_frame(host_.out().writer(), frame.channel, ChannelOpenOk{});
-        request_flush();
+        open_channel(frame.channel, false);
         return;
     }
     if (is_open_method && found->state() == Channel::State::open) {
@@ -346,7 +338,7 @@ void Session::after_channel_call(u16 number) {
         channels_.erase(it);
         if (channels_counted_ > 0) {
             channels_counted_--;
-            AccessCounts::drop(services_.access_counts.user_channels, facts_.user, 1);
+            send_count_change(0, -1);
         }
     }
 }
@@ -462,6 +454,14 @@ Channel* Session::channel(u16 number, u32 generation) {
 }
 
 void Session::on_message(core::ShardMessage message, const core::ChannelKey& key) {
+    if (auto* admission = std::get_if<std::unique_ptr<core::AdmissionReply>>(&message)) {
+        if (awaiting_admission_ && takes_input_but_for_admission()) {
+            on_admission(**admission);
+        } else {
+            bounce(message, services_.outbox);  // gave it back its place in the counts
+        }
+        return;
+    }
     // Only an open channel of an open connection takes a message; for any other the
     // conversation is settled here, so nothing is stranded and no consumer is left behind.
     Channel* ch = state_ == State::open ? channel(key.channel, key.generation) : nullptr;
@@ -534,16 +534,52 @@ void Session::release_channels() {
 }
 
 void Session::uncount() {
-    AccessCounts& counts = services_.access_counts;
-    if (channels_counted_ > 0) {
-        AccessCounts::drop(counts.user_channels, facts_.user, channels_counted_);
-        channels_counted_ = 0;
+    if (channels_counted_ == 0 && !connection_counted_) return;
+    send_count_change(connection_counted_ ? -1 : 0, -static_cast<i64>(channels_counted_));
+    channels_counted_ = 0;
+    connection_counted_ = false;
+}
+
+void Session::send_count_change(i32 connections, i64 channels) {
+    services_.outbox.send(
+        ShardId(0), std::make_unique<core::AccessCountChange>(
+                        core::AccessCountChange{facts_.vhost, facts_.user, connections, channels}));
+}
+
+void Session::open_channel(u16 number, bool counted) {
+    channels_counted_++;
+    if (!counted) send_count_change(0, 1);
+    ChannelLink link{services_, host_, host_.out(), facts_, signals_};
+    channels_.emplace(number, std::make_unique<Channel>(link, number, ++channel_generations_));
+    write_method_frame(host_.out().writer(), number, ChannelOpenOk{});
+    request_flush();
+}
+
+void Session::request_admission(u16 channel) {
+    // Nothing more is handled until shard 0 answers: what follows the open must see its outcome.
+    awaiting_admission_ = true;
+    services_.outbox.send(ShardId(0),
+                          std::make_unique<core::AdmissionRequest>(core::AdmissionRequest{
+                              core::ChannelKey{key(), channel, 0}, facts_.vhost, facts_.user}));
+}
+
+void Session::on_admission(core::AdmissionReply& reply) {
+    awaiting_admission_ = false;
+    const u16 channel = reply.to.channel;
+    if (reply.refusal) {
+        if (channel == 0) {
+            refuse_open(*reply.refusal);
+        } else {
+            // RabbitMQ closes the whole connection for a channel over the user's limit.
+            connection_error(static_cast<ReplyCode>(reply.refusal->reply_code), reply.refusal->text,
+                             ChannelOpen::class_id, ChannelOpen::method_id);
+        }
+    } else if (channel == 0) {
+        admit_connection(true);
+    } else {
+        open_channel(channel, true);
     }
-    if (connection_counted_) {
-        AccessCounts::drop(counts.vhost_connections, facts_.vhost, 1);
-        AccessCounts::drop(counts.user_connections, facts_.user, 1);
-        connection_counted_ = false;
-    }
+    host_.resume_input();
 }
 
 void Session::end(const char* reason) {

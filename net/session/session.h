@@ -61,7 +61,10 @@ public:
     usize consume(const char* data, usize size, const ChunkRef& chunk, u64 budget, u64& spent);
     // The session takes more input: not closed, not waiting to hang up after its last frame,
     // not silenced by a broken handshake.
-    bool takes_input() const {
+    bool takes_input() const { return takes_input_but_for_admission() && !awaiting_admission_; }
+    // The same, but for a wait for shard 0's admission of an open (see request_admission),
+    // after which the session takes input again by itself (SessionHost::resume_input).
+    bool takes_input_but_for_admission() const {
         return state_ != State::closed && !close_after_send_ && !silent_close_;
     }
     // A broken handshake silenced the peer: its bytes are neither read nor handled.
@@ -160,7 +163,17 @@ private:
     void hang_up(const char* reason);
     void enter_closing();
     void release_channels();
-    // Takes the connection and its channels out of the shard's AccessCounts. Idempotent.
+    // connection.open past its permission check: refused (530 and the like), or admitted with
+    // open-ok; `counted`: shard 0 counted it already, as an admission does.
+    void refuse_open(const access::Refusal& refused);
+    void admit_connection(bool counted);
+    void open_channel(u16 number, bool counted);
+    // A limit applies: shard 0 decides the open of the connection (channel 0) or the channel.
+    void request_admission(u16 channel);
+    void on_admission(core::AdmissionReply& reply);
+    // Tells shard 0 what opened (+) or closed (-), for the limits (core/admission.h).
+    void send_count_change(i32 connections, i64 channels);
+    // Takes the connection and its channels out of shard 0's counts. Idempotent.
     void uncount();
     void flush_confirms();
     void send_due_confirms();
@@ -194,10 +207,12 @@ private:
     // Client capability "authentication_failure_close": a refused login is told so.
     bool authentication_failure_close_ = false;
     std::string login_refusal_;  // why authenticate() refused, for the log
-    // Counted in the shard's AccessCounts: the connection once open, and its channels.
+    // Counted in shard 0's counts (core/admission.h): the connection once open, and its
+    // channels.
     bool connection_counted_ = false;
     u64 channels_counted_ = 0;
-    bool blocked_sent_ = false;  // connection.blocked sent, unblocked not yet
+    bool blocked_sent_ = false;        // connection.blocked sent, unblocked not yet
+    bool awaiting_admission_ = false;  // an open waits for shard 0 (request_admission)
 
     u16 channel_max_ = limits::channel_count_max;
     u32 heartbeat_s_ = 0;

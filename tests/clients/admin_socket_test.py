@@ -274,6 +274,32 @@ class AdminSocketTest(unittest.TestCase):
         self.broker.restart()
         self.assertNotIn("gone", [row["name"] for row in self.ok("list_vhosts")["rows"]])
 
+    def test_limits_count_every_shards_connections_and_channels(self):
+        self.ok("set_vhost_limits", vhost="/", definition='{"max-connections": 3}')
+        opened, refused = [], []
+        for _ in range(8):  # the kernel spreads them over both shards
+            try:
+                opened.append(self.broker.connect())
+            except pika.exceptions.AMQPConnectionError as e:
+                refused.append(e)
+        self.assertEqual((len(opened), len(refused)), (3, 5))
+        opened.pop().close()
+        opened.append(self.broker.connect())  # a place came free
+        self.ok("clear_vhost_limits", vhost="/")
+        self.ok("set_user_limits", user="guest", definition='{"max-channels": 4}')
+        for connection in opened:
+            connection.channel()
+        opened[0].channel()
+        with self.assertRaises(ConnectionClosedByBroker) as closed:
+            opened[1].channel()
+        self.assertEqual(closed.exception.reply_code, 530)
+        self.assertEqual(closed.exception.reply_text,
+                         "NOT_ALLOWED - number of channels opened for user 'guest' has reached "
+                         "the maximum allowed user limit of (4)")
+        for connection in opened:
+            if connection.is_open:
+                connection.close()
+
     def test_bad_requests_get_clear_answers_and_the_broker_goes_on(self):
         path = socket_path(self.broker)
         for payload, expected in [

@@ -369,38 +369,50 @@ TEST_F(AccessTest, LoginsAndVhostAccess) {
     EXPECT_FALSE(close_in(quiet.read()));
 }
 
-// Limits are counted per shard (AccessCounts): these connections all land on shard 1.
+// Limits count every shard's connections and channels (shard 0 admits, core/admission.h):
+// these connections land on both shards in turn.
 TEST_F(AccessTest, ConnectionAndChannelLimits) {
+    // A vhost of their own: the fixture's guest connection counts in "/".
+    apply(core::VhostAdded{"lim"});
+    apply(core::PermissionsPut{"u", "lim", ".*", ".*", ".*"});
+    u32 next_shard = 0;
     auto open_as_u = [&] {
-        auto client = std::make_unique<SimClient>(sim_, 1);
-        client->send(handshake_bytes("u", "pw", "/"));
+        auto client = std::make_unique<SimClient>(sim_, next_shard++ % 2);
+        client->send(handshake_bytes("u", "pw", "lim"));
         sim_.pump();
         std::optional<Received> close = close_in(client->read());
         return std::pair{std::move(client), close};
     };
-    apply(core::VhostLimitsPut{"/", {1, std::nullopt}});
+    apply(core::VhostLimitsPut{"lim", {1, std::nullopt}});
     auto [first, first_close] = open_as_u();
     EXPECT_FALSE(first_close);
     auto [second, second_close] = open_as_u();
     ASSERT_TRUE(second_close);
     EXPECT_EQ(second_close->reply_code, ReplyCode::not_allowed);
     EXPECT_EQ(second_close->reply_text,
-              "NOT_ALLOWED - access to vhost '/' refused for user 'u': connection limit (1) is "
+              "NOT_ALLOWED - access to vhost 'lim' refused for user 'u': connection limit (1) is "
               "reached");
-    apply(core::VhostLimitsPut{"/", {}});
+    apply(core::VhostLimitsPut{"lim", {}});
     apply(core::UserLimitsPut{"u", {1, 2}});
     auto [third, third_close] = open_as_u();
     ASSERT_TRUE(third_close);
     EXPECT_EQ(third_close->reply_text,
               "NOT_ALLOWED - connection refused for user 'u': user connection limit (1) is "
               "reached");
-    // max-channels: two channels, a third is refused; one closed makes room again.
-    first->send(on1(ChannelOpen{}) + SimClient::method(2, ChannelOpen{}));
+    // max-channels over both shards: one channel here, one on a connection of the other shard,
+    // a third is refused; one closed makes room again.
+    apply(core::UserLimitsPut{"u", {std::nullopt, 2}});
+    auto [other, other_close] = open_as_u();
+    ASSERT_FALSE(other_close);
+    first->send(on1(ChannelOpen{}));
+    other->send(on1(ChannelOpen{}));
     sim_.pump();
-    EXPECT_EQ(SimClient::count(first->read(), ChannelOpenOk::id), 2u);
+    EXPECT_EQ(SimClient::count(first->read(), ChannelOpenOk::id), 1u);
+    EXPECT_EQ(SimClient::count(other->read(), ChannelOpenOk::id), 1u);
     first->send(on1(ChannelClose{}));
     sim_.pump();
     EXPECT_TRUE(SimClient::saw(first->read(), ChannelCloseOk::id));
+    // Pipelined: the second open waits behind the first's admission, then is refused.
     first->send(SimClient::method(3, ChannelOpen{}) + SimClient::method(4, ChannelOpen{}));
     sim_.pump();
     std::vector<Received> got = first->read();

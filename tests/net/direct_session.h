@@ -36,6 +36,10 @@ public:
     // turns of a budget each; the session's handling is the same).
     void receive(std::string_view bytes) {
         if (bytes.empty() || reading_stopped_ || hung_up_) return;
+        if (!held_.empty()) {  // behind what waits already
+            held_.append(bytes);
+            return;
+        }
         Chunk* chunk = Chunk::allocate(static_cast<u32>(bytes.size()));
         std::memcpy(chunk->data(), bytes.data(), bytes.size());
         ChunkRef ref = ChunkRef::adopt(chunk);
@@ -44,6 +48,10 @@ public:
             u64 spent = 0;
             done += session_.consume(ref.get()->data() + done, bytes.size() - done, ref,
                                      std::numeric_limits<u64>::max(), spent);
+        }
+        // The session waits (for shard 0's admission): the rest is handled once it resumes.
+        if (done < bytes.size() && session_.takes_input_but_for_admission()) {
+            held_.assign(bytes.substr(done));
         }
         if (session_.state() != session::Session::State::closed) session_.after_input();
     }
@@ -90,6 +98,10 @@ public:
     session::OutQueue& out() override { return out_; }
     void request_flush() override { flush_requested_ = true; }
     void stop_reading() override { reading_stopped_ = true; }
+    void resume_input() override {
+        std::string held = std::exchange(held_, {});
+        receive(held);
+    }
     void hang_up(const char*) override { hung_up_ = true; }
 
 private:
@@ -98,6 +110,7 @@ private:
     bool flush_requested_ = false;
     bool reading_stopped_ = false;
     bool hung_up_ = false;
+    std::string held_;          // received while the session waited
     session::Session session_;  // last: it writes to out_, and ends before the rest goes
 };
 
