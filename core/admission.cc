@@ -39,8 +39,7 @@ std::optional<access::Refusal> Admission::admit(const AdmissionRequest& request,
         }
         if (!refused) {
             refused = access::check_user_connections(catalog.user_limits(request.user),
-                                                     request.user,
-                                                     user_connections(request.user));
+                                                     request.user, user_connections(request.user));
         }
     }
     if (refused) return refused;

@@ -239,6 +239,8 @@ bool Endpoint::run_change(Client& client, const std::string& command, const json
             client.answer["closed"] = 0;
             Step{this, std::move(query), limit, 0}(client);
         }
+    } else if (command == "import_definitions") {
+        import_definitions(client, request);
     } else {
         return false;
     }
@@ -459,6 +461,8 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
                                                    : core::AdminQueryKind::channels;
         client.answer["rows"] = json::array();
         ask_shards(client, std::move(query));
+    } else if (command == "export_definitions") {
+        export_definitions(client);
     } else {
         fail(client, "invalid_argument", "unknown command '" + command + "'");
     }

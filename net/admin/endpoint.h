@@ -61,6 +61,9 @@ private:
     bool run_change(Client& client, const std::string& command, const nlohmann::json& request);
     void send_meta(Client& client, core::MetaOp op, std::string vhost = {});
     void ask_shards(Client& client, core::AdminQuery query);
+    // definitions.cc
+    void import_definitions(Client& client, const nlohmann::json& request);
+    void export_definitions(Client& client);
     // The answer, when nothing more is awaited.
     void finish_if_done(Client& client);
     void respond(Client& client, const nlohmann::json& answer);
