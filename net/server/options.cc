@@ -285,6 +285,44 @@ bool set_memory_limit_mb(std::string_view value, Options& out, std::string& why)
     return parse_u32(value, 0, memory_limit_mb_max, out.memory_limit_mb, why);
 }
 
+// rabbitmq.conf's vm_memory_high_watermark.absolute: bytes, or an amount with one of its
+// units (k, K, KiB, M, MiB, G, GiB are powers of 1024; kB, KB, MB, GB powers of 1000). The
+// limit is kept in MiB, rounded up.
+bool set_memory_high_watermark_absolute(std::string_view value, Options& out, std::string& why) {
+    usize digits = value.find_first_not_of("0123456789");
+    std::string_view number = value.substr(0, digits);
+    std::string_view unit = digits == value.npos ? std::string_view() : value.substr(digits);
+    u64 amount = 0;
+    const auto [stop, code] = std::from_chars(number.data(), number.data() + number.size(), amount);
+    u64 scale = 0;
+    for (auto [name, factor] :
+         std::initializer_list<std::pair<std::string_view, u64>>{{"", 1},
+                                                                 {"k", 1ull << 10},
+                                                                 {"K", 1ull << 10},
+                                                                 {"KiB", 1ull << 10},
+                                                                 {"M", 1ull << 20},
+                                                                 {"MiB", 1ull << 20},
+                                                                 {"G", 1ull << 30},
+                                                                 {"GiB", 1ull << 30},
+                                                                 {"kB", 1000},
+                                                                 {"KB", 1000},
+                                                                 {"MB", 1000 * 1000},
+                                                                 {"GB", 1000 * 1000 * 1000}}) {
+        if (unit == name) scale = factor;
+    }
+    if (number.empty() || code != std::errc{} || stop != number.data() + number.size() ||
+        scale == 0 || amount == 0) {
+        why = in_quotes(value) + " is not an amount of memory such as 1073741824, 1024MiB or 2GB";
+        return false;
+    }
+    if (amount > (u64{memory_limit_mb_max} << 20) / scale) {
+        why = in_quotes(value) + " is more than " + std::to_string(memory_limit_mb_max) + " MiB";
+        return false;
+    }
+    out.memory_limit_mb = static_cast<u32>((amount * scale + (1u << 20) - 1) >> 20);
+    return true;
+}
+
 bool set_log_level(std::string_view value, Options& out, std::string& why) {
     for (std::string_view level : {"error", "warning", "info", "debug"}) {
         if (value == level) {
@@ -421,6 +459,8 @@ constexpr std::array settings = {
     Setting{"", "default_user_tags.administrator", set_default_user_administrator},
     Setting{"", "loopback_users.guest", set_loopback_guest},
     Setting{"", "loopback_users", set_loopback_users},
+    Setting{"", "vm_memory_high_watermark.relative", set_memory_high_watermark},
+    Setting{"", "vm_memory_high_watermark.absolute", set_memory_high_watermark_absolute},
     Setting{"", "listeners.tcp", set_tcp_listeners},
     Setting{"", "ssl_options.cacertfile", set_ssl_cacertfile},
     Setting{"", "ssl_options.certfile", set_ssl_certfile},

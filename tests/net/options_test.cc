@@ -186,6 +186,33 @@ TEST(Options, MemoryHighWatermark) {
     expect_error({"--memory-limit-mb", "lots"}, "--memory-limit-mb: 'lots' is not a whole number");
 }
 
+// rabbitmq.conf's keys for the same two settings.
+TEST(Options, VmMemoryHighWatermarkKeys) {
+    auto limit_of = [](const std::string& text) {
+        const ConfigFile file(text);
+        Parsed parsed = parse({"--config", file.path()});
+        EXPECT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+        return parsed.options;
+    };
+    EXPECT_DOUBLE_EQ(limit_of("vm_memory_high_watermark.relative = 0.6\n").memory_high_watermark,
+                     0.6);
+    EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 1073741824\n").memory_limit_mb, 1024u);
+    EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 512MiB\n").memory_limit_mb, 512u);
+    EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 2G\n").memory_limit_mb, 2048u);
+    // 10^9 bytes is 953.67 MiB: rounded up.
+    EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 1GB\n").memory_limit_mb, 954u);
+    EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 100\n").memory_limit_mb, 1u);
+    for (const char* bad : {"2 GB", "2TB", "-1", "0", "1.5G", "lots"}) {
+        const ConfigFile file(std::string("vm_memory_high_watermark.absolute = ") + bad + "\n");
+        Parsed parsed = parse({"--config", file.path()});
+        EXPECT_EQ(parsed.outcome, ParseOutcome::error) << bad;
+        EXPECT_NE(parsed.error.find("is not an amount of memory such as 1073741824, 1024MiB or "
+                                    "2GB"),
+                  std::string::npos)
+            << parsed.error;
+    }
+}
+
 TEST(Options, TcpBuffers) {
     const Parsed defaults = parse({});
     ASSERT_EQ(defaults.outcome, ParseOutcome::run) << defaults.error;
