@@ -62,8 +62,8 @@ int run_admin(const lepus::ctl::AdminCommandSpec& spec, int argc, char** argv) {
 
 // Which family a command line belongs to: a rabbitmqctl command name runs through the
 // administration socket, except `status` with AMQP connection options, which is the AMQP
-// status; AMQP command names, help, and any line with AMQP connection options go to the AMQP
-// parser; anything else is rabbitmqctl's "command not found" (exit 64).
+// status; AMQP command names, help, no command at all, and any line with AMQP connection
+// options go to the AMQP parser; anything else is rabbitmqctl's "command not found" (exit 64).
 int main(int argc, char** argv) {
     std::string_view word = lepus::ctl::command_word(argc, argv);
     bool amqp_options = lepus::ctl::has_amqp_connection_options(argc, argv);
@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
     bool amqp_status =
         admin != nullptr && admin->command == lepus::ctl::AdminCommand::status && amqp_options;
     if (admin != nullptr && !amqp_status) return run_admin(*admin, argc, argv);
-    if (amqp_options || asks_for_help(argc, argv) || lepus::ctl::is_amqp_command(word) ||
-        amqp_status) {
+    if (word.empty() || amqp_options || asks_for_help(argc, argv) ||
+        lepus::ctl::is_amqp_command(word) || amqp_status) {
         return run_amqp_command(argc, argv);
     }
     std::fputs(lepus::ctl::admin_unknown_command_text(word).c_str(), stderr);

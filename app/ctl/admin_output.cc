@@ -148,6 +148,8 @@ bool is_empty_success(C command, const std::string& reason) {
 }  // namespace
 
 FailureStyle failure_style(AdminCommand command, const std::string& reason) {
+    // rabbitmqctl's delete_queue exits 64 on every failure: no queue, not empty, in use.
+    if (command == C::delete_queue) return {exit_usage_admin, true};
     if (reason == "no_such_user") {
         switch (command) {
             case C::list_user_permissions:
@@ -166,14 +168,11 @@ FailureStyle failure_style(AdminCommand command, const std::string& reason) {
             case C::clear_topic_permissions:
             case C::clear_vhost_limits:
             case C::purge_queue: return {exit_unavailable, true};
-            case C::delete_queue: return {exit_usage_admin, true};
             default: return {exit_data_error, false};
         }
     }
     if (reason == "already_exists") return {exit_software, true};
-    if (reason == "not_found") {
-        return {command == C::delete_queue ? exit_usage_admin : exit_unavailable, true};
-    }
+    if (reason == "not_found") return {exit_unavailable, true};
     if (reason == "invalid_argument") {
         switch (command) {
             case C::set_permissions:
@@ -186,7 +185,7 @@ FailureStyle failure_style(AdminCommand command, const std::string& reason) {
     if (reason == "refused") {
         return {command == C::authenticate_user ? exit_data_error : exit_unavailable, true};
     }
-    return {command == C::delete_queue ? exit_usage_admin : exit_software, true};
+    return {exit_software, true};
 }
 
 Json admin_request(const AdminLine& line) {

@@ -65,7 +65,10 @@ std::string status_table(const Json& answer) {
         "\n";
     text += "Free disk space: " + gigabytes(number_of(answer, "disk_free_bytes")) + "\n";
     text += "\n" + section("Totals");
-    text += "Connection count: " + text_of(answer, "connections") + "\n";
+    // Counts lepusd may leave out (connections live on every shard) print only when given.
+    if (answer.contains("connections")) {
+        text += "Connection count: " + text_of(answer, "connections") + "\n";
+    }
     text += "Queue count: " + text_of(answer, "queues") + "\n";
     text += "\n" + section("Listeners");
     for (const Json& listener : answer.value("listeners", Json::array())) {
@@ -105,8 +108,11 @@ Json status_json(const Json& answer) {
     object["product_name"] = answer.value("product", Json());
     object["product_version"] = answer.value("version", Json());
     object["shards"] = answer.value("shards", Json());
-    object["totals"] = {{"connection_count", answer.value("connections", Json())},
-                        {"queue_count", answer.value("queues", Json())}};
+    object["totals"] = Json::object();
+    if (answer.contains("connections")) {
+        object["totals"]["connection_count"] = answer["connections"];
+    }
+    object["totals"]["queue_count"] = answer.value("queues", Json());
     object["uptime"] = answer.value("uptime_seconds", Json());
     object["vm_memory_high_watermark_limit"] = answer.value("memory_limit_bytes", Json());
     return object;

@@ -209,6 +209,8 @@ TEST(RenderAnswer, FailuresTakeRabbitmqctlsExitCodes) {
          "Queue is not empty",
          64,
          "Error:\nQueue is not empty\n"},
+        {{"delete_queue", "q", "-u"}, "invalid_argument", "e", 64, "Error:\ne\n"},
+        {{"delete_queue", "-p", "nov", "q"}, "no_such_vhost", "e", 64, "Error:\ne\n"},
         {{"import_definitions", "f"}, "invalid_argument", "e", 65, "Error:\ne\n"},
         {{"list_users"}, "refused", "uid 1000 may not", 69, "Error:\nuid 1000 may not\n"},
         {{"list_users"}, "failed", "e", 70, "Error:\ne\n"},
