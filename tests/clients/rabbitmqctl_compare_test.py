@@ -664,11 +664,17 @@ class RabbitNode:
                                         env=self.env, stdin=subprocess.DEVNULL,
                                         stdout=self.output, stderr=self.output,
                                         start_new_session=True)
-        code, _, err = self.ctl(['-t', str(RABBITMQ_START_TIMEOUT_S), 'await_startup'],
-                                timeout=RABBITMQ_START_TIMEOUT_S + 30)
-        if code != 0:
-            self.stop()
-            raise unittest.SkipTest(f'RabbitMQ did not start: {err}')
+        # await_startup fails at once while the node's VM is not up yet: ask until it waits.
+        deadline = time.monotonic() + RABBITMQ_START_TIMEOUT_S
+        while True:
+            left = max(1, int(deadline - time.monotonic()))
+            code, _, err = self.ctl(['-t', str(left), 'await_startup'], timeout=left + 30)
+            if code == 0:
+                return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise unittest.SkipTest(f'RabbitMQ did not start: {err}')
+            time.sleep(1)
 
     def ctl(self, args, stdin=None, timeout=TOOL_TIMEOUT_S):
         for _ in range(3):  # a second rabbitmqctl may collide with the first on its CLI node name
