@@ -405,7 +405,9 @@ std::string admin_help() {
         "\nThey take rabbitmqctl's options: -p/--vhost VHOST, -q/--quiet, --no-table-headers,\n"
         "--formatter json, -t/--timeout SECONDS, and --data-dir DIR (default ./lepus-data, or\n"
         "$LEPUS_DATA_DIR). 'lepusctl status' is the broker's status through the socket unless\n"
-        "--host, --user, --password or --vhost is given.\n";
+        "--host, --user, --password or --vhost is given. Their exit status is rabbitmqctl's:\n"
+        "64 usage error, 65 bad data, 67 no such user, 69 broker unavailable, 70 failed,\n"
+        "75 timeout.\n";
     return text;
 }
 
