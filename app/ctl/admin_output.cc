@@ -86,6 +86,16 @@ Rendered render_message(const AdminLine& line, const std::string& message) {
     return {message + "\n", "", 0};
 }
 
+// "Closed N connections"; in JSON rabbitmqctl wraps it as the value of an "ok" result.
+Rendered render_closed(const AdminLine& line, u64 closed, const std::string& node) {
+    std::string message = "Closed " + std::to_string(closed) + " connections";
+    if (line.formatter == Formatter::json) {
+        Json object{{"node", node}, {"result", "ok"}, {"value", message}};
+        return {object.dump() + "\n", "", 0};
+    }
+    return {message + "\n", "", 0};
+}
+
 u64 count_field(const Json& answer, const char* name) {
     auto found = answer.find(name);
     if (found == answer.end() || !found->is_number_integer()) return 0;
@@ -111,8 +121,7 @@ Rendered render_success(const AdminLine& line, const Json& answer, const std::st
         }
         case C::authenticate_user: return render_message(line, "Success");
         case C::close_all_connections:
-            return render_message(
-                line, "Closed " + std::to_string(count_field(answer, "closed")) + " connections");
+            return render_closed(line, count_field(answer, "closed"), node);
         case C::delete_queue:
             return render_message(line, "Queue was successfully deleted with " +
                                             std::to_string(count_field(answer, "messages")) +
@@ -370,15 +379,15 @@ Rendered render_answer(const AdminLine& line, const Json& answer, const std::str
     std::string reason = answer.value("reason", std::string("failed"));
     std::string error = answer.value("error", std::string());
     if (is_empty_success(command, reason)) {
-        if (command == C::close_all_connections)
-            return render_message(line, "Closed 0 connections");
+        if (command == C::close_all_connections) return render_closed(line, 0, node);
         return render_success(line, Json{{"ok", true}, {"rows", Json::array()}}, node);
     }
     if (command == C::authenticate_user && reason == "refused" && error.rfind("Error: ", 0) != 0) {
         error = "Error: failed to authenticate user " + quoted(positional(line, 0)) + "\n" + error;
     }
     FailureStyle style = failure_style(command, reason);
-    if (line.formatter == Formatter::json) {
+    // The failures rabbitmqctl prints without "Error:" it prints as text in JSON mode too.
+    if (line.formatter == Formatter::json && style.error_prefix) {
         Json object{{"message", error}, {"node", node}, {"result", "error"}};
         return {"", object.dump() + "\n", style.exit_code};
     }

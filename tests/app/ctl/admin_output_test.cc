@@ -238,6 +238,20 @@ TEST(RenderAnswer, FailuresRabbitmqctlTreatsAsEmptySuccess) {
     EXPECT_EQ(gone.err, "");
 }
 
+TEST(RenderAnswer, JsonShapesOfMessages) {
+    EXPECT_EQ(
+        render_answer(line_of({"close_all_connections", "-p", "v1", "x", "--formatter", "json"}),
+                      {{"ok", true}, {"closed", 0}}, "lepus@h")
+            .out,
+        R"({"node":"lepus@h","result":"ok","value":"Closed 0 connections"})"
+        "\n");
+    Rendered missing =
+        render_answer(line_of({"delete_vhost", "nov", "--formatter", "json"}),
+                      failure("no_such_vhost", "Virtual host 'nov' does not exist"), "lepus@h");
+    EXPECT_EQ(missing.exit_code, 65);
+    EXPECT_EQ(missing.err, "Virtual host 'nov' does not exist\n");
+}
+
 TEST(RenderAnswer, JsonFailures) {
     Rendered rendered =
         render_answer(line_of({"add_user", "x", "y", "--formatter", "json"}),
