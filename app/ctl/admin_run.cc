@@ -152,6 +152,10 @@ int run_admin_command(const AdminLine& line, int argc, const char* const* argv) 
     AdminSocket socket;
     std::string detail;
     AdminFailure failure = socket.connect(path, deadline, detail);
+    if (failure == AdminFailure::timeout) {
+        print(stderr, timeout_text(line, node));
+        return exit_temporary_fail;
+    }
     if (failure != AdminFailure::none) {
         print(stderr, unreachable_text(node, path, detail));
         return exit_unavailable;

@@ -60,14 +60,20 @@ AdminFailure AdminSocket::connect(const std::string& path, Clock::time_point dea
         detail = std::strerror(errno);
         return AdminFailure::unreachable;
     }
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
-        return AdminFailure::none;
-    }
-    // A Unix socket whose backlog is full answers EAGAIN rather than EINPROGRESS; both mean
-    // "wait for it to become writable".
-    if (errno != EINPROGRESS && errno != EAGAIN) {
-        detail = std::strerror(errno);
-        return AdminFailure::unreachable;
+    // A Unix socket whose backlog is full answers EAGAIN and leaves nothing in progress: try
+    // again shortly, until the deadline.
+    while (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINPROGRESS) break;
+        if (errno != EAGAIN) {
+            detail = std::strerror(errno);
+            return AdminFailure::unreachable;
+        }
+        if (Clock::now() >= deadline) {
+            detail = "the broker's backlog stayed full until the timeout";
+            return AdminFailure::timeout;
+        }
+        ::usleep(10'000);
     }
     int ready = wait_for(fd_, POLLOUT, deadline);
     if (ready <= 0) {
@@ -88,6 +94,12 @@ AdminReply AdminSocket::exchange(const Json& request, Clock::time_point deadline
     LEPUS_ASSERT(fd_ >= 0);
     AdminReply reply;
     std::string bytes = request.dump();
+    if (bytes.size() > admin_request_size_max) {
+        reply.failure = AdminFailure::broken;
+        reply.detail = "the request is larger than the broker takes (" +
+                       std::to_string(admin_request_size_max >> 20) + " MiB)";
+        return reply;
+    }
     usize sent = 0;
     while (sent < bytes.size()) {
         ssize_t written = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);

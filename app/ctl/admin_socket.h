@@ -15,6 +15,8 @@ namespace lepus::ctl {
 // The socket's name inside the data directory, and what fits in sockaddr_un::sun_path.
 inline constexpr std::string_view admin_socket_name = "lepusctl.sock";
 inline constexpr usize admin_socket_path_max = 107;
+// lepusd reads requests of at most 64 MiB (net/admin/README.md): larger ones are not sent.
+inline constexpr usize admin_request_size_max = 64u * 1024 * 1024;
 // An answer is at most the definitions of a large broker; past this it is not lepusd talking.
 inline constexpr usize admin_answer_size_max = 512u * 1024 * 1024;
 
