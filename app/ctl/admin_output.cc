@@ -134,9 +134,7 @@ Rendered render_success(const AdminLine& line, const Json& answer, const std::st
                 "", 0};
         case C::export_definitions:
         case C::status:
-        case C::await_startup:
-        case C::close_connection:
-        case C::purge_queue: return {};
+        case C::await_startup: return {};
         default:
             if (line.formatter == Formatter::json) {
                 return {Json{{"node", node}, {"result", "ok"}}.dump() + "\n", "", 0};

@@ -138,6 +138,12 @@ TEST(RenderAnswer, Messages) {
         "Queue was successfully deleted with 1 ready messages\n");
     EXPECT_EQ(render_answer(line_of({"-q", "add_user", "a", "b"}), {{"ok", true}}, "n").out, "");
     EXPECT_EQ(
+        render_answer(line_of({"purge_queue", "q"}), {{"ok", true}, {"messages", 3}}, "n").out, "");
+    EXPECT_EQ(render_answer(line_of({"purge_queue", "q", "--formatter", "json"}),
+                            {{"ok", true}, {"messages", 3}}, "lepus@h")
+                  .out,
+              "{\"node\":\"lepus@h\",\"result\":\"ok\"}\n");
+    EXPECT_EQ(
         render_answer(line_of({"add_vhost", "v", "--formatter", "json"}), {{"ok", true}}, "lepus@h")
             .out,
         "{\"node\":\"lepus@h\",\"result\":\"ok\"}\n");
