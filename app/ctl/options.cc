@@ -378,6 +378,8 @@ bool scan_arguments(int argc, const char* const* argv, Scan& scan,
 
 }  // namespace
 
+bool is_amqp_command(std::string_view name) { return find_command(name) != nullptr; }
+
 wire::FieldValue typed_field_value(const std::string& text) {
     if (text == "true") return wire::FieldValue::boolean(true);
     if (text == "false") return wire::FieldValue::boolean(false);

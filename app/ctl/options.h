@@ -2,6 +2,7 @@
 // lepusctl's command line: the connection options, one command, its operands and flags.
 // Parsing is a pure function of argv, so every rule here is testable without a broker.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/types.h"
@@ -66,6 +67,9 @@ enum class ParseOutcome : u8 { run, exit_ok, error };
 // holds it. `error`: `error` says what is wrong, in a sentence for the operator.
 ParseOutcome parse_command_line(int argc, const char* const* argv, CommandLine& out,
                                 std::string& help_text, std::string& error);
+
+// True when `name` is one of the AMQP commands (declare-queue, publish, the AMQP status, ...).
+bool is_amqp_command(std::string_view name);
 
 // The text of `lepusctl --help`.
 std::string general_help();
