@@ -253,6 +253,16 @@ void Endpoint::on_reply(std::unique_ptr<core::MetaReply> reply) {
             }
             client.error_reason = reason;
             client.error_text = text;
+            // rabbitmqctl delete_queue's words for the if-empty and if-unused refusals.
+            if (client.command == "delete_queue" &&
+                reply->code == amqp::ReplyCode::precondition_failed) {
+                auto ends_with = [&](std::string_view tail) {
+                    return text.size() >= tail.size() &&
+                           text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
+                };
+                if (ends_with("not empty")) client.error_text = "Queue is not empty";
+                if (ends_with("in use")) client.error_text = "Queue is in use";
+            }
         }
     } else if (client.command == "purge_queue" || client.command == "delete_queue") {
         client.answer["messages"] =
