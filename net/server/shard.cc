@@ -455,23 +455,21 @@ usize Shard::resume_paused() {
 void Shard::deliver(core::ShardMessage message) {
     // The one routing rule: a message that names a channel goes to it; the broker takes the
     // rest, but for the administration messages, which are the shard's own.
-    if (auto* query = std::get_if<std::unique_ptr<core::AdminQuery>>(&message)) {
-        answer_admin_query(**query);
-        return;
-    }
-    if (auto* answer = std::get_if<std::unique_ptr<core::AdminAnswer>>(&message)) {
-        LEPUS_ASSERT(admin_ != nullptr);
-        admin_->on_answer(std::move(*answer));
-        return;
-    }
     const core::ChannelKey* channel = core::channel_of(message);
-    if (channel != nullptr && core::is_admin_requester(*channel)) {
+    if (channel == nullptr) {
+        if (auto* query = std::get_if<std::unique_ptr<core::AdminQuery>>(&message)) {
+            answer_admin_query(**query);
+        } else if (auto* answer = std::get_if<std::unique_ptr<core::AdminAnswer>>(&message)) {
+            LEPUS_ASSERT(admin_ != nullptr);
+            admin_->on_answer(std::move(*answer));
+        } else {
+            broker_->handle(std::move(message));
+        }
+        return;
+    }
+    if (core::is_admin_requester(*channel)) [[unlikely]] {
         LEPUS_ASSERT(admin_ != nullptr);
         admin_->on_reply(std::move(std::get<std::unique_ptr<core::MetaReply>>(message)));
-        return;
-    }
-    if (channel == nullptr) {
-        broker_->handle(std::move(message));
         return;
     }
     LEPUS_ASSERT(channel->connection.shard == id_);
