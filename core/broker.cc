@@ -113,10 +113,10 @@ void Broker::reschedule(Queue& queue) {
     queues_.reschedule(queue);
 }
 
-void Broker::raise_memory_alarm(bool on) {
+void Broker::raise_alarm(Resource resource, bool on) {
     LEPUS_ASSERT(self_ == ShardId(0));
     for (u32 shard = 0; shard < shard_count_; shard++)
-        outbox_.send(ShardId(shard), MemoryAlarm{on});
+        outbox_.send(ShardId(shard), ResourceAlarm{resource, on});
 }
 
 void Broker::dispatch_pending() {

@@ -106,11 +106,16 @@ public:
     // Counts the ends of pressure: paused connections need a look only when it moved.
     u64 pressure_lifts() const { return pressure_.lifts(); }
 
-    // Shard 0, whose memory monitor decides: tells every shard (itself too) that the memory
+    // Shard 0, whose memory and disk monitors decide: tells every shard (itself too) that an
     // alarm went on or off.
-    void raise_memory_alarm(bool on);
-    // While true, connections that publish are blocked (see MemoryAlarm).
-    bool memory_alarm() const { return pressure_.memory_alarm(); }
+    void raise_alarm(Resource resource, bool on);
+    // While true, connections that publish are blocked (see ResourceAlarm).
+    bool resource_alarm() const { return pressure_.alarm(); }
+    bool alarm(Resource resource) const { return pressure_.alarm(resource); }
+    // The reason connection.blocked gives, as RabbitMQ words it.
+    const char* alarm_reason() const {
+        return pressure_.alarm(Resource::memory) ? "low on memory" : "low on disk";
+    }
 
     // Shard 0: the connections and channels open on every shard, as limits count them.
     const Admission* admission() const { return admission_.get(); }
@@ -123,7 +128,7 @@ public:
 private:
     void on(Enqueue& m);
     void on(Pressure& m) { pressure_.on(m); }
-    void on(MemoryAlarm& m) { pressure_.set_memory_alarm(m.on); }
+    void on(ResourceAlarm& m) { pressure_.set_alarm(m.resource, m.on); }
     void on(CatalogApplied& m);
     void on(Settle& m);
     void on(Credit& m);

@@ -39,8 +39,14 @@ public:
     // Counts the ends of pressure: paused connections need a look only when it moved.
     u64 lifts() const { return lifts_; }
 
-    void set_memory_alarm(bool on) { memory_alarm_ = on; }
-    bool memory_alarm() const { return memory_alarm_; }
+    void set_alarm(Resource resource, bool on) {
+        (resource == Resource::memory ? memory_alarm_ : disk_alarm_) = on;
+    }
+    // Either alarm: connections that publish are blocked.
+    bool alarm() const { return memory_alarm_ || disk_alarm_; }
+    bool alarm(Resource resource) const {
+        return resource == Resource::memory ? memory_alarm_ : disk_alarm_;
+    }
 
 private:
     void change(Queue& queue, bool pressured);
@@ -50,6 +56,7 @@ private:
     std::vector<Pressure> changes_;  // this shard's, not yet announced
     u64 lifts_ = 0;
     bool memory_alarm_ = false;
+    bool disk_alarm_ = false;
 };
 
 }  // namespace lepus::core

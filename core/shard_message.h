@@ -360,9 +360,11 @@ struct Pressure {
     bool on = false;
 };
 
-// Shard 0 -> every shard, itself included: the memory alarm went on or off. While it is on,
-// connections that publish are blocked, as under RabbitMQ's memory alarm.
-struct MemoryAlarm {
+// Shard 0 -> every shard, itself included: the memory or the disk alarm went on or off. While
+// either is on, connections that publish are blocked, as under RabbitMQ's resource alarms.
+enum class Resource : u8 { memory, disk };
+struct ResourceAlarm {
+    Resource resource = Resource::memory;
     bool on = false;
 };
 
@@ -522,7 +524,7 @@ struct AdminAnswer {
 
 using ShardMessage = std::variant<
     Enqueue, Deliver, Settle, Credit, CancelRequest, ConsumerCancelled, Persisted, Pressure,
-    MemoryAlarm, CatalogApplied, std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
+    ResourceAlarm, CatalogApplied, std::unique_ptr<ConsumeRequest>, std::unique_ptr<ConsumeReply>,
     std::unique_ptr<GetRequest>, std::unique_ptr<GetReply>, std::unique_ptr<MetaRequest>,
     std::unique_ptr<MetaReply>, std::unique_ptr<CatalogUpdate>, std::unique_ptr<QueueCommand>,
     std::unique_ptr<QueueCommandDone>, std::unique_ptr<DirectReply>, std::unique_ptr<AdminQuery>,

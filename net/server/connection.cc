@@ -200,14 +200,14 @@ u64 Connection::serve_input(u64 budget) {
 void Connection::after_input() {
     session::Session::Published published = session_.after_input();
     if (published.any) {
-        bool alarm = context_.broker.memory_alarm();
+        bool alarm = context_.broker.resource_alarm();
         if (context_.throttled || published.pressured || alarm) {
             held_for_publishing_ = true;
             update_shard_inbox_share();
             if (!paused_listed_) paused_for_ = published.pressured;
             pause_reading();
         }
-        if (alarm) session_.send_blocked();
+        if (alarm) session_.send_blocked(context_.broker.alarm_reason());
     }
     note_send_backlog();
 }
@@ -240,7 +240,7 @@ bool Connection::may_resume() const {
     if (send_backlogged_ || session_.silenced()) return false;
     // The throttle, the alarm and queue pressure hold only a connection that publishes.
     if (!held_for_publishing_) return true;
-    if (context_.throttled || context_.broker.memory_alarm()) return false;
+    if (context_.throttled || context_.broker.resource_alarm()) return false;
     return !paused_for_ || !context_.broker.pressured(*paused_for_);
 }
 

@@ -89,7 +89,7 @@ public:
     // resume_reading).
     bool may_resume() const;
     // Tells a client that supports it that its connection is blocked by the memory alarm.
-    void send_blocked() { session_.send_blocked(); }
+    void send_blocked() { session_.send_blocked(context_.broker.alarm_reason()); }
     // Ends a pause for back-pressure: handles what was received again, and reads again
     // unless its inbox is still full.
     void resume_reading();

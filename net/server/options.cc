@@ -12,6 +12,8 @@
 #include <map>
 #include <optional>
 
+#include "net/server/memory_monitor.h"
+
 namespace lepus::server {
 namespace {
 
@@ -285,10 +287,9 @@ bool set_memory_limit_mb(std::string_view value, Options& out, std::string& why)
     return parse_u32(value, 0, memory_limit_mb_max, out.memory_limit_mb, why);
 }
 
-// rabbitmq.conf's vm_memory_high_watermark.absolute: bytes, or an amount with one of its
-// units (k, K, KiB, M, MiB, G, GiB are powers of 1024; kB, KB, MB, GB powers of 1000). The
-// limit is kept in MiB, rounded up.
-bool set_memory_high_watermark_absolute(std::string_view value, Options& out, std::string& why) {
+// An amount of bytes as rabbitmq.conf writes one: bytes, or a number with one of its units
+// (k, K, KiB, M, MiB, G, GiB are powers of 1024; kB, KB, MB, GB powers of 1000).
+bool parse_bytes(std::string_view value, u64 max, u64& out, std::string& why) {
     usize digits = value.find_first_not_of("0123456789");
     std::string_view number = value.substr(0, digits);
     std::string_view unit = digits == value.npos ? std::string_view() : value.substr(digits);
@@ -311,15 +312,49 @@ bool set_memory_high_watermark_absolute(std::string_view value, Options& out, st
         if (unit == name) scale = factor;
     }
     if (number.empty() || code != std::errc{} || stop != number.data() + number.size() ||
-        scale == 0 || amount == 0) {
-        why = in_quotes(value) + " is not an amount of memory such as 1073741824, 1024MiB or 2GB";
+        scale == 0) {
+        why = in_quotes(value) + " is not an amount of bytes such as 1073741824, 1024MiB or 2GB";
         return false;
     }
-    if (amount > (u64{memory_limit_mb_max} << 20) / scale) {
-        why = in_quotes(value) + " is more than " + std::to_string(memory_limit_mb_max) + " MiB";
+    if (amount > max / scale) {
+        why = in_quotes(value) + " is more than " + std::to_string(max) + " bytes";
         return false;
     }
-    out.memory_limit_mb = static_cast<u32>((amount * scale + (1u << 20) - 1) >> 20);
+    out = amount * scale;
+    return true;
+}
+
+// rabbitmq.conf's vm_memory_high_watermark.absolute; the limit is kept in MiB, rounded up.
+bool set_memory_high_watermark_absolute(std::string_view value, Options& out, std::string& why) {
+    u64 bytes = 0;
+    if (!parse_bytes(value, u64{memory_limit_mb_max} << 20, bytes, why)) return false;
+    if (bytes == 0) {
+        why = in_quotes(value) + " is no memory at all: the alarm would never clear";
+        return false;
+    }
+    out.memory_limit_mb = static_cast<u32>((bytes + (1u << 20) - 1) >> 20);
+    return true;
+}
+
+// rabbitmq.conf's disk_free_limit.absolute; 0 turns the disk alarm off.
+bool set_disk_free_limit_absolute(std::string_view value, Options& out, std::string& why) {
+    return parse_bytes(value, u64{1} << 60, out.disk_free_limit_bytes, why);
+}
+
+// rabbitmq.conf's disk_free_limit.relative: a multiple of the machine's physical memory (1.0,
+// 1.5, 2.0), as RabbitMQ reckons it.
+bool set_disk_free_limit_relative(std::string_view value, Options& out, std::string& why) {
+    const bool plain = !value.empty() && value.find_first_not_of("0123456789.") == value.npos &&
+                       value.find('.') == value.rfind('.');
+    double multiple = 0;
+    const char* end = value.data() + value.size();
+    const auto [stop, code] = std::from_chars(value.data(), end, multiple);
+    if (!plain || code != std::errc{} || stop != end || multiple > 100) {
+        why = in_quotes(value) + " is not a multiple of physical memory such as 1.5";
+        return false;
+    }
+    out.disk_free_limit_bytes =
+        static_cast<u64>(multiple * static_cast<double>(physical_memory_bytes()));
     return true;
 }
 
@@ -461,6 +496,8 @@ constexpr std::array settings = {
     Setting{"", "loopback_users", set_loopback_users},
     Setting{"", "vm_memory_high_watermark.relative", set_memory_high_watermark},
     Setting{"", "vm_memory_high_watermark.absolute", set_memory_high_watermark_absolute},
+    Setting{"", "disk_free_limit.absolute", set_disk_free_limit_absolute},
+    Setting{"", "disk_free_limit.relative", set_disk_free_limit_relative},
     Setting{"", "listeners.tcp", set_tcp_listeners},
     Setting{"", "ssl_options.cacertfile", set_ssl_cacertfile},
     Setting{"", "ssl_options.certfile", set_ssl_certfile},

@@ -133,6 +133,9 @@ struct Options {
     // memory_limit_mb when that is set (not 0), connections that publish are blocked.
     double memory_high_watermark = 0.4;
     u32 memory_limit_mb = 0;
+    // The disk alarm: below this many free bytes in the data directory's file system,
+    // connections that publish are blocked. RabbitMQ's default, 50 MB; 0 turns it off.
+    u64 disk_free_limit_bytes = 50'000'000;
 
     // Every listener: the plain default one first (unless listeners.tcp = none), then the
     // others in the order given.

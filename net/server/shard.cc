@@ -114,6 +114,12 @@ StartError Shard::init() {
                   static_cast<unsigned long long>(memory_monitor_->limit_bytes() >> 20),
                   options_.memory_limit_mb > 0 ? "memory_limit_mb"
                                                : "memory_high_watermark of physical memory");
+        if (options_.disk_free_limit_bytes > 0 && !durability_.data_dir.empty()) {
+            disk_monitor_ =
+                std::make_unique<DiskMonitor>(durability_.data_dir, options_.disk_free_limit_bytes);
+            LEPUS_LOG(info, "disk free limit %llu bytes",
+                      static_cast<unsigned long long>(options_.disk_free_limit_bytes));
+        }
     }
     context_ = std::make_unique<ShardContext>(id_, ring_, buffers_, *broker_, *this, options_);
     context_->random_state ^=
@@ -397,7 +403,7 @@ void Shard::flush_outbox() {
         context_->throttled = false;
         lifted = true;
     }
-    bool alarm = broker_->memory_alarm();
+    bool alarm = broker_->resource_alarm();
     if (alarm != seen_memory_alarm_) {
         seen_memory_alarm_ = alarm;
         // Connections paused already (for pressure) stay paused for the alarm: they learn why.
@@ -426,7 +432,25 @@ void Shard::check_memory() {
                   mib(memory_monitor_->resident_bytes()), mib(memory_monitor_->limit_bytes()));
     }
     set_prompt_decommit(*alarm);
-    broker_->raise_memory_alarm(*alarm);
+    broker_->raise_alarm(core::Resource::memory, *alarm);
+}
+
+void Shard::check_disk() {
+    std::optional<bool> alarm = disk_monitor_->check(context_->now_ms);
+    if (!alarm) return;
+    auto mb = [](u64 bytes) { return static_cast<unsigned long long>(bytes / 1000000); };
+    if (*alarm) {
+        LEPUS_LOG(warning,
+                  "disk alarm set: %llu MB free in the data directory's file system, below the "
+                  "limit of %llu MB; connections that publish are blocked until it is enough again",
+                  mb(disk_monitor_->free_bytes()), mb(disk_monitor_->limit_bytes()));
+    } else {
+        LEPUS_LOG(warning,
+                  "disk alarm cleared: %llu MB free, above the limit of %llu MB; publishing "
+                  "resumes",
+                  mb(disk_monitor_->free_bytes()), mb(disk_monitor_->limit_bytes()));
+    }
+    broker_->raise_alarm(core::Resource::disk, *alarm);
 }
 
 void Shard::resume_if_lifted(bool lifted) {
@@ -529,11 +553,12 @@ void Shard::run_timers() {
     // it goes back once the shard has gone idle, so that the resident memory follows a drop in
     // load (connections, channels or queues gone) instead of staying at its peak.
     bool idle = idle_watch_.tick(now);
-    if (broker_->memory_alarm() || idle) {
+    if (broker_->alarm(core::Resource::memory) || idle) {
         if (idle) LEPUS_LOG(debug, "idle: returning free memory to the kernel");
         release_memory();
     }
     if (memory_monitor_) check_memory();
+    if (disk_monitor_) check_disk();
     if (!context_->paused.empty()) {
         if (usize resumed = resume_paused(); resumed > 0) {
             LEPUS_LOG(warning, "%zu connections were still paused with no back-pressure; resumed",

@@ -22,6 +22,7 @@
 #include "net/io/ring.h"
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
+#include "net/server/disk_monitor.h"
 #include "net/server/exit_code.h"
 #include "net/server/idle_watch.h"
 #include "net/server/listener.h"
@@ -86,6 +87,9 @@ private:
     void resume_if_lifted(bool lifted);
     // Shard 0: reads the resident memory and raises or clears the memory alarm.
     void check_memory();
+    // Shard 0: reads the data directory's free space (once a second) and raises or clears
+    // the disk alarm.
+    void check_disk();
     StartError open_journal();
     // Journal progress: the journals' completions ran as the ring was reaped; here confirms
     // and replies that waited for the disk are released (and a failed write stops the broker).
@@ -187,8 +191,9 @@ private:
     u64 stop_started_ms_ = 0;
     u64 last_tick_ms_ = 0;
     u64 seen_pressure_lifts_ = 0;  // broker's pressure_lifts() when paused connections were checked
-    bool seen_memory_alarm_ = false;                 // the broker's memory_alarm() at the last look
+    bool seen_memory_alarm_ = false;  // the broker's resource_alarm() at the last look
     std::unique_ptr<MemoryMonitor> memory_monitor_;  // shard 0 only
+    std::unique_ptr<DiskMonitor> disk_monitor_;      // shard 0 only, when a limit is set
     IdleWatch idle_watch_{0};                        // restarted when the loop starts
     int admin_fd_ = -1;                              // until init hands it to admin_
     std::unique_ptr<admin::Endpoint> admin_;         // shard 0 only

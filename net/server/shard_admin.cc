@@ -123,7 +123,8 @@ nlohmann::json Shard::node_status() const {
     }
     status["listeners"] = std::move(listeners);
     nlohmann::json alarms = nlohmann::json::array();
-    if (broker_->memory_alarm()) alarms.push_back("memory");
+    if (broker_->alarm(core::Resource::memory)) alarms.push_back("memory");
+    if (broker_->alarm(core::Resource::disk)) alarms.push_back("disk");
     status["alarms"] = std::move(alarms);
     if (memory_monitor_) {
         status["memory_bytes"] = memory_monitor_->resident_bytes();
@@ -133,6 +134,7 @@ nlohmann::json Shard::node_status() const {
     if (!data_dir.empty() && ::statvfs(data_dir.c_str(), &disk) == 0) {
         status["disk_free_bytes"] = u64{disk.f_bavail} * disk.f_frsize;
     }
+    status["disk_free_limit_bytes"] = options_.disk_free_limit_bytes;
     rlimit files{};
     ::getrlimit(RLIMIT_NOFILE, &files);
     status["file_descriptors"] = open_descriptors();

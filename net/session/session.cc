@@ -379,10 +379,10 @@ void Session::send_credits() {
     for (auto& [number, ch] : channels_) ch->send_credits();
 }
 
-void Session::send_blocked() {
+void Session::send_blocked(std::string_view reason) {
     if (!connection_blocked_capable_ || blocked_sent_ || state_ != State::open) return;
     ConnectionBlocked blocked;
-    blocked.reason = "low on memory";  // RabbitMQ's reason for its memory alarm
+    blocked.reason = reason;
     send_method(blocked);
     blocked_sent_ = true;
 }

@@ -98,8 +98,9 @@ public:
     // CONNECTION_FORCED with RabbitMQ's reason. False (and nothing done) when the closure is
     // for another vhost or user, or the connection is not open.
     bool close_if_affected(const core::ConnectionClosure& closure);
-    // The memory alarm holds the connection: connection.blocked, if the client takes it.
-    void send_blocked();
+    // A resource alarm holds the connection: connection.blocked with the alarm's reason ("low on
+    // memory", "low on disk"), if the client takes it.
+    void send_blocked(std::string_view reason);
     // Reading resumed after a pause: connection.unblocked, if blocked was sent.
     void send_unblocked();
     // The connection ends (the socket failed or closed, or the broker closed it): channels are

@@ -1,6 +1,7 @@
 """A full disk: lepusd stops (exit 75) without losing a confirmed message, refuses to start
 while not even a write's worth of space is free (exit 73, saying how much it needs, creating
-nothing), and starts with every confirmed message once a little space is freed.
+nothing), and starts with every confirmed message once a little space is freed. And the disk
+alarm, which blocks publishers before that, as RabbitMQ's does.
 
 The data directory is on a small ext4 image, loop-mounted in a mount namespace of this test
 process's own: nobody else sees the mount, and it goes away with the process even if the
@@ -9,9 +10,11 @@ skipped, unless LEPUS_REQUIRE_ROOT_TESTS=1 says root was expected, which makes i
 As root, a mount that fails is a failure: the environment was meant to allow it.
 """
 import ctypes
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -79,36 +82,48 @@ def body_for(index):
     return index.to_bytes(8, "big") + bytes((index + i) % 251 for i in range(BODY_BYTES - 8))
 
 
+_namespace_error = None
+
+
+def mount_small_disk(cls):
+    """A small ext4 image, loop-mounted at cls.mount_dir in this process's own mount
+    namespace (entered once), or the class is skipped where that cannot be."""
+    global _namespace_error
+    # No broker of the class: each test starts its own on the small disk.
+    if harness.amqp_url_override():
+        raise unittest.SkipTest("fills the disk of a lepusd of its own")
+    if os.geteuid() != 0:
+        why = "needs root to loop-mount a small ext4 image"
+        if os.environ.get("LEPUS_REQUIRE_ROOT_TESTS") == "1":
+            raise AssertionError(f"{why}, and LEPUS_REQUIRE_ROOT_TESTS=1 expects root")
+        raise unittest.SkipTest(why)
+    if _namespace_error is None:
+        _namespace_error = private_mount_namespace()
+    if _namespace_error:
+        raise AssertionError(f"running as root, but no private mount namespace: "
+                             f"{_namespace_error}")
+    cls.work_dir = tempfile.mkdtemp(prefix="lepus-disk-full-")
+    cls.addClassCleanup(shutil.rmtree, cls.work_dir, ignore_errors=True)
+    image = os.path.join(cls.work_dir, "disk.img")
+    cls.mount_dir = os.path.join(cls.work_dir, "disk")
+    os.mkdir(cls.mount_dir)
+    with open(image, "wb") as f:
+        f.truncate(IMAGE_BYTES)
+    # -m 0: no blocks reserved for root, so what df calls available is what lepusd gets.
+    code, output = run("mkfs.ext4", "-q", "-F", "-m", "0", "-b", "4096", image)
+    if code != 0:
+        raise AssertionError(f"mkfs.ext4 failed ({code}): {output}")
+    code, output = run("mount", "-o", "loop", image, cls.mount_dir)
+    if code != 0:
+        raise AssertionError(f"running as root, but cannot loop-mount an ext4 image "
+                             f"(exit {code}): {output}; this test needs loop devices")
+    cls.addClassCleanup(unmount, cls.mount_dir)
+
+
 class DiskFullTest(harness.BrokerTestCase):
     @classmethod
     def setUpClass(cls):
-        # No broker of the class: the test starts its own on the small disk.
-        if harness.amqp_url_override():
-            raise unittest.SkipTest("fills the disk of a lepusd of its own")
-        if os.geteuid() != 0:
-            why = "needs root to loop-mount a small ext4 image"
-            if os.environ.get("LEPUS_REQUIRE_ROOT_TESTS") == "1":
-                raise AssertionError(f"{why}, and LEPUS_REQUIRE_ROOT_TESTS=1 expects root")
-            raise unittest.SkipTest(why)
-        error = private_mount_namespace()
-        if error:
-            raise AssertionError(f"running as root, but no private mount namespace: {error}")
-        cls.work_dir = tempfile.mkdtemp(prefix="lepus-disk-full-")
-        cls.addClassCleanup(shutil.rmtree, cls.work_dir, ignore_errors=True)
-        image = os.path.join(cls.work_dir, "disk.img")
-        cls.mount_dir = os.path.join(cls.work_dir, "disk")
-        os.mkdir(cls.mount_dir)
-        with open(image, "wb") as f:
-            f.truncate(IMAGE_BYTES)
-        # -m 0: no blocks reserved for root, so what df calls available is what lepusd gets.
-        code, output = run("mkfs.ext4", "-q", "-F", "-m", "0", "-b", "4096", image)
-        if code != 0:
-            raise AssertionError(f"mkfs.ext4 failed ({code}): {output}")
-        code, output = run("mount", "-o", "loop", image, cls.mount_dir)
-        if code != 0:
-            raise AssertionError(f"running as root, but cannot loop-mount an ext4 image "
-                                 f"(exit {code}): {output}; this test needs loop devices")
-        cls.addClassCleanup(unmount, cls.mount_dir)
+        mount_small_disk(cls)
 
     def test_a_full_disk_stops_lepusd_and_it_starts_again_once_space_is_freed(self):
         filler = os.path.join(self.mount_dir, "filler")
@@ -116,7 +131,9 @@ class DiskFullTest(harness.BrokerTestCase):
             f.write(bytes(FILLER_BYTES))
             os.fsync(f.fileno())
         data_dir = os.path.join(self.mount_dir, "data")
-        self.broker = harness.Broker(data_dir=data_dir)
+        # No disk alarm: this test is about what happens when the disk does fill up.
+        self.broker = harness.Broker(data_dir=data_dir,
+                                     config_text="disk_free_limit.absolute = 0\n")
         self.addCleanup(self.broker.kill)  # a failed test must not leave it holding the disk
         self.broker.start()
 
@@ -196,6 +213,72 @@ class DiskFullTest(harness.BrokerTestCase):
         self.assertEqual(seen[:confirmed], list(range(confirmed)))
         self.assertEqual(channel.queue_declare("fill", passive=True).method.message_count, 0)
         connection.close()
+
+
+class DiskAlarmTest(harness.BrokerTestCase):
+    """RabbitMQ's disk alarm: below disk_free_limit, publishers are blocked ("low on disk")
+    while consumers go on; once there is room again, they are unblocked."""
+
+    @classmethod
+    def setUpClass(cls):
+        mount_small_disk(cls)
+
+    def status(self):
+        path = os.path.join(self.data_dir, "lepusctl.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+            s.sendall(b'{"command": "status"}')
+            s.shutdown(socket.SHUT_WR)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        return json.loads(data)
+
+    def test_publishers_are_blocked_below_the_limit_and_unblocked_above_it(self):
+        self.data_dir = os.path.join(self.mount_dir, "alarm")
+        # The image is small and the journals take most of it: a limit of a few MiB.
+        limit = 4 << 20
+        self.broker = harness.Broker(data_dir=self.data_dir,
+                                     config_text=f"disk_free_limit.absolute = {limit}\n")
+        self.addCleanup(self.broker.kill)
+        self.broker.start()
+        status = self.status()
+        self.assertEqual(status["alarms"], [], status)
+        self.assertEqual(status["disk_free_limit_bytes"], limit)
+        events = []
+        publisher = self.broker.connect()
+        publisher.add_on_connection_blocked_callback(
+            lambda _c, frame: events.append(("blocked", frame.method.reason)))
+        publisher.add_on_connection_unblocked_callback(
+            lambda _c, _f: events.append(("unblocked", None)))
+        channel = publisher.channel()
+        channel.queue_declare("q")
+        # Leave less than the limit free: the alarm goes on within a second or two.
+        filler = os.path.join(self.mount_dir, "alarm-filler")
+        with open(filler, "wb") as f:
+            f.write(bytes(status["disk_free_bytes"] - (2 << 20)))
+            os.fsync(f.fileno())
+        channel.basic_publish("", "q", b"before")
+        deadline = time.monotonic() + 10
+        while not events and time.monotonic() < deadline:
+            channel.basic_publish("", "q", b"m")
+            publisher.process_data_events(time_limit=0.2)
+        self.assertEqual(events[:1], [("blocked", "low on disk")], self.broker.stderr_text())
+        self.assertEqual(self.status()["alarms"], ["disk"])
+        self.assertIn("disk alarm set", self.broker.stderr_text())
+        # A consumer still gets what is there.
+        consumer = self.broker.connect()
+        method, _props, body = consumer.channel().basic_get("q", auto_ack=True)
+        self.assertEqual(body, b"before")
+        consumer.close()
+        os.remove(filler)
+        deadline = time.monotonic() + 10
+        while len(events) < 2 and time.monotonic() < deadline:
+            publisher.process_data_events(time_limit=0.2)
+        self.assertEqual(events[1:2], [("unblocked", None)], self.broker.stderr_text())
+        self.assertEqual(self.status()["alarms"], [])
+        publisher.close()
+        self.broker.stop()
 
 
 if __name__ == "__main__":

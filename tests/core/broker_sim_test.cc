@@ -1195,14 +1195,25 @@ TEST_P(PressureTest, ABacklogWithNoConsumerIsNoPressure) {
     EXPECT_TRUE(pressured_nowhere(idle.id)) << "it accepts and pages as ever";
 }
 
-TEST_P(BrokerSimTest, MemoryAlarmReachesEveryShard) {
-    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).memory_alarm());
-    broker(0).raise_memory_alarm(true);
+TEST_P(BrokerSimTest, ResourceAlarmsReachEveryShard) {
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).resource_alarm());
+    broker(0).raise_alarm(Resource::memory, true);
     sim_.run();
-    for (u32 s = 0; s < shards(); s++) EXPECT_TRUE(broker(s).memory_alarm()) << "shard " << s;
-    broker(0).raise_memory_alarm(false);
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_TRUE(broker(s).resource_alarm()) << "shard " << s;
+        EXPECT_STREQ(broker(s).alarm_reason(), "low on memory");
+    }
+    broker(0).raise_alarm(Resource::disk, true);
+    broker(0).raise_alarm(Resource::memory, false);
     sim_.run();
-    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).memory_alarm()) << "shard " << s;
+    for (u32 s = 0; s < shards(); s++) {
+        EXPECT_TRUE(broker(s).resource_alarm()) << "shard " << s;
+        EXPECT_FALSE(broker(s).alarm(Resource::memory));
+        EXPECT_STREQ(broker(s).alarm_reason(), "low on disk");
+    }
+    broker(0).raise_alarm(Resource::disk, false);
+    sim_.run();
+    for (u32 s = 0; s < shards(); s++) EXPECT_FALSE(broker(s).resource_alarm()) << "shard " << s;
 }
 
 TEST_P(BrokerSimTest, ConsumeOrGetOnADeletedQueueIsNotFound) {

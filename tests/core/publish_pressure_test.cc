@@ -110,11 +110,17 @@ TEST(PublishPressureTest, OtherShardsAnnouncementsAreFollowedAndLiftsCounted) {
     EXPECT_EQ(pressure.lifts(), 1u) << "one lift, however often it is announced";
 }
 
-TEST(PublishPressureTest, KeepsTheMemoryAlarm) {
+TEST(PublishPressureTest, KeepsTheResourceAlarms) {
     PublishPressure pressure;
-    EXPECT_FALSE(pressure.memory_alarm());
-    pressure.set_memory_alarm(true);
-    EXPECT_TRUE(pressure.memory_alarm());
+    EXPECT_FALSE(pressure.alarm());
+    pressure.set_alarm(Resource::memory, true);
+    pressure.set_alarm(Resource::disk, true);
+    EXPECT_TRUE(pressure.alarm());
+    pressure.set_alarm(Resource::memory, false);
+    EXPECT_TRUE(pressure.alarm()) << "the disk alarm holds";
+    EXPECT_FALSE(pressure.alarm(Resource::memory));
+    pressure.set_alarm(Resource::disk, false);
+    EXPECT_FALSE(pressure.alarm());
 }
 
 }  // namespace

@@ -202,15 +202,36 @@ TEST(Options, VmMemoryHighWatermarkKeys) {
     // 10^9 bytes is 953.67 MiB: rounded up.
     EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 1GB\n").memory_limit_mb, 954u);
     EXPECT_EQ(limit_of("vm_memory_high_watermark.absolute = 100\n").memory_limit_mb, 1u);
-    for (const char* bad : {"2 GB", "2TB", "-1", "0", "1.5G", "lots"}) {
+    for (const char* bad : {"2 GB", "2TB", "-1", "1.5G", "lots"}) {
         const ConfigFile file(std::string("vm_memory_high_watermark.absolute = ") + bad + "\n");
         Parsed parsed = parse({"--config", file.path()});
         EXPECT_EQ(parsed.outcome, ParseOutcome::error) << bad;
-        EXPECT_NE(parsed.error.find("is not an amount of memory such as 1073741824, 1024MiB or "
+        EXPECT_NE(parsed.error.find("is not an amount of bytes such as 1073741824, 1024MiB or "
                                     "2GB"),
                   std::string::npos)
             << parsed.error;
     }
+    const ConfigFile zero("vm_memory_high_watermark.absolute = 0\n");
+    EXPECT_NE(parse({"--config", zero.path()}).error.find("is no memory at all"),
+              std::string::npos);
+}
+
+TEST(Options, DiskFreeLimitKeys) {
+    auto limit_of = [](const std::string& text) {
+        const ConfigFile file(text);
+        Parsed parsed = parse({"--config", file.path()});
+        EXPECT_EQ(parsed.outcome, ParseOutcome::run) << parsed.error;
+        return parsed.options.disk_free_limit_bytes;
+    };
+    EXPECT_EQ(Options{}.disk_free_limit_bytes, 50'000'000u) << "RabbitMQ's default, 50MB";
+    EXPECT_EQ(limit_of("disk_free_limit.absolute = 2GB\n"), 2'000'000'000u);
+    EXPECT_EQ(limit_of("disk_free_limit.absolute = 512MiB\n"), 512u << 20);
+    EXPECT_EQ(limit_of("disk_free_limit.absolute = 0\n"), 0u) << "no disk alarm";
+    EXPECT_NEAR(static_cast<double>(limit_of("disk_free_limit.relative = 1.5\n")),
+                1.5 * static_cast<double>(physical_memory_bytes()), 4096.0);
+    const ConfigFile bad("disk_free_limit.relative = lots\n");
+    EXPECT_NE(parse({"--config", bad.path()}).error.find("is not a multiple of physical memory"),
+              std::string::npos);
 }
 
 TEST(Options, TcpBuffers) {
