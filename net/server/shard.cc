@@ -438,17 +438,18 @@ void Shard::check_memory() {
 void Shard::check_disk() {
     std::optional<bool> alarm = disk_monitor_->check(context_->now_ms);
     if (!alarm) return;
-    auto mb = [](u64 bytes) { return static_cast<unsigned long long>(bytes / 1000000); };
+    auto bytes = [](u64 n) { return static_cast<unsigned long long>(n); };
     if (*alarm) {
         LEPUS_LOG(warning,
-                  "disk alarm set: %llu MB free in the data directory's file system, below the "
-                  "limit of %llu MB; connections that publish are blocked until it is enough again",
-                  mb(disk_monitor_->free_bytes()), mb(disk_monitor_->limit_bytes()));
+                  "disk alarm set: %llu bytes free in the data directory's file system, below "
+                  "the limit of %llu bytes; connections that publish are blocked until there is "
+                  "enough again",
+                  bytes(disk_monitor_->free_bytes()), bytes(disk_monitor_->limit_bytes()));
     } else {
         LEPUS_LOG(warning,
-                  "disk alarm cleared: %llu MB free, above the limit of %llu MB; publishing "
+                  "disk alarm cleared: %llu bytes free, the limit is %llu bytes; publishing "
                   "resumes",
-                  mb(disk_monitor_->free_bytes()), mb(disk_monitor_->limit_bytes()));
+                  bytes(disk_monitor_->free_bytes()), bytes(disk_monitor_->limit_bytes()));
     }
     broker_->raise_alarm(core::Resource::disk, *alarm);
 }
