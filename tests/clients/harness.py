@@ -57,6 +57,16 @@ def lepusd_binary():
     return _binary
 
 
+def lepusctl_binary():
+    """The lepusctl to test: LEPUSCTL, or the one next to lepusd."""
+    binary = os.environ.get("LEPUSCTL")
+    if not binary:
+        binary = os.path.join(os.path.dirname(lepusd_binary()), "lepusctl")
+    if not os.access(binary, os.X_OK):
+        raise AssertionError(f"no lepusctl at {binary}: set LEPUSCTL")
+    return binary
+
+
 def free_port():
     """A port nothing listens on right now; lepusd binds it a moment later."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

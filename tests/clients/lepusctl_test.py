@@ -6,7 +6,6 @@ messages passed both ways between lepusctl and pika.
 The lepusctl binary comes from the LEPUSCTL environment variable, or sits next to lepusd (both
 are built into the same bin directory)."""
 
-import os
 import socket
 import subprocess
 import time
@@ -20,21 +19,12 @@ from harness import BrokerTestCase
 TOOL_TIMEOUT_S = 30
 
 
-def lepusctl_binary():
-    binary = os.environ.get('LEPUSCTL')
-    if not binary:
-        binary = os.path.join(os.path.dirname(harness.lepusd_binary()), 'lepusctl')
-    if not os.access(binary, os.X_OK):
-        raise AssertionError(f'no lepusctl at {binary}: set LEPUSCTL')
-    return binary
-
-
 class LepusctlTest(BrokerTestCase):
 
     def lepusctl(self, *args, stdin=None, expect_code=0, host=None):
         """Runs lepusctl against the test broker; returns (stdout, stderr) as text."""
         host = host or f'{self.broker.host}:{self.broker.port}'
-        command = [lepusctl_binary(), '--host', host, '--vhost', self.broker.vhost, *args]
+        command = [harness.lepusctl_binary(), '--host', host, '--vhost', self.broker.vhost, *args]
         result = subprocess.run(command, input=stdin, capture_output=True,
                                 timeout=TOOL_TIMEOUT_S)
         self.assertEqual(result.returncode, expect_code,

@@ -12,7 +12,6 @@ so the expectations are RabbitMQ's own.
 import os
 import shlex
 import subprocess
-import time
 import unittest
 
 import kombu
@@ -39,9 +38,8 @@ class Cli:
                                         "rabbitmqctl")
             self.prefix = shlex.split(override)
         else:
-            binary = os.environ.get("LEPUSCTL") or os.path.join(
-                os.path.dirname(harness.lepusd_binary()), "lepusctl")
-            self.prefix = [binary, "--data-dir", os.path.join(broker.work_dir, "data")]
+            self.prefix = [harness.lepusctl_binary(), "--data-dir",
+                           os.path.join(broker.work_dir, "data")]
 
     def __call__(self, *args, expect=0):
         done = subprocess.run(self.prefix + ["-q"] + list(args), capture_output=True,

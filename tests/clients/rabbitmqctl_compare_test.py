@@ -38,15 +38,6 @@ DONE_ADD_USER = ("Done. Don't forget to grant the user permissions to some virtu
 NOT_A_USER = 'Error:\nUser "nobody" does not exist\n'
 
 
-def lepusctl_binary():
-    binary = os.environ.get('LEPUSCTL')
-    if not binary:
-        binary = os.path.join(os.path.dirname(harness.lepusd_binary()), 'lepusctl')
-    if not os.access(binary, os.X_OK):
-        raise AssertionError(f'no lepusctl at {binary}: set LEPUSCTL')
-    return binary
-
-
 # --- the sequence --------------------------------------------------------------------------
 #
 # A step is a command line with what rabbitmqctl 3.10 does: exit code, stdout, stderr (None:
@@ -441,7 +432,7 @@ def expected(step):
 
 
 def run_lepusctl(data_dir, args, stdin=None):
-    result = subprocess.run([lepusctl_binary(), '--data-dir', data_dir, *args], input=stdin,
+    result = subprocess.run([harness.lepusctl_binary(), '--data-dir', data_dir, *args], input=stdin,
                             capture_output=True, timeout=TOOL_TIMEOUT_S)
     return (result.returncode, result.stdout.decode('utf-8', 'replace'),
             result.stderr.decode('utf-8', 'replace'))
@@ -563,7 +554,7 @@ class LepusctlAdminTest(BrokerTestCase):
         self.assertIn(self.broker.port, [listener['port'] for listener in status['listeners']])
 
     def test_status_with_amqp_options_is_the_amqp_status(self):
-        result = subprocess.run([lepusctl_binary(), 'status', '--host',
+        result = subprocess.run([harness.lepusctl_binary(), 'status', '--host',
                                  f'{self.broker.host}:{self.broker.port}'],
                                 capture_output=True, timeout=TOOL_TIMEOUT_S)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -585,7 +576,7 @@ class LepusctlAdminTest(BrokerTestCase):
 
     def test_environment_names_the_data_directory(self):
         environment = dict(os.environ, LEPUS_DATA_DIR=self.data_dir)
-        result = subprocess.run([lepusctl_binary(), '-q', 'list_vhosts'], env=environment,
+        result = subprocess.run([harness.lepusctl_binary(), '-q', 'list_vhosts'], env=environment,
                                 capture_output=True, timeout=TOOL_TIMEOUT_S)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(b'\n/\n', result.stdout)
