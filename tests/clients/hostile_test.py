@@ -350,7 +350,13 @@ class ResourceBoundsTest(unittest.TestCase):
         for client in clients:
             client.send(struct.pack('>BHI', 1, 1, 131064) + b'\x00\x3c\x00\x28' +
                         b'p' * (almost - 4))
-        time.sleep(1.5)  # a few ticks
+        # The shards read the frames and close the oldest connections on a tick; on a machine
+        # busy with other tests reading 170 MiB can take a while, so wait for the log line.
+        deadline = time.monotonic() + 60
+        while ('incomplete frames on this shard hold more than' not in broker.stderr_text()
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        time.sleep(0.5)  # a few more ticks
         evicted = 0
         for client in clients:
             client.sock.settimeout(0.01)
