@@ -242,7 +242,7 @@ bool Endpoint::run_change(Client& client, const std::string& command, const json
     } else if (command == "import_definitions") {
         import_definitions(client, request);
     } else {
-        return false;
+        return run_object_change(client, command, request);
     }
     return true;
 }
@@ -443,14 +443,16 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
         }
         answer_rows();
     } else if (command == "list_queues" || command == "list_consumers") {
-        if (vhost_entry(vhost) == nullptr) {
+        // Without a vhost: every vhost's (the management API's lists).
+        const bool every_vhost = !request.contains("vhost");
+        if (!every_vhost && vhost_entry(vhost) == nullptr) {
             answer_rows();
             return;
         }
         core::AdminQuery query;
         query.kind = command == "list_queues" ? core::AdminQueryKind::queues
                                               : core::AdminQueryKind::consumers;
-        query.vhost = vhost;
+        if (!every_vhost) query.vhost = vhost;
         client.answer["rows"] = json::array();
         const char* key = command == "list_queues" ? "name" : "queue_name";
         client.complete = [key](Client& c) { sort_rows(c.answer, key); };

@@ -61,6 +61,7 @@ void Endpoint::stop() {
     std::vector<Client*> all;
     for (auto& [id, client] : clients_) all.push_back(client.get());
     for (Client* client : all) drop(*client);
+    erase_answered();
 }
 
 bool Endpoint::busy() const { return accept_completion_.in_flight || !clients_.empty(); }
@@ -112,11 +113,18 @@ void Endpoint::accept(int fd) {
         ::close(fd);
         return;
     }
+    Client& added = add_client();
+    added.fd = fd;
+    arm_recv(added);
+}
+
+Endpoint::Client& Endpoint::add_client() {
     auto client = std::make_unique<Client>();
     client->endpoint = this;
-    client->id = next_id_++;
-    if (next_id_ == 0) next_id_ = 1;
-    client->fd = fd;
+    // Ids skip 0 and any still in use (a submitted request may wait long for its shards).
+    do {
+        client->id = next_id_++;
+    } while (client->id == 0 || clients_.count(client->id) > 0);
     client->accepted_ms = now_ms_;
     client->recv.callback = &Endpoint::on_recv;
     client->recv.owner = client.get();
@@ -124,7 +132,41 @@ void Endpoint::accept(int fd) {
     client->send.owner = client.get();
     Client& added = *client;
     clients_.emplace(added.id, std::move(client));
-    arm_recv(added);
+    return added;
+}
+
+void Endpoint::submit(const nlohmann::json& request, Done done) {
+    depth_++;
+    Client& client = add_client();
+    client.done = std::move(done);
+    client.phase = Client::Phase::working;
+    if (stopping_) {
+        fail(client, "failed", "the broker is shutting down");
+    } else if (!request.is_object()) {
+        fail(client, "invalid_argument", "the request is not a JSON object");
+    } else {
+        run_guarded(client, request);
+    }
+    depth_--;
+    erase_answered();
+}
+
+void Endpoint::run_guarded(Client& client, const nlohmann::json& request) {
+    try {
+        run(client, request);
+    } catch (const nlohmann::json::exception& e) {
+        // A field of the wrong type (the commands read fields with get<>).
+        if (client.phase == Client::Phase::working && client.awaiting == 0) {
+            fail(client, "invalid_argument", std::string("malformed request: ") + e.what());
+        }
+    }
+}
+
+void Endpoint::erase_answered() {
+    if (depth_ > 0) return;
+    std::vector<u32> answered;
+    answered.swap(answered_);
+    for (u32 id : answered) clients_.erase(id);
 }
 
 void Endpoint::arm_recv(Client& client) {
@@ -168,18 +210,22 @@ void Endpoint::on_recv(io::Completion& completion, i32 result, u32) {
         self.fail(client, "invalid_argument", "the request is not a JSON object");
         return;
     }
-    try {
-        self.run(client, request);
-    } catch (const nlohmann::json::exception& e) {
-        // A field of the wrong type (the commands read fields with get<>).
-        if (client.phase == Client::Phase::working && client.awaiting == 0) {
-            self.fail(client, "invalid_argument", std::string("malformed request: ") + e.what());
-        }
-    }
+    self.depth_++;
+    self.run_guarded(client, request);
+    self.depth_--;
+    self.erase_answered();
 }
 
 void Endpoint::respond(Client& client, const nlohmann::json& answer) {
     if (client.phase == Client::Phase::closed) return;
+    if (client.done) {
+        client.phase = Client::Phase::closed;
+        answered_.push_back(client.id);
+        auto done = std::move(client.done);
+        client.done = nullptr;
+        done(answer);
+        return;
+    }
     client.phase = Client::Phase::writing;
     client.out = json::dump_json(answer);
     client.out.push_back('\n');
@@ -188,7 +234,9 @@ void Endpoint::respond(Client& client, const nlohmann::json& answer) {
 }
 
 void Endpoint::fail(Client& client, const std::string& reason, const std::string& text) {
-    respond(client, nlohmann::json{{"ok", false}, {"reason", reason}, {"error", text}});
+    nlohmann::json answer{{"ok", false}, {"reason", reason}, {"error", text}};
+    if (client.error_code != 0) answer["code"] = client.error_code;
+    respond(client, answer);
 }
 
 void Endpoint::send_rest(Client& client) {
@@ -213,6 +261,11 @@ void Endpoint::on_send(io::Completion& completion, i32 result, u32) {
 }
 
 void Endpoint::drop(Client& client) {
+    if (client.done) {
+        // Stopping: a submitted request is told, so its front end can let its own client go.
+        fail(client, "failed", "the broker is shutting down");
+        return;
+    }
     if (client.phase != Client::Phase::closed) {
         client.phase = Client::Phase::closed;
         // In-flight operations end with an error once the socket is shut down.
@@ -225,6 +278,7 @@ void Endpoint::erase_if_idle(Client& client) {
     if (client.phase != Client::Phase::closed || client.recv.in_flight || client.send.in_flight) {
         return;
     }
+    if (client.fd < 0) return;  // submitted: erase_answered erases it
     ::close(client.fd);
     client.fd = -1;
     clients_.erase(client.id);
@@ -233,7 +287,14 @@ void Endpoint::erase_if_idle(Client& client) {
 void Endpoint::on_reply(std::unique_ptr<core::MetaReply> reply) {
     auto it = clients_.find(reply->to.connection.generation);
     if (it == clients_.end()) return;  // the client went; the change stands
-    Client& client = *it->second;
+    depth_++;
+    take_reply(*it->second, *reply);
+    depth_--;
+    erase_answered();
+}
+
+void Endpoint::take_reply(Client& client, const core::MetaReply& reply_ref) {
+    const core::MetaReply* reply = &reply_ref;
     if (client.phase != Client::Phase::working) return;
     LEPUS_ASSERT(client.awaiting > 0);
     client.awaiting--;
@@ -253,6 +314,7 @@ void Endpoint::on_reply(std::unique_ptr<core::MetaReply> reply) {
             }
             client.error_reason = reason;
             client.error_text = text;
+            client.error_code = static_cast<u16>(reply->code);
             // rabbitmqctl delete_queue's words for the if-empty and if-unused refusals.
             if (client.command == "delete_queue" &&
                 reply->code == amqp::ReplyCode::precondition_failed) {
@@ -274,7 +336,14 @@ void Endpoint::on_reply(std::unique_ptr<core::MetaReply> reply) {
 void Endpoint::on_answer(std::unique_ptr<core::AdminAnswer> answer) {
     auto it = clients_.find(static_cast<u32>(answer->id));
     if (it == clients_.end()) return;
-    Client& client = *it->second;
+    depth_++;
+    take_answer(*it->second, *answer);
+    depth_--;
+    erase_answered();
+}
+
+void Endpoint::take_answer(Client& client, const core::AdminAnswer& answer_ref) {
+    const core::AdminAnswer* answer = &answer_ref;
     if (client.phase != Client::Phase::working) return;
     LEPUS_ASSERT(client.awaiting > 0);
     client.awaiting--;

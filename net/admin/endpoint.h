@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/catalog.h"
 #include "core/shard_message.h"
@@ -39,6 +40,13 @@ public:
     // A shard's answer to an AdminQuery.
     void on_answer(std::unique_ptr<core::AdminAnswer> answer);
 
+    // Runs one request, in the socket's format, for another front end in this loop (the
+    // management API): `done` gets the answer the socket would send, now or later, never
+    // after the endpoint is destroyed. A failed change also carries `code`, the AMQP reply
+    // code the metadata authority answered with.
+    using Done = std::function<void(const nlohmann::json& answer)>;
+    void submit(const nlohmann::json& request, Done done);
+
     // Every request and answer is a JSON object; a request larger than this is refused.
     static constexpr usize request_bytes_max = 64u << 20;
 
@@ -53,12 +61,21 @@ private:
     void send_rest(Client& client);
     void drop(Client& client);
     void erase_if_idle(Client& client);
+    Client& add_client();
+    void run_guarded(Client& client, const nlohmann::json& request);
+    // Erases the submitted requests that have been answered, once no call is on the stack.
+    void erase_answered();
+    void take_reply(Client& client, const core::MetaReply& reply);
+    void take_answer(Client& client, const core::AdminAnswer& answer);
 
     // commands.cc: runs a parsed request; answers at once or leaves the client waiting for
     // replies and answers.
     void run(Client& client, const nlohmann::json& request);
     void run_question(Client& client, const std::string& command, const nlohmann::json& request);
     bool run_change(Client& client, const std::string& command, const nlohmann::json& request);
+    // object_commands.cc: declare_queue, declare_exchange, delete_exchange, bind, unbind.
+    bool run_object_change(Client& client, const std::string& command,
+                           const nlohmann::json& request);
     void send_meta(Client& client, core::MetaOp op, std::string vhost = {});
     void ask_shards(Client& client, core::AdminQuery query);
     // definitions.cc
@@ -81,6 +98,8 @@ private:
     u32 next_id_ = 1;
     std::unordered_map<u32, std::unique_ptr<Client>> clients_;
     u64 now_ms_ = 0;
+    std::vector<u32> answered_;  // submitted requests answered, to be erased
+    u32 depth_ = 0;              // nesting of submit, on_reply and on_answer
 };
 
 }  // namespace lepus::admin

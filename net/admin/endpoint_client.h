@@ -36,6 +36,9 @@ struct Endpoint::Client {
     std::string error_reason;
     std::string error_text;
     std::function<void(Client&)> complete;
+    u16 error_code = 0;  // the AMQP reply code of the first failed metadata reply
+    // Set for a submitted request, which has no socket (fd -1): the answer goes here.
+    Done done;
 };
 
 }  // namespace lepus::admin

@@ -131,6 +131,46 @@ bool set_listen(std::string_view value, Options& out, std::string& why) {
     return parse_address(value, PortAlone::refused, out.listen_host, out.listen_port, why);
 }
 
+// --management-listen: HOST:PORT, or none.
+bool set_http_listen(std::string_view value, HttpListener& out, std::string& why) {
+    if (value == "none") {
+        out.enabled = false;
+        return true;
+    }
+    out.enabled = true;
+    return parse_address(value, PortAlone::refused, out.host, out.port, why);
+}
+
+bool set_management_listen(std::string_view value, Options& out, std::string& why) {
+    return set_http_listen(value, out.management, why);
+}
+
+bool set_http_ip(std::string_view value, HttpListener& out, std::string& why) {
+    std::string host(value);
+    bool ok = host.find(':') != host.npos ? is_ip_literal(host, AF_INET6)
+                                          : is_ip_literal(host, AF_INET) || is_host_name(host);
+    if (!ok) {
+        why = in_quotes(value) + " is neither an IP address nor a host name";
+        return false;
+    }
+    out.host = std::move(host);
+    return true;
+}
+
+bool set_http_port(std::string_view value, HttpListener& out, std::string& why) {
+    u32 port = 0;
+    if (!parse_u32(value, 1, 65535, port, why)) return false;
+    out.port = static_cast<u16>(port);
+    return true;
+}
+
+bool set_management_ip(std::string_view value, Options& out, std::string& why) {
+    return set_http_ip(value, out.management, why);
+}
+bool set_management_port(std::string_view value, Options& out, std::string& why) {
+    return set_http_port(value, out.management, why);
+}
+
 bool set_tcp_listeners(std::string_view value, Options& out, std::string& why) {
     if (value != "none") {
         why = "expected none (or listeners.tcp.NAME = HOST:PORT), got " + in_quotes(value);
@@ -482,6 +522,7 @@ constexpr std::array settings = {
     Setting{"--memory-limit-mb", "memory_limit_mb", set_memory_limit_mb},
     Setting{"--tcp-recbuf", "tcp_listen_options.recbuf", set_tcp_recbuf},
     Setting{"--tcp-sndbuf", "tcp_listen_options.sndbuf", set_tcp_sndbuf},
+    Setting{"--management-listen", "management_listen", set_management_listen},
     Setting{"", "handshake_timeout_ms", set_handshake_timeout},
     Setting{"", "send_timeout_ms", set_send_timeout},
     Setting{"", "default_user", set_default_user},
@@ -499,6 +540,8 @@ constexpr std::array settings = {
     Setting{"", "disk_free_limit.absolute", set_disk_free_limit_absolute},
     Setting{"", "disk_free_limit.relative", set_disk_free_limit_relative},
     Setting{"", "listeners.tcp", set_tcp_listeners},
+    Setting{"", "management.tcp.ip", set_management_ip},
+    Setting{"", "management.tcp.port", set_management_port},
     Setting{"", "ssl_options.cacertfile", set_ssl_cacertfile},
     Setting{"", "ssl_options.certfile", set_ssl_certfile},
     Setting{"", "ssl_options.keyfile", set_ssl_keyfile},
@@ -912,6 +955,8 @@ std::string help_text() {
             std::to_string(defaults.tcp_recbuf) + ")\n";
     text += "  --tcp-sndbuf N         SO_SNDBUF of client connections, the same way (default " +
             std::to_string(defaults.tcp_sndbuf) + ")\n";
+    text += "  --management-listen HOST:PORT  the management HTTP API's address, or none\n";
+    text += "                         (default 127.0.0.1:15672)\n";
     text += "  --help                 print this help and exit\n";
     text += "  --version              print the version and exit\n";
     text += "\nThe config file also sets handshake_timeout_ms, send_timeout_ms, default_user,\n";
@@ -919,7 +964,7 @@ std::string help_text() {
     text += "rabbitmq.conf's default_pass, default_vhost, default_user_tags.administrator,\n";
     text += "loopback_users.guest and loopback_users = none, and listeners.tcp.NAME,\n";
     text += "listeners.ssl.NAME, ssl_options.* and auth_mechanisms.N for more listeners, TLS\n";
-    text += "and EXTERNAL login.\n";
+    text += "and EXTERNAL login, and management.tcp.ip and management.tcp.port.\n";
     return text;
 }
 

@@ -77,6 +77,13 @@ struct ListenerSpec {
     u16 port = 0;
 };
 
+// An HTTP endpoint's address (the management API, Prometheus).
+struct HttpListener {
+    std::string host;
+    u16 port = 0;
+    bool enabled = true;
+};
+
 struct Options {
     // The plain listener of `listen`, --listen and listeners.tcp.default.
     std::string listen_host = "127.0.0.1";  // an IP literal or a host name; IPv6 unbracketed
@@ -136,6 +143,10 @@ struct Options {
     // The disk alarm: below this many free bytes in the data directory's file system,
     // connections that publish are blocked. RabbitMQ's default, 50 MB; 0 turns it off.
     u64 disk_free_limit_bytes = 50'000'000;
+    // The management HTTP API (rabbitmq.conf's management.tcp.ip and .port, or
+    // --management-listen; "none" turns it off). On loopback by default, like the AMQP
+    // listener: exposing it is the operator's choice.
+    HttpListener management{"127.0.0.1", 15672, true};
 
     // Every listener: the plain default one first (unless listeners.tcp = none), then the
     // others in the order given.

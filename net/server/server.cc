@@ -30,6 +30,18 @@ namespace lepus::server {
 
 namespace {
 
+// The management API's listening socket, bound like the first socket of an AMQP address (no
+// other process may share it). Empty on success.
+std::string open_management_listener(const HttpListener& listener, int& fd) {
+    std::vector<ListenAddress> addresses;
+    std::string error = resolve_listeners(
+        {ListenerSpec{"management.tcp", Transport::tcp, listener.host, listener.port}}, addresses);
+    if (!error.empty()) return error;
+    fd = open_first_listener(addresses.front(), error);
+    if (fd < 0) return error;
+    return {};
+}
+
 // Start-up handshake between main and the shard threads: each reports its init result.
 struct StartGate {
     std::mutex mutex;
@@ -266,6 +278,16 @@ int run_server(const Options& options) {
         return exit_status(ExitCode::start_failed);
     }
 
+    int management_fd = -1;
+    if (options.management.enabled) {
+        std::string error = open_management_listener(options.management, management_fd);
+        if (!error.empty()) {
+            LEPUS_LOG(error, "management API: %s", error.c_str());
+            ::close(admin_fd);
+            return exit_status(ExitCode::start_failed);
+        }
+    }
+
     ShardGrid grid(shard_count);
     Recovered recovered;
     if (StartError error = recover_definitions(options, data_dir, shard_count, recovered);
@@ -286,7 +308,10 @@ int run_server(const Options& options) {
             durability.queue_id_base = (recovered.epoch << 32) + 1;
         }
         shards.back()->set_durability(std::move(durability));
-        if (i == 0) shards.back()->set_admin_socket(admin_fd);
+        if (i == 0) {
+            shards.back()->set_admin_socket(admin_fd);
+            shards.back()->set_management_socket(management_fd);
+        }
         shards.back()->set_listeners(&addresses, i == 0 ? std::move(first_fds) : std::vector<int>{},
                                      tls_contexts.empty() ? nullptr : std::move(tls_contexts[i]));
     }

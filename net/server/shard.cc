@@ -80,7 +80,10 @@ Shard::~Shard() {
     // Connections first: they hold chunks and completions that refer to the ring.
     connections_.clear();
     admin_.reset();
+    management_api_.reset();
+    management_.reset();
     if (admin_fd_ >= 0) ::close(admin_fd_);
+    if (management_fd_ >= 0) ::close(management_fd_);
     for (auto& listener : listeners_) {
         if (listener->fd >= 0) ::close(listener->fd);
     }
@@ -150,6 +153,19 @@ StartError Shard::init() {
                                                    [this] { return node_status(); });
         admin_fd_ = -1;
         admin_->start();
+    }
+    if (management_fd_ >= 0) {
+        LEPUS_ASSERT(admin_ != nullptr);
+        management_api_ = std::make_unique<management::Api>(*admin_, broker_->catalog(),
+                                                            [this] { return node_status(); });
+        management_ = std::make_unique<management::HttpServer>(
+            management_fd_, ring_, "management API",
+            [api = management_api_.get()](management::HttpRequest& request,
+                                          management::HttpReply reply) {
+                api->handle(request, std::move(reply));
+            });
+        management_fd_ = -1;
+        management_->start();
     }
     return {};
 }
@@ -540,6 +556,7 @@ void Shard::run_timers() {
     u64 now = context_->now_ms;
     if (accept_state_ == AcceptState::paused && now >= accept_resume_ms_) resume_accepting();
     if (admin_) admin_->tick(now);
+    if (management_) management_->tick(now);
     if (now - last_tick_ms_ < limits::tick_interval_ms) return;
     last_tick_ms_ = now;
     // Failures counted after the last line are told once its interval has passed, even when
@@ -605,6 +622,7 @@ void Shard::begin_shutdown() {
     stopping_ = true;
     stop_started_ms_ = context_->now_ms;
     cancel_accepts();
+    if (management_) management_->stop();
     if (admin_) admin_->stop();
     for (auto& connection : connections_) {
         if (connection) connection->force_close("shutdown");
@@ -677,7 +695,7 @@ void Shard::run() {
         flush_outbox();
         if (!context_->terminated_slots.empty()) reap_connections();
         if (stopping_ && live_connections_ == 0 && !accepts_in_flight() && !journals_busy() &&
-            !(admin_ && admin_->busy())) {
+            !(admin_ && admin_->busy()) && !(management_ && management_->busy())) {
             break;
         }
 

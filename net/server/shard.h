@@ -20,6 +20,8 @@
 #include "net/admin/endpoint.h"
 #include "net/io/buffer_ring.h"
 #include "net/io/ring.h"
+#include "net/management/api.h"
+#include "net/management/http_server.h"
 #include "net/server/connection.h"
 #include "net/server/disk_journal.h"
 #include "net/server/disk_monitor.h"
@@ -67,6 +69,8 @@ public:
     // Before init, shard 0 only: the administration socket's listening descriptor
     // (net/admin), which the shard then owns and serves.
     void set_admin_socket(int fd) { admin_fd_ = fd; }
+    // Shard 0 only: the management API's listening socket, served once init runs.
+    void set_management_socket(int fd) { management_fd_ = fd; }
     // Sets up the ring, buffers and journal (recovering this shard's queues), then the
     // listener, on the calling thread.
     StartError init();
@@ -196,7 +200,12 @@ private:
     std::unique_ptr<DiskMonitor> disk_monitor_;      // shard 0 only, when a limit is set
     IdleWatch idle_watch_{0};                        // restarted when the loop starts
     int admin_fd_ = -1;                              // until init hands it to admin_
-    std::unique_ptr<admin::Endpoint> admin_;         // shard 0 only
+    int management_fd_ = -1;                         // until init hands it to management_
+    // Shard 0 only. The management API asks the endpoint; the endpoint's answers go to the
+    // server's connections, so the server outlives the endpoint (members go in reverse).
+    std::unique_ptr<management::HttpServer> management_;
+    std::unique_ptr<management::Api> management_api_;
+    std::unique_ptr<admin::Endpoint> admin_;
     u64 started_wall_ms_ = 0;
 };
 

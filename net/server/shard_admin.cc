@@ -121,6 +121,12 @@ nlohmann::json Shard::node_status() const {
              {"purpose",
               address.transport == Transport::tls ? "AMQP 0-9-1 and TLS" : "AMQP 0-9-1"}});
     }
+    if (options_.management.enabled) {
+        listeners.push_back({{"protocol", "http"},
+                             {"interface", options_.management.host},
+                             {"port", options_.management.port},
+                             {"purpose", "HTTP API"}});
+    }
     status["listeners"] = std::move(listeners);
     nlohmann::json alarms = nlohmann::json::array();
     if (broker_->alarm(core::Resource::memory)) alarms.push_back("memory");
