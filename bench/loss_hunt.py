@@ -52,7 +52,8 @@ def one_run(bin_dir, perf_args, grace_s):
     log_path = os.path.join(work, "lepusd.log")
     with open(log_path, "wb") as log:
         lepusd = subprocess.Popen([os.path.join(bin_dir, "lepusd"), "--listen",
-                                   f"127.0.0.1:{port}", "--data-dir", os.path.join(work, "data")],
+                                   f"127.0.0.1:{port}", "--data-dir", os.path.join(work, "data"),
+                                   "--management-listen", "none"],
                                   stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         wait_for_port(port, lepusd)

@@ -95,6 +95,7 @@ class Broker:
     def __init__(self, config_text=None, extra_args=(), data_dir=None, nofile=None):
         self.host = "127.0.0.1"
         self.port = None
+        self.management_port = None  # the management HTTP API's
         self.vhost = "/"
         self.process = None
         self.stopped = False
@@ -124,12 +125,14 @@ class Broker:
             self.work_dir = tempfile.mkdtemp(prefix="lepus-client-")
             _brokers.append(self)
             self.port = free_port()
+            self.management_port = free_port()
         self.stopped = False
         # Small journal segments: every test broker preallocates a few per shard.
         data_dir = self._data_dir or os.path.join(self.work_dir, "data")
         args = [binary, "--listen", f"{self.host}:{self.port}",
                 "--data-dir", data_dir, "--shards", str(SHARDS),
-                "--journal-segment-mb", "4"]
+                "--journal-segment-mb", "4",
+                "--management-listen", f"{self.host}:{self.management_port}"]
         if self._config_text is not None:
             config_path = os.path.join(self.work_dir, "lepusd.conf")
             with open(config_path, "w") as f:

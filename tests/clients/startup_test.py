@@ -24,7 +24,7 @@ class StartupTest(unittest.TestCase):
         """Runs another lepusd to its exit; returns (exit code, its output)."""
         args = [harness.lepusd_binary(), "--listen", f"127.0.0.1:{port}",
                 "--data-dir", data_dir, "--shards", str(harness.SHARDS),
-                "--journal-segment-mb", "4"]
+                "--journal-segment-mb", "4", "--management-listen", "none"]
         try:
             done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=REFUSAL_TIMEOUT_S)

@@ -282,7 +282,7 @@ def run_lepusd(config_text, work_dir, plain_port=None, timeout_s=15):
         f.write(config_text)
     args = [harness.lepusd_binary(), "--config", config, "--data-dir",
             os.path.join(work_dir, "data"), "--shards", str(harness.SHARDS),
-            "--journal-segment-mb", "4"]
+            "--journal-segment-mb", "4", "--management-listen", "none"]
     if plain_port is not None:
         args += ["--listen", f"127.0.0.1:{plain_port}"]
     try:
@@ -368,7 +368,7 @@ class TlsStartupTest(unittest.TestCase):
         process = subprocess.Popen(
             [harness.lepusd_binary(), "--config", config_path, "--data-dir",
              os.path.join(self.work_dir, "data"), "--shards", str(harness.SHARDS),
-             "--journal-segment-mb", "4"],
+             "--journal-segment-mb", "4", "--management-listen", "none"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + harness.START_TIMEOUT_S
