@@ -22,6 +22,7 @@
 #include "core/journal_sink.h"
 #include "core/message_journal.h"
 #include "core/message_recovery.h"
+#include "core/message_stats.h"
 #include "core/metadata.h"
 #include "core/publish_pressure.h"
 #include "core/queue.h"
@@ -125,6 +126,15 @@ public:
     usize local_queue_count() const { return queues_.size(); }
     const QueueTable& local_queues() const { return queues_; }
 
+    // message_stats of the channels of this shard that are gone, by vhost: the vhost's and
+    // the node's totals go on counting them (RabbitMQ's do).
+    void retire_stats(const std::string& vhost, const MessageStats& stats) {
+        retired_stats_[vhost] += stats;
+    }
+    const std::unordered_map<std::string, MessageStats>& retired_stats() const {
+        return retired_stats_;
+    }
+
 private:
     void on(Enqueue& m);
     void on(Pressure& m) { pressure_.on(m); }
@@ -176,6 +186,7 @@ private:
     std::unique_ptr<Metadata> metadata_;    // on shard 0 only
     std::unique_ptr<Admission> admission_;  // on shard 0 only
     QueueTable queues_;
+    std::unordered_map<std::string, MessageStats> retired_stats_;
     PublishPressure pressure_;
     MessageJournal journal_;
     std::unique_ptr<MessageRecovery> recovery_;  // from the first recovered record to the fill

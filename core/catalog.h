@@ -26,6 +26,11 @@ struct Exchange {
     bool ever_bound = false;     // auto-delete applies only once something was bound
     // The "alternate-exchange" argument: where messages go that no binding matches.
     std::optional<std::string> alternate_exchange;
+    // message_stats' publish_in and publish_out, counted by this shard's publishes through
+    // its own replica (each shard's catalog is its own, so the count is a plain increment
+    // beside the routing that reads the replica anyway); an operator's question sums them.
+    mutable u64 published_in = 0;
+    mutable u64 published_out = 0;
 
     explicit Exchange(ExchangeInfo i);
 };

@@ -34,6 +34,7 @@ u64 Queue::expires_at(const Message& message) const {
 }
 
 void Queue::enqueue(MessageRef message, Stored stored) {
+    stats_.publish++;
     u64 deadline = expires_at(*message);
     bool consumer_ready = some_consumer_has_room();
     if (deadline == now_ms_ && !consumer_ready) {
@@ -309,7 +310,10 @@ bool Queue::settle(u64 sequence, SettleKind kind) {
         c->unsettled--;
     }
     switch (kind) {
-        case SettleKind::ack: gone(entry.stored); break;
+        case SettleKind::ack:
+            stats_.ack++;
+            gone(entry.stored);
+            break;
         case SettleKind::drop:
             dead_letter(std::move(entry.message), DeathReason::rejected, entry.stored);
             break;
@@ -335,9 +339,15 @@ Queue::GetResult Queue::fetch(bool no_ack, Got& out) {
     touch();
     if (length_check_pending_) enforce_length_limits();
     Ready entry;
-    if (!take_head(entry)) return ready_count_ > 0 ? GetResult::waiting : GetResult::empty;
+    if (!take_head(entry)) {
+        if (ready_count_ > 0) return GetResult::waiting;
+        stats_.get_empty++;
+        return GetResult::empty;
+    }
     out.sequence = entry.sequence;
     out.redelivered = entry.redelivered;
+    (no_ack ? stats_.get_no_ack : stats_.get)++;
+    if (entry.redelivered) stats_.redeliver++;
     if (no_ack) {
         out.message = std::move(entry.message);
         gone(entry.stored);
@@ -375,6 +385,8 @@ void Queue::deliver_to(Consumer& c, Ready entry, Deliver& d) {
     d.sequence = entry.sequence;
     d.redelivered = entry.redelivered;
     d.no_ack = c.no_ack;
+    (c.no_ack ? stats_.deliver_no_ack : stats_.deliver)++;
+    if (entry.redelivered) stats_.redeliver++;
     if (c.no_ack) {
         d.message = std::move(entry.message);
         gone(entry.stored);

@@ -42,6 +42,7 @@
 #include "core/dead_letter.h"
 #include "core/journal_sink.h"
 #include "core/message.h"
+#include "core/message_stats.h"
 #include "core/queue_arguments.h"
 #include "core/shard_message.h"
 
@@ -97,6 +98,8 @@ public:
     u32 paged_count() const { return static_cast<u32>(paged_count_); }
     u32 unsettled_count() const { return static_cast<u32>(unsettled_.size()); }
     u32 consumer_count() const { return static_cast<u32>(consumers_.size()); }
+    // Deliveries, gets, acks and redeliveries so far, and the messages that entered.
+    const MessageStats& stats() const { return stats_; }
     bool has_had_consumers() const { return had_consumers_; }
     const std::vector<Consumer>& consumers() const { return consumers_; }
 
@@ -260,6 +263,7 @@ private:
     std::vector<Band> bands_;                      // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
+    MessageStats stats_;
     u64 last_delivered_ms_ = 0;  // the last time a consumer was handed a message
     u64 resident_bytes_ = 0;     // bodies of ready messages held in memory
     usize paged_count_ = 0;

@@ -504,7 +504,16 @@ inline bool is_admin_requester(const ChannelKey& key) {
 }
 // What the endpoint asks of every shard: rows for the questions whose answers live where the
 // queues and connections are, and the closing of connections.
-enum class AdminQueryKind : u8 { queues, consumers, connections, channels, close_connections };
+// stats: each vhost's message_stats (its channels', live and gone) and each exchange's
+// publish_in and publish_out, as counted on the shard.
+enum class AdminQueryKind : u8 {
+    queues,
+    consumers,
+    connections,
+    channels,
+    close_connections,
+    stats
+};
 struct AdminQuery {
     u64 id = 0;
     AdminQueryKind kind = AdminQueryKind::queues;

@@ -463,6 +463,11 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
                                                    : core::AdminQueryKind::channels;
         client.answer["rows"] = json::array();
         ask_shards(client, std::move(query));
+    } else if (command == "list_message_stats") {
+        core::AdminQuery query;
+        query.kind = core::AdminQueryKind::stats;
+        client.answer["rows"] = json::array();
+        ask_shards(client, std::move(query));
     } else if (command == "export_definitions") {
         export_definitions(client);
     } else {

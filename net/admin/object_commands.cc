@@ -34,8 +34,7 @@ bool arguments_of(const json& request, std::string& out, std::string& error) {
 
 }  // namespace
 
-bool Endpoint::run_object_change(Client& client, const std::string& command,
-                                 const json& request) {
+bool Endpoint::run_object_change(Client& client, const std::string& command, const json& request) {
     if (command != "declare_queue" && command != "declare_exchange" &&
         command != "delete_exchange" && command != "bind" && command != "unbind") {
         return false;
@@ -76,7 +75,8 @@ bool Endpoint::run_object_change(Client& client, const std::string& command,
         op.info.arguments = std::move(arguments);
         send_meta(client, std::move(op), vhost);
     } else if (command == "delete_exchange") {
-        send_meta(client, core::ExchangeDeleteOp{text(request, "exchange"), flag(request, "if_unused")},
+        send_meta(client,
+                  core::ExchangeDeleteOp{text(request, "exchange"), flag(request, "if_unused")},
                   vhost);
     } else {
         bool unbind = command == "unbind";

@@ -51,6 +51,22 @@ u16 address_port(const sockaddr_storage& address) {
     return 0;
 }
 
+nlohmann::json message_stats_json(const core::MessageStats& s, StatsOf of) {
+    if (of == StatsOf::exchange) {
+        return nlohmann::json{{"publish_in", s.publish_in}, {"publish_out", s.publish_out}};
+    }
+    nlohmann::json out{
+        {"deliver", s.deliver},       {"deliver_no_ack", s.deliver_no_ack}, {"get", s.get},
+        {"get_no_ack", s.get_no_ack}, {"get_empty", s.get_empty},           {"ack", s.ack},
+        {"redeliver", s.redeliver},   {"deliver_get", s.deliver_get()},     {"publish", s.publish}};
+    if (of == StatsOf::channel) {
+        out["confirm"] = s.confirm;
+        out["return_unroutable"] = s.return_unroutable;
+        out["drop_unroutable"] = s.drop_unroutable;
+    }
+    return out;
+}
+
 nlohmann::json queue_row(const core::Queue& queue) {
     const core::QueueInfo& info = queue.info();
     u64 unacked_bytes = 0;  // not tracked per message once delivered: reported as 0
@@ -92,6 +108,7 @@ nlohmann::json queue_row(const core::Queue& queue) {
     row["memory"] = queue.resident_bytes();
     row["state"] = "running";
     row["type"] = "classic";
+    row["message_stats"] = message_stats_json(queue.stats(), StatsOf::queue);
     return row;
 }
 
@@ -182,6 +199,7 @@ void append_channel_rows(const ConnectionFacts& facts, nlohmann::json& rows) {
         row["messages_unconfirmed"] = channel.messages_unconfirmed;
         row["prefetch_count"] = channel.prefetch_count;
         row["global_prefetch_count"] = channel.global_prefetch_count;
+        row["message_stats"] = message_stats_json(channel.stats, StatsOf::channel);
         row["state"] = "running";
         rows.push_back(std::move(row));
     }

@@ -24,6 +24,11 @@ std::string channel_pid(const core::ConnectionKey& key, u16 channel);
 std::string address_host(const sockaddr_storage& address);
 u16 address_port(const sockaddr_storage& address);
 
+// message_stats as the management API shows them: the counters that apply to a queue, a
+// channel (or vhost) or an exchange.
+enum class StatsOf : u8 { queue, channel, exchange };
+nlohmann::json message_stats_json(const core::MessageStats& stats, StatsOf of);
+
 nlohmann::json queue_row(const core::Queue& queue);
 void append_consumer_rows(const core::Queue& queue, nlohmann::json& rows);
 

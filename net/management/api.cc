@@ -85,11 +85,13 @@ bool Api::Call::has_tag(std::string_view tag) const {
     return std::find(tags.begin(), tags.end(), tag) != tags.end();
 }
 
-Api::Api(admin::Endpoint& endpoint, const core::Catalog& catalog,
-         std::function<json()> status)
+Api::Api(admin::Endpoint& endpoint, const core::Catalog& catalog, std::function<json()> status)
     : endpoint_(endpoint), catalog_(catalog), status_(std::move(status)) {}
 
 void Api::handle(HttpRequest& request, HttpReply reply) {
+    const bool first = last_request_ms_ == 0;
+    last_request_ms_ = std::max<u64>(now_ms_, 1);
+    if (first && !sampling_) sample();  // rates from the second sample on
     Call call;
     call.reply = std::move(reply);
     if (!split_target(request.target, call.path, call.query)) {
@@ -107,8 +109,8 @@ void Api::handle(HttpRequest& request, HttpReply reply) {
     }
     if (!basic_credentials(authorization, call.user, password) ||
         catalog_.users().authenticate(call.user, password) != access::LoginOutcome::ok) {
-        LEPUS_LOG(warning, "management API: login refused for user '%s' from %s",
-                  call.user.c_str(), request.peer.c_str());
+        LEPUS_LOG(warning, "management API: login refused for user '%s' from %s", call.user.c_str(),
+                  request.peer.c_str());
         unauthorised(call.reply, "not_authorized", "Login failed", true);
         return;
     }
@@ -220,9 +222,8 @@ void Api::submit(Call& call, json request, Then then) {
 
 void Api::change(Call& call, json request, u16 status) {
     HttpReply reply = call.reply;
-    submit(call, std::move(request), [reply, status](const json&) {
-        reply_no_content(reply, status);
-    });
+    submit(call, std::move(request),
+           [reply, status](const json&) { reply_no_content(reply, status); });
 }
 
 void Api::reply_list(Call& call, json items) {

@@ -6,14 +6,16 @@
 // decide what it may see and do, as in RabbitMQ.
 #include <functional>
 #include <map>
-#include <stdexcept>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/catalog.h"
 #include "net/admin/endpoint.h"
+#include "net/management/api_stats.h"
 #include "net/management/http_server.h"
+#include "net/management/rates.h"
 
 namespace lepus::management {
 
@@ -25,6 +27,8 @@ public:
         std::function<nlohmann::json()> status);
 
     void handle(HttpRequest& request, HttpReply reply);
+    // Samples the statistics for rates every RateSampler::interval_ms while the API is in use.
+    void tick(u64 now_ms);
 
     // One request on its way: its decoded path after "/api/", its query and its user.
     struct Call {
@@ -57,6 +61,9 @@ private:
     // api_access.cc
     void vhosts(Call& call);
     void users(Call& call);
+    // The vhosts named, as /api/vhosts shows them (message counts and message_stats).
+    void vhost_items(Call& call, std::vector<std::string> names,
+                     std::function<void(nlohmann::json items)> then);
     void permissions(Call& call, bool topic);
     void limits(Call& call, bool per_user);
     // api_node.cc
@@ -85,9 +92,23 @@ private:
     // The JSON body of a PUT or POST: an object ({} when empty); answers 400 when not.
     bool body_object(Call& call, nlohmann::json& out);
 
+    // The shapes with rates from the sampler.
+    nlohmann::json queue_with_rates(const nlohmann::json& row) const;
+    nlohmann::json exchange_with_stats(nlohmann::json row, const StatsTables& tables) const;
+    nlohmann::json connection_with_rates(const nlohmann::json& row) const;
+    nlohmann::json channel_with_rates(const nlohmann::json& row) const;
+    // api_stats.cc
+    void sample();
+    void with_stats(std::function<void(StatsTables)> then);
+
     admin::Endpoint& endpoint_;
     const core::Catalog& catalog_;
     std::function<nlohmann::json()> status_;
+    RateSampler rates_;
+    u64 now_ms_ = 0;
+    u64 last_request_ms_ = 0;
+    u64 last_sample_ms_ = 0;
+    bool sampling_ = false;
 };
 
 // Thrown by a handler for a request it cannot take; answered with 400 and the text.

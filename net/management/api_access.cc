@@ -73,13 +73,13 @@ void Api::vhosts(Call& call) {
             reply_error(call.reply, 405, "method_not_allowed", "GET only");
             return;
         }
-        json items = json::array();
+        std::vector<std::string> names;
         for (const auto& [name, entry] : catalog_.vhosts()) {
-            if (!entry.deleted && may_see_vhost(call, name)) items.push_back(vhost_object(name));
+            if (!entry.deleted && may_see_vhost(call, name)) names.push_back(name);
         }
-        std::sort(items.begin(), items.end(),
-                  [](const json& a, const json& b) { return a["name"] < b["name"]; });
-        reply_list(call, std::move(items));
+        std::sort(names.begin(), names.end());
+        vhost_items(call, names,
+                    [this, call](json items) mutable { reply_list(call, std::move(items)); });
         return;
     }
     const std::string vhost = path[1];
@@ -108,7 +108,8 @@ void Api::vhosts(Call& call) {
                         "User not authorised to access virtual host");
             return;
         }
-        reply_json(call.reply, 200, vhost_object(vhost));
+        vhost_items(call, {vhost},
+                    [call](json items) { reply_json(call.reply, 200, items.at(0)); });
         return;
     }
     std::string checked;
@@ -123,21 +124,57 @@ void Api::vhosts(Call& call) {
     }
     if (path.size() == 3 && (what == "connections" || what == "channels")) {
         const bool connections = what == "connections";
-        submit(call, json{{"command", connections ? "list_connections" : "list_channels"}},
-               [this, call, vhost, connections](const json& answer) mutable {
-                   json items = json::array();
-                   for (const json& row : answer["rows"]) {
-                       if (row.value("vhost", std::string()) != vhost) continue;
-                       if (!call.sees_everything() && row.value("user", std::string()) != call.user) {
-                           continue;
-                       }
-                       items.push_back(connections ? connection_object(row) : channel_object(row));
-                   }
-                   reply_list(call, std::move(items));
-               });
+        submit(
+            call, json{{"command", connections ? "list_connections" : "list_channels"}},
+            [this, call, vhost, connections](const json& answer) mutable {
+                json items = json::array();
+                for (const json& row : answer["rows"]) {
+                    if (row.value("vhost", std::string()) != vhost) continue;
+                    if (!call.sees_everything() && row.value("user", std::string()) != call.user) {
+                        continue;
+                    }
+                    items.push_back(connections ? connection_with_rates(row)
+                                                : channel_with_rates(row));
+                }
+                reply_list(call, std::move(items));
+            });
         return;
     }
     reply_not_found(call.reply);
+}
+
+void Api::vhost_items(Call& call, std::vector<std::string> names,
+                      std::function<void(json items)> then) {
+    // Message counts from the queues, message_stats from the shards' counters.
+    submit(call, json{{"command", "list_queues"}},
+           [this, names, then = std::move(then)](const json& queues) {
+               std::map<std::string, json> counts;
+               for (const json& row : queues["rows"]) {
+                   sum_numbers(counts[row.value("vhost", std::string())],
+                               json{{"messages", row["messages"]},
+                                    {"messages_ready", row["messages_ready"]},
+                                    {"messages_unacknowledged", row["messages_unacknowledged"]}});
+               }
+               with_stats([this, names, counts, then](StatsTables tables) {
+                   json items = json::array();
+                   for (const std::string& name : names) {
+                       json item = vhost_object(name);
+                       auto count = counts.find(name);
+                       json zero{
+                           {"messages", 0}, {"messages_ready", 0}, {"messages_unacknowledged", 0}};
+                       for (const auto& [key, value] :
+                            (count == counts.end() ? zero : count->second).items()) {
+                           item[key] = value;
+                       }
+                       if (auto stats = tables.vhosts.find(name); stats != tables.vhosts.end()) {
+                           item["message_stats"] = stats->second;
+                       }
+                       rates_.add_details(vhost_key(name), item, {});
+                       items.push_back(std::move(item));
+                   }
+                   then(std::move(items));
+               });
+           });
 }
 
 void Api::users(Call& call) {
@@ -245,8 +282,7 @@ void Api::users(Call& call) {
     }
     if (!body.contains("password")) {
         if (user == nullptr) {
-            reply_error(call.reply, 400, "bad_request",
-                        "Must specify password or password_hash");
+            reply_error(call.reply, 400, "bad_request", "Must specify password or password_hash");
             return;
         }
         change(call, json{{"command", "set_user_tags"}, {"user", name}, {"tags", tags}}, status);
@@ -254,11 +290,15 @@ void Api::users(Call& call) {
     }
     if (user == nullptr) {
         change(call,
-               json{{"command", "add_user"}, {"user", name}, {"password", body["password"]}, {"tags", tags}},
+               json{{"command", "add_user"},
+                    {"user", name},
+                    {"password", body["password"]},
+                    {"tags", tags}},
                status);
         return;
     }
-    submit(call, json{{"command", "change_password"}, {"user", name}, {"password", body["password"]}},
+    submit(call,
+           json{{"command", "change_password"}, {"user", name}, {"password", body["password"]}},
            [this, call, name, tags](const json&) mutable {
                change(call, json{{"command", "set_user_tags"}, {"user", name}, {"tags", tags}});
            });
@@ -365,22 +405,24 @@ void Api::permissions(Call& call, bool topic) {
         }
     }
     if (topic) {
-        change(call, json{{"command", "set_topic_permissions"},
-                          {"user", user},
-                          {"vhost", vhost},
-                          {"exchange", body["exchange"]},
-                          {"write", body["write"]},
-                          {"read", body["read"]}},
+        change(call,
+               json{{"command", "set_topic_permissions"},
+                    {"user", user},
+                    {"vhost", vhost},
+                    {"exchange", body["exchange"]},
+                    {"write", body["write"]},
+                    {"read", body["read"]}},
                201);
         return;
     }
     const bool existed = catalog_.permissions().find(user, vhost) != nullptr;
-    change(call, json{{"command", "set_permissions"},
-                      {"user", user},
-                      {"vhost", vhost},
-                      {"configure", body["configure"]},
-                      {"write", body["write"]},
-                      {"read", body["read"]}},
+    change(call,
+           json{{"command", "set_permissions"},
+                {"user", user},
+                {"vhost", vhost},
+                {"configure", body["configure"]},
+                {"write", body["write"]},
+                {"read", body["read"]}},
            existed ? 204 : 201);
 }
 
@@ -424,7 +466,8 @@ void Api::limits(Call& call, bool per_user) {
             return;
         }
         auto it = catalog_.all_user_limits().find(owner);
-        current = it == catalog_.all_user_limits().end() ? json::object() : limits_object(it->second);
+        current =
+            it == catalog_.all_user_limits().end() ? json::object() : limits_object(it->second);
     } else {
         if (!vhost_exists(owner)) {
             reply_not_found(call.reply);
@@ -444,8 +487,9 @@ void Api::limits(Call& call, bool per_user) {
         current.erase(limit);
     }
     if (current.empty()) {
-        change(call, per_user ? json{{"command", "clear_user_limits"}, {"user", owner}, {"limit", "all"}}
-                              : json{{"command", "clear_vhost_limits"}, {"vhost", owner}});
+        change(call, per_user
+                         ? json{{"command", "clear_user_limits"}, {"user", owner}, {"limit", "all"}}
+                         : json{{"command", "clear_vhost_limits"}, {"vhost", owner}});
         return;
     }
     change(call, json{{"command", per_user ? "set_user_limits" : "set_vhost_limits"},

@@ -121,9 +121,11 @@ void Api::overview(Call& call) {
                body["queue_totals"] = json{{"messages", ready + unacked},
                                            {"messages_ready", ready},
                                            {"messages_unacknowledged", unacked}};
+               rates_.add_details(node_key, body["queue_totals"],
+                                  {"messages", "messages_ready", "messages_unacknowledged"});
                submit(call, json{{"command", "list_channels"}},
-                      [this, call, body, exchanges, queue_count, consumers](
-                          const json& channels) mutable {
+                      [this, call, body, exchanges, queue_count,
+                       consumers](const json& channels) mutable {
                           u64 channel_count = 0;
                           for (const json& row : channels["rows"]) {
                               if (!call.sees_everything() &&
@@ -133,7 +135,7 @@ void Api::overview(Call& call) {
                               channel_count++;
                           }
                           submit(call, json{{"command", "list_connections"}},
-                                 [call, body, exchanges, queue_count, consumers,
+                                 [this, call, body, exchanges, queue_count, consumers,
                                   channel_count](const json& conns) mutable {
                                      u64 connection_count = 0;
                                      for (const json& row : conns["rows"]) {
@@ -147,7 +149,16 @@ void Api::overview(Call& call) {
                                                                   {"consumers", consumers},
                                                                   {"exchanges", exchanges},
                                                                   {"queues", queue_count}};
-                                     reply_json(call.reply, 200, body);
+                                     with_stats([this, call, body](StatsTables tables) mutable {
+                                         json all = json::object();
+                                         for (const auto& [vhost, stats] : tables.vhosts) {
+                                             if (may_see_vhost(call, vhost))
+                                                 sum_numbers(all, stats);
+                                         }
+                                         body["message_stats"] = std::move(all);
+                                         rates_.add_details(node_key, body, {});
+                                         reply_json(call.reply, 200, body);
+                                     });
                                  });
                       });
            });
@@ -219,7 +230,8 @@ void Api::health(Call& call) {
         if (alarms.empty()) {
             ok();
         } else {
-            failed(json{{"reason", "There are alarms in effect in the cluster"}, {"alarms", alarms}});
+            failed(
+                json{{"reason", "There are alarms in effect in the cluster"}, {"alarms", alarms}});
         }
     } else if (check == "port-listener" && path.size() == 4) {
         json ports = json::array();
@@ -237,7 +249,8 @@ void Api::health(Call& call) {
             reply_error(call.reply, 400, "bad_request", "Invalid port " + wanted);
             return;
         }
-        failed(json{{"reason", "No active listener"}, {"missing", std::stoul(wanted)}, {"ports", ports}});
+        failed(json{
+            {"reason", "No active listener"}, {"missing", std::stoul(wanted)}, {"ports", ports}});
     } else if (check == "protocol-listener" && path.size() == 4) {
         const std::string& wanted = path[3];
         json protocols = json::array();
@@ -248,7 +261,8 @@ void Api::health(Call& call) {
                 return;
             }
         }
-        failed(json{{"reason", "No active listener"}, {"missing", wanted}, {"protocols", protocols}});
+        failed(
+            json{{"reason", "No active listener"}, {"missing", wanted}, {"protocols", protocols}});
     } else if (check == "virtual-hosts") {
         ok();  // every vhost runs while the broker does
     } else if (check == "node-is-quorum-critical" || check == "node-is-mirror-sync-critical") {

@@ -122,7 +122,7 @@ void Api::queues(Call& call) {
             json items = json::array();
             for (const json& row : answer["rows"]) {
                 if (may_see_vhost(call, row.value("vhost", std::string()))) {
-                    items.push_back(queue_object(row));
+                    items.push_back(queue_with_rates(row));
                 }
             }
             sort_by_vhost_and_name(items);
@@ -154,13 +154,13 @@ void Api::queues(Call& call) {
             return;
         }
         submit(call, json{{"command", "list_queues"}, {"vhost", vhost}},
-               [call, name](const json& answer) {
+               [this, call, name](const json& answer) {
                    json row = find_named(answer["rows"], name);
                    if (row.is_null()) {
                        reply_not_found(call.reply);
                        return;
                    }
-                   reply_json(call.reply, 200, queue_object(std::move(row)));
+                   reply_json(call.reply, 200, queue_with_rates(row));
                });
         return;
     }
@@ -201,10 +201,14 @@ void Api::exchanges(Call& call) {
         if (!method_allowed(call, {"GET"})) return;
         gather_rows(catalog_, endpoint_, call, "list_exchanges", only, visible,
                     [this, call](json rows) mutable {
-                        json items = json::array();
-                        for (json& row : rows) items.push_back(exchange_object(std::move(row)));
-                        sort_by_vhost_and_name(items);
-                        reply_list(call, std::move(items));
+                        with_stats([this, call, rows](StatsTables tables) mutable {
+                            json items = json::array();
+                            for (json& row : rows) {
+                                items.push_back(exchange_with_stats(std::move(row), tables));
+                            }
+                            sort_by_vhost_and_name(items);
+                            reply_list(call, std::move(items));
+                        });
                     });
         return;
     }
@@ -241,13 +245,15 @@ void Api::exchanges(Call& call) {
             return;
         }
         gather_rows(catalog_, endpoint_, call, "list_exchanges", only, visible,
-                    [call, name](json rows) {
+                    [this, call, name](json rows) {
                         json row = find_named(rows, name);
                         if (row.is_null()) {
                             reply_not_found(call.reply);
                             return;
                         }
-                        reply_json(call.reply, 200, exchange_object(std::move(row)));
+                        with_stats([this, call, row](StatsTables tables) {
+                            reply_json(call.reply, 200, exchange_with_stats(row, tables));
+                        });
                     });
         return;
     }
@@ -301,8 +307,9 @@ void Api::bindings(Call& call) {
     const bool to_queue = path[4] == "q";
     const std::string destination = to_queue ? path[5] : exchange_from_path(path[5]);
     const bool source_exists = catalog_.find_exchange(vhost, source) != nullptr || source.empty();
-    const bool destination_exists = to_queue ? catalog_.find_queue(vhost, destination) != nullptr
-                                             : catalog_.find_exchange(vhost, destination) != nullptr;
+    const bool destination_exists = to_queue
+                                        ? catalog_.find_queue(vhost, destination) != nullptr
+                                        : catalog_.find_exchange(vhost, destination) != nullptr;
     if (!source_exists || !destination_exists) {
         reply_not_found(call.reply);
         return;
@@ -355,8 +362,8 @@ void Api::bindings(Call& call) {
     if (!method_allowed(call, {"GET", "DELETE"})) return;
     const std::string props = path[6];
     submit(call, json{{"command", "list_bindings"}, {"vhost", vhost}},
-           [this, call, matching, props, vhost, source, destination, kind](
-               const json& answer) mutable {
+           [this, call, matching, props, vhost, source, destination,
+            kind](const json& answer) mutable {
                json found = nullptr;
                for (json& item : matching(answer["rows"])) {
                    if (item["properties_key"] == props) found = std::move(item);
@@ -424,44 +431,49 @@ void Api::connections(Call& call) {
         return call.sees_everything() || row.value("user", std::string()) == call.user;
     };
     if (path.size() == 1) {
-        submit(call, json{{"command", "list_connections"}}, [this, call, own](const json& answer) mutable {
-            json items = json::array();
-            for (const json& row : answer["rows"]) {
-                if (own(row)) items.push_back(connection_object(row));
-            }
-            sort_by_vhost_and_name(items);
-            reply_list(call, std::move(items));
-        });
+        submit(call, json{{"command", "list_connections"}},
+               [this, call, own](const json& answer) mutable {
+                   json items = json::array();
+                   for (const json& row : answer["rows"]) {
+                       if (own(row)) items.push_back(connection_with_rates(row));
+                   }
+                   sort_by_vhost_and_name(items);
+                   reply_list(call, std::move(items));
+               });
         return;
     }
     const std::string name = path[1];
-    submit(call, json{{"command", "list_connections"}}, [this, call, name, own](const json& answer) mutable {
-        json row = find_named(answer["rows"], name);
-        if (row.is_null() || !own(row)) {
-            reply_not_found(call.reply);
-            return;
-        }
-        if (call.request.method == "DELETE") {
-            std::string reason = call.request.header("x-reason");
-            if (reason.empty()) reason = "Closed via management plugin";
-            change(call, json{{"command", "close_connection"}, {"name", name}, {"reason", reason}});
-            return;
-        }
-        if (call.path.size() == 3) {
-            submit(call, json{{"command", "list_channels"}}, [this, call, name](const json& channels) mutable {
-                json items = json::array();
-                for (const json& channel : channels["rows"]) {
-                    std::string channel_name = channel.value("name", std::string());
-                    if (channel_name.rfind(name + " (", 0) == 0) {
-                        items.push_back(channel_object(channel));
-                    }
-                }
-                reply_list(call, std::move(items));
-            });
-            return;
-        }
-        reply_json(call.reply, 200, connection_object(std::move(row)));
-    });
+    submit(call, json{{"command", "list_connections"}},
+           [this, call, name, own](const json& answer) mutable {
+               json row = find_named(answer["rows"], name);
+               if (row.is_null() || !own(row)) {
+                   reply_not_found(call.reply);
+                   return;
+               }
+               if (call.request.method == "DELETE") {
+                   std::string reason = call.request.header("x-reason");
+                   if (reason.empty()) reason = "Closed via management plugin";
+                   change(
+                       call,
+                       json{{"command", "close_connection"}, {"name", name}, {"reason", reason}});
+                   return;
+               }
+               if (call.path.size() == 3) {
+                   submit(call, json{{"command", "list_channels"}},
+                          [this, call, name](const json& channels) mutable {
+                              json items = json::array();
+                              for (const json& channel : channels["rows"]) {
+                                  std::string channel_name = channel.value("name", std::string());
+                                  if (channel_name.rfind(name + " (", 0) == 0) {
+                                      items.push_back(channel_with_rates(channel));
+                                  }
+                              }
+                              reply_list(call, std::move(items));
+                          });
+                   return;
+               }
+               reply_json(call.reply, 200, connection_with_rates(row));
+           });
 }
 
 void Api::channels(Call& call) {
@@ -473,24 +485,58 @@ void Api::channels(Call& call) {
     if (!method_allowed(call, {"GET"})) return;
     std::optional<std::string> name;
     if (path.size() == 2) name = path[1];
-    submit(call, json{{"command", "list_channels"}}, [this, call, name](const json& answer) mutable {
-        json items = json::array();
-        for (const json& row : answer["rows"]) {
-            if (!call.sees_everything() && row.value("user", std::string()) != call.user) continue;
-            if (name && row.value("name", std::string()) != *name) continue;
-            items.push_back(channel_object(row));
-        }
-        if (name) {
-            if (items.empty()) {
-                reply_not_found(call.reply);
-            } else {
-                reply_json(call.reply, 200, items[0]);
-            }
-            return;
-        }
-        sort_by_vhost_and_name(items);
-        reply_list(call, std::move(items));
-    });
+    submit(call, json{{"command", "list_channels"}},
+           [this, call, name](const json& answer) mutable {
+               json items = json::array();
+               for (const json& row : answer["rows"]) {
+                   if (!call.sees_everything() && row.value("user", std::string()) != call.user)
+                       continue;
+                   if (name && row.value("name", std::string()) != *name) continue;
+                   items.push_back(channel_with_rates(row));
+               }
+               if (name) {
+                   if (items.empty()) {
+                       reply_not_found(call.reply);
+                   } else {
+                       reply_json(call.reply, 200, items[0]);
+                   }
+                   return;
+               }
+               sort_by_vhost_and_name(items);
+               reply_list(call, std::move(items));
+           });
+}
+
+json Api::queue_with_rates(const json& row) const {
+    json item = queue_object(row);
+    rates_.add_details(
+        queue_key(item.value("vhost", std::string()), item.value("name", std::string())), item,
+        {"messages", "messages_ready", "messages_unacknowledged"});
+    return item;
+}
+
+json Api::exchange_with_stats(json row, const StatsTables& tables) const {
+    json item = exchange_object(std::move(row));
+    const std::string vhost = item.value("vhost", std::string());
+    const std::string name = item.value("name", std::string());
+    if (auto it = tables.exchanges.find({vhost, name}); it != tables.exchanges.end()) {
+        item["message_stats"] = it->second;
+        rates_.add_details(exchange_key(vhost, name), item, {});
+    }
+    return item;
+}
+
+json Api::connection_with_rates(const json& row) const {
+    json item = connection_object(row);
+    rates_.add_details(connection_key(item.value("name", std::string())), item,
+                       {"recv_oct", "send_oct"});
+    return item;
+}
+
+json Api::channel_with_rates(const json& row) const {
+    json item = channel_object(row);
+    rates_.add_details(channel_key(item.value("name", std::string())), item, {});
+    return item;
 }
 
 }  // namespace lepus::management

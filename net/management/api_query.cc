@@ -204,8 +204,8 @@ ListResult shape_list(nlohmann::json items, const Query& query) {
         }
         if (page_size > page_size_max) {
             result.status = 400;
-            result.error = "page_size must be less than or equal to " +
-                           std::to_string(page_size_max);
+            result.error =
+                "page_size must be less than or equal to " + std::to_string(page_size_max);
             return result;
         }
     }
@@ -220,12 +220,9 @@ ListResult shape_list(nlohmann::json items, const Query& query) {
     for (u64 i = (page - 1) * page_size; i < std::min(filtered, page * page_size); i++) {
         slice.push_back(std::move(items[i]));
     }
-    result.body = nlohmann::json{{"filtered_count", filtered},
-                                 {"item_count", slice.size()},
-                                 {"items", std::move(slice)},
-                                 {"page", page},
-                                 {"page_count", page_count},
-                                 {"page_size", page_size},
+    result.body = nlohmann::json{{"filtered_count", filtered}, {"item_count", slice.size()},
+                                 {"items", std::move(slice)},  {"page", page},
+                                 {"page_count", page_count},   {"page_size", page_size},
                                  {"total_count", total}};
     return result;
 }

@@ -35,7 +35,6 @@ ListResult shape_list(nlohmann::json items, const Query& query);
 
 // RabbitMQ's binding "properties key": the routing key quoted as in a URL path ("~" for an
 // empty key without arguments), then "~" and a hash of the arguments when there are any.
-std::string binding_properties_key(const std::string& routing_key,
-                                   const nlohmann::json& arguments);
+std::string binding_properties_key(const std::string& routing_key, const nlohmann::json& arguments);
 
 }  // namespace lepus::management

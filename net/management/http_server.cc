@@ -210,9 +210,10 @@ void HttpServer::parse(Connection& connection) {
     auto& parser = *connection.parser;
     while (connection.in_begin < connection.in_end && !parser.is_done()) {
         boost::beast::error_code error;
-        usize used = parser.put(boost::asio::const_buffer(connection.in.data() + connection.in_begin,
-                                                          connection.in_end - connection.in_begin),
-                                error);
+        usize used =
+            parser.put(boost::asio::const_buffer(connection.in.data() + connection.in_begin,
+                                                 connection.in_end - connection.in_begin),
+                       error);
         connection.in_begin += used;
         if (error == http::error::need_more) break;
         if (error) {

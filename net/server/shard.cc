@@ -557,6 +557,7 @@ void Shard::run_timers() {
     if (accept_state_ == AcceptState::paused && now >= accept_resume_ms_) resume_accepting();
     if (admin_) admin_->tick(now);
     if (management_) management_->tick(now);
+    if (management_api_) management_api_->tick(now);
     if (now - last_tick_ms_ < limits::tick_interval_ms) return;
     last_tick_ms_ = now;
     // Failures counted after the last line are told once its interval has passed, even when

@@ -115,6 +115,8 @@ private:
     // An administration query from shard 0's endpoint: rows from this shard's queues or
     // connections, or connections closed (shard_admin.cc).
     void answer_admin_query(const core::AdminQuery& query);
+    // Each vhost's message_stats and each exchange's publish counts on this shard.
+    nlohmann::json stats_rows() const;
     // Shard 0: what the status command reports of the node.
     nlohmann::json node_status() const;
     // One listening socket of this shard and its multishot accept.

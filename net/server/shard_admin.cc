@@ -38,10 +38,43 @@ u64 open_descriptors() {
 
 }  // namespace
 
+nlohmann::json Shard::stats_rows() const {
+    std::unordered_map<std::string, core::MessageStats> by_vhost = broker_->retired_stats();
+    for (const auto& connection : connections_) {
+        if (!connection || connection->state() == Connection::State::closed) continue;
+        session::SessionView view = connection->view();
+        for (const session::ChannelView& channel : view.channels) {
+            if (!channel.released) by_vhost[view.vhost] += channel.stats;
+        }
+    }
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& [vhost, stats] : by_vhost) {
+        rows.push_back(
+            {{"kind", "vhost"},
+             {"vhost", vhost},
+             {"message_stats", admin::message_stats_json(stats, admin::StatsOf::channel)}});
+    }
+    for (const auto& [vhost, entry] : broker_->catalog().vhosts()) {
+        for (const auto& [name, exchange] : entry.exchanges) {
+            if (exchange.published_in == 0) continue;
+            core::MessageStats stats;
+            stats.publish_in = exchange.published_in;
+            stats.publish_out = exchange.published_out;
+            rows.push_back(
+                {{"kind", "exchange"},
+                 {"vhost", vhost},
+                 {"name", name},
+                 {"message_stats", admin::message_stats_json(stats, admin::StatsOf::exchange)}});
+        }
+    }
+    return rows;
+}
+
 void Shard::answer_admin_query(const core::AdminQuery& query) {
     nlohmann::json rows = nlohmann::json::array();
     u32 closed = 0;
     switch (query.kind) {
+        case core::AdminQueryKind::stats: rows = stats_rows(); break;
         case core::AdminQueryKind::queues:
         case core::AdminQueryKind::consumers:
             broker_->local_queues().for_each([&](const core::Queue& queue) {

@@ -206,6 +206,10 @@ void Channel::route_publish(const std::string& exchange_name, bool mandatory,
         if (pressured) link_.signals.pressured = *pressured;
     }
     if (transaction_.committing()) transaction_.routed(confirm.awaiting_disk);
+    stats_.publish++;
+    exchange.published_in++;
+    if (routed > 0) exchange.published_out++;
+    if (routed == 0) (mandatory ? stats_.return_unroutable : stats_.drop_unroutable)++;
     if (routed == 0 && mandatory) {
         BasicReturn r;
         r.reply_code = wire_code(ReplyCode::no_route);
@@ -233,6 +237,12 @@ void Channel::on_persisted(const core::Persisted& persisted) {
 void Channel::write_content(const MessageRef& owner) {
     write_content_frames(link_.out, number_, link_.facts.frame_max, owner);
     link_.host.request_flush();
+}
+
+core::MessageStats Channel::stats() const {
+    core::MessageStats stats = stats_;
+    stats.confirm = confirms_.confirmed();
+    return stats;
 }
 
 void Channel::flush_confirms() {
@@ -276,6 +286,8 @@ void Channel::on_deliver(core::Deliver& deliver) {
 }
 
 void Channel::deliver_now(Consumer& consumer, core::Deliver& deliver) {
+    (deliver.no_ack ? stats_.deliver_no_ack : stats_.deliver)++;
+    if (deliver.redelivered) stats_.redeliver++;
     u64 tag = unacked_.next_tag();
     if (!deliver.no_ack) {
         unacked_.add(tag, deliver.queue, deliver.home, deliver.sequence, consumer.id);
@@ -427,6 +439,7 @@ void Channel::on_direct_reply(core::DirectReply& reply) {
 // ---- settlement ----
 
 void Channel::settle_entry(UnackedLedger::Entry& entry, SettleKind kind) {
+    if (kind == SettleKind::ack) stats_.ack++;
     unacked_.mark_settled(entry);
     link_.services.outbox.send(entry.home,
                                core::Settle{entry.queue, entry.sequence, kind, {}, false});
@@ -464,6 +477,7 @@ void Channel::requeue_all_unacked() {
 void Channel::release() {
     if (released_) return;
     released_ = true;
+    link_.services.broker.retire_stats(link_.facts.vhost, stats());
     core::Outbox& outbox = link_.services.outbox;
     for (const Consumer& c : consumers_) {
         if (c.id == direct_reply_consumer_id) continue;

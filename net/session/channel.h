@@ -22,6 +22,7 @@
 #include "core/base/types.h"
 #include "core/chunk.h"
 #include "core/message.h"
+#include "core/message_stats.h"
 #include "core/shard_message.h"
 #include "net/amqp/frame.h"
 #include "net/amqp/methods.h"
@@ -65,6 +66,9 @@ public:
     bool finished() const { return finished_; }
     // For the operator (list_channels).
     ChannelView view() const;
+    // message_stats: what this channel published, confirmed, returned, dropped, delivered,
+    // got and acked.
+    core::MessageStats stats() const;
     // Deliveries wait for the client's ack on this channel, or will: it has a consumer that
     // acks (between two batches of deliveries it may have acked them all).
     bool awaits_acks() const {
@@ -238,6 +242,7 @@ private:
     PrefetchWindow prefetch_;
 
     Confirms confirms_;
+    core::MessageStats stats_;  // all but confirm, which confirms_ counts
     Transaction transaction_;
 
     // The last publish's access decision, kept while the catalog's access generation stays:

@@ -443,10 +443,13 @@ void Channel::on_reply(core::GetReply& reply) {
         return;
     }
     if (!reply.message) {
+        stats_.get_empty++;
         send_method(BasicGetEmpty{});
     } else {
         u64 tag = unacked_.next_tag();
         bool no_ack = pending_nowait_;
+        (no_ack ? stats_.get_no_ack : stats_.get)++;
+        if (reply.redelivered) stats_.redeliver++;
         if (!no_ack) unacked_.add(tag, reply.queue, reply.home, reply.sequence, 0);
         BasicGetOk ok;
         ok.delivery_tag = tag;

@@ -27,6 +27,8 @@ public:
     bool due() const { return confirmed_ != published_; }
     // Publishes not yet confirmed (list_channels' messages_unconfirmed).
     u64 unconfirmed() const { return published_ - confirmed_; }
+    // Publishes confirmed so far (message_stats' confirm).
+    u64 confirmed() const { return confirmed_; }
     // The basic.ack to send now, if any: every publish up to `tag` is confirmed.
     struct Ack {
         u64 tag = 0;

@@ -20,6 +20,8 @@ ChannelView Channel::view() const {
     v.messages_unconfirmed = confirms_.unconfirmed();
     v.prefetch_count = prefetch_.per_consumer();
     v.global_prefetch_count = prefetch_.global();
+    v.stats = stats();
+    v.released = released_;
     return v;
 }
 

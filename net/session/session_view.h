@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/base/types.h"
+#include "core/message_stats.h"
 
 namespace lepus::session {
 
@@ -20,6 +21,8 @@ struct ChannelView {
     u64 messages_unconfirmed = 0;
     u16 prefetch_count = 0;         // basic.qos per consumer
     u16 global_prefetch_count = 0;  // basic.qos global
+    core::MessageStats stats;
+    bool released = false;  // its stats are among the broker's retired ones already
 };
 
 struct SessionView {
