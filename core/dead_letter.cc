@@ -105,13 +105,6 @@ void update_x_death(FieldTable& headers, FieldTable info, std::string_view queue
     set_table_value(headers, "x-death", FieldValue::array(std::move(deaths)));
 }
 
-ChunkSlice copy_into_chunk(std::string_view bytes) {
-    LEPUS_ASSERT(bytes.size() <= UINT32_MAX);
-    Chunk* chunk = Chunk::allocate(static_cast<u32>(bytes.size()));
-    std::memcpy(chunk->data(), bytes.data(), bytes.size());
-    return ChunkSlice{ChunkRef::adopt(chunk), chunk->data(), static_cast<u32>(bytes.size())};
-}
-
 }  // namespace
 
 std::string_view to_string(DeathReason reason) {

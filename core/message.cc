@@ -1,5 +1,6 @@
 #include "core/message.h"
 
+#include <cstring>
 #include <new>
 
 #include "core/base/assert.h"
@@ -7,6 +8,13 @@
 #include "core/queue_arguments.h"
 
 namespace lepus {
+
+ChunkSlice copy_into_chunk(std::string_view bytes) {
+    LEPUS_ASSERT(bytes.size() <= UINT32_MAX);
+    Chunk* chunk = Chunk::allocate(static_cast<u32>(bytes.size()));
+    std::memcpy(chunk->data(), bytes.data(), bytes.size());
+    return ChunkSlice{ChunkRef::adopt(chunk), chunk->data(), static_cast<u32>(bytes.size())};
+}
 
 namespace {
 // The pool of the shard running on this thread; see MessagePool::bind_to_current_thread.

@@ -40,6 +40,10 @@ struct ChunkSlice {
 
 class MessagePool;
 
+// A message made here rather than read from a socket (a dead letter, a publish through the
+// management API): its bytes copied into a chunk of their own.
+ChunkSlice copy_into_chunk(std::string_view bytes);
+
 class Message final {
 public:
     struct Routing {

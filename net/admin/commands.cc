@@ -241,6 +241,10 @@ bool Endpoint::run_change(Client& client, const std::string& command, const json
         }
     } else if (command == "import_definitions") {
         import_definitions(client, request);
+    } else if (command == "publish") {
+        publish(client, request);
+    } else if (command == "get") {
+        get(client, request);
     } else {
         return run_object_change(client, command, request);
     }

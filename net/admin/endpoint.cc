@@ -24,12 +24,13 @@ constexpr usize clients_max = 64;
 
 }  // namespace
 
-Endpoint::Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, const core::Catalog& catalog,
+Endpoint::Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, core::Broker& broker,
                    u32 shard_count, std::string version, std::function<nlohmann::json()> status)
     : fd_(fd),
       ring_(ring),
       outbox_(outbox),
-      catalog_(catalog),
+      broker_(broker),
+      catalog_(broker.catalog()),
       shard_count_(shard_count),
       version_(std::move(version)),
       status_(std::move(status)) {
@@ -338,6 +339,23 @@ void Endpoint::on_answer(std::unique_ptr<core::AdminAnswer> answer) {
     if (it == clients_.end()) return;
     depth_++;
     take_answer(*it->second, *answer);
+    depth_--;
+    erase_answered();
+}
+
+void Endpoint::on_get_reply(std::unique_ptr<core::GetReply> reply) {
+    auto it = clients_.find(reply->channel.connection.generation);
+    if (it == clients_.end() || it->second->phase != Client::Phase::working) {
+        // The asker went: the message goes back to its queue, as a closed channel's would.
+        if (reply->message) {
+            outbox_.send(
+                reply->home,
+                core::Settle{reply->queue, reply->sequence, core::SettleKind::requeue, {}, false});
+        }
+        return;
+    }
+    depth_++;
+    take_get_reply(*it->second, *reply);
     depth_--;
     erase_answered();
 }

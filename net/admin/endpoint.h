@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/broker.h"
 #include "core/catalog.h"
 #include "core/shard_message.h"
 #include "net/io/ring.h"
@@ -22,8 +23,10 @@ public:
     // `status`: the node's facts for the status command (the shard knows its listeners,
     // memory and alarms). `fd`: the listening socket (open_admin_socket), owned from now on.
     // `version`: the broker's, for exports.
-    Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, const core::Catalog& catalog,
-             u32 shard_count, std::string version, std::function<nlohmann::json()> status);
+    // `broker`: shard 0's, whose catalog replica answers questions and which routes the
+    // management API's publishes.
+    Endpoint(int fd, io::Ring& ring, core::Outbox& outbox, core::Broker& broker, u32 shard_count,
+             std::string version, std::function<nlohmann::json()> status);
     ~Endpoint();
     Endpoint(const Endpoint&) = delete;
     Endpoint& operator=(const Endpoint&) = delete;
@@ -39,6 +42,8 @@ public:
     void on_reply(std::unique_ptr<core::MetaReply> reply);
     // A shard's answer to an AdminQuery.
     void on_answer(std::unique_ptr<core::AdminAnswer> answer);
+    // A queue's answer to one of the endpoint's basic.gets (the `get` command).
+    void on_get_reply(std::unique_ptr<core::GetReply> reply);
 
     // Runs one request, in the socket's format, for another front end in this loop (the
     // management API): `done` gets the answer the socket would send, now or later, never
@@ -78,6 +83,11 @@ private:
                            const nlohmann::json& request);
     void send_meta(Client& client, core::MetaOp op, std::string vhost = {});
     void ask_shards(Client& client, core::AdminQuery query);
+    // message_commands.cc: publish and get, the management API's.
+    void publish(Client& client, const nlohmann::json& request);
+    void get(Client& client, const nlohmann::json& request);
+    void ask_next_get(Client& client);
+    void take_get_reply(Client& client, core::GetReply& reply);
     // definitions.cc
     void import_definitions(Client& client, const nlohmann::json& request);
     void export_definitions(Client& client);
@@ -89,6 +99,7 @@ private:
     int fd_;
     io::Ring& ring_;
     core::Outbox& outbox_;
+    core::Broker& broker_;
     const core::Catalog& catalog_;
     u32 shard_count_;
     std::string version_;

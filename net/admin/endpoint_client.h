@@ -3,7 +3,9 @@
 // commands.cc its request).
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "net/admin/endpoint.h"
 
@@ -37,6 +39,20 @@ struct Endpoint::Client {
     std::string error_text;
     std::function<void(Client&)> complete;
     u16 error_code = 0;  // the AMQP reply code of the first failed metadata reply
+    // The get command: the queue, how many more to ask, the settlement due for each message
+    // taken (none for ack_requeue_false, which gets without acks), the encoding asked.
+    struct Getting {
+        QueueId queue;
+        ShardId home;
+        u32 left = 0;
+        bool no_ack = false;
+        std::optional<core::SettleKind> settle;
+        bool base64 = false;  // "base64", or "auto" for a body that is not UTF-8
+        bool auto_encoding = true;
+        i64 truncate = -1;       // -1: whole bodies
+        std::vector<u64> taken;  // sequences, settled once all are in
+    };
+    Getting getting;
     // Set for a submitted request, which has no socket (fd -1): the answer goes here.
     Done done;
 };

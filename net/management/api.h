@@ -70,6 +70,7 @@ private:
     void overview(Call& call);
     void nodes(Call& call);
     void health(Call& call);
+    void aliveness(Call& call, const std::string& vhost);
     void definitions(Call& call);
 
     // Runs an endpoint request; `then` gets its answer when it succeeded, and a failure is

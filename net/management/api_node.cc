@@ -14,6 +14,9 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* management_version = "3.10.8";  // the API whose shapes are served
+// RabbitMQ's aliveness test's queue and message.
+constexpr const char* aliveness_queue = "aliveness-test";
+constexpr const char* aliveness_payload = "test_message";
 
 json exchange_types() {
     json types = json::array();
@@ -191,28 +194,14 @@ void Api::health(Call& call) {
         reply_json(call.reply, 503, body);
     };
     if (path[0] == "aliveness-test") {
-        // RabbitMQ's declares a queue and sends a message through it; here the vhost must
-        // exist and the metadata authority answer a declare of that queue.
+        // As RabbitMQ's: declare the queue, send a message through it, and get it back.
         if (path.size() != 2) {
             reply_not_found(call.reply);
             return;
         }
         std::string vhost;
         if (!vhost_in_path(call, 1, vhost)) return;
-        HttpReply reply = call.reply;
-        endpoint_.submit(json{{"command", "declare_queue"},
-                              {"vhost", vhost},
-                              {"queue", "aliveness-test"},
-                              {"durable", false}},
-                         [reply](const json& answer) {
-                             if (answer.value("ok", false)) {
-                                 reply_json(reply, 200, json{{"status", "ok"}});
-                             } else {
-                                 reply_json(reply, 503,
-                                            json{{"status", "failed"},
-                                                 {"reason", answer.value("error", std::string())}});
-                             }
-                         });
+        aliveness(call, vhost);
         return;
     }
     if (path.size() < 3 || path[1] != "checks") {
@@ -272,6 +261,48 @@ void Api::health(Call& call) {
     } else {
         reply_not_found(call.reply);
     }
+}
+
+void Api::aliveness(Call& call, const std::string& vhost) {
+    HttpReply reply = call.reply;
+    auto failed = [reply](const json& answer) {
+        reply_json(
+            reply, 503,
+            json{{"status", "failed"}, {"reason", answer.value("error", std::string("failed"))}});
+    };
+    endpoint_.submit(json{{"command", "declare_queue"},
+                          {"vhost", vhost},
+                          {"queue", aliveness_queue},
+                          {"durable", false}},
+                     [this, vhost, reply, failed](const json& declared) {
+                         if (!declared.value("ok", false)) return failed(declared);
+                         endpoint_.submit(
+                             json{{"command", "publish"},
+                                  {"vhost", vhost},
+                                  {"exchange", ""},
+                                  {"routing_key", aliveness_queue},
+                                  {"payload", aliveness_payload},
+                                  {"properties", json::object()}},
+                             [this, vhost, reply, failed](const json& published) {
+                                 if (!published.value("ok", false)) return failed(published);
+                                 endpoint_.submit(
+                                     json{{"command", "get"},
+                                          {"vhost", vhost},
+                                          {"queue", aliveness_queue},
+                                          {"count", 1},
+                                          {"ackmode", "ack_requeue_false"}},
+                                     [reply, failed](const json& got) {
+                                         if (!got.value("ok", false)) return failed(got);
+                                         const json messages = got.value("messages", json::array());
+                                         if (messages.empty() || messages[0].value("payload", "") !=
+                                                                     aliveness_payload) {
+                                             return failed(json{
+                                                 {"error", "the test message did not come back"}});
+                                         }
+                                         reply_json(reply, 200, json{{"status", "ok"}});
+                                     });
+                             });
+                     });
 }
 
 void Api::definitions(Call& call) {

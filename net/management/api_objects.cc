@@ -38,6 +38,19 @@ bool boolean(const json& body, const char* key, bool otherwise) {
     throw BadRequest(std::string(key) + " must be true or false");
 }
 
+// An integer of a request body, or its decimal text; anything else throws.
+i64 integer(const json& body, const char* key) {
+    const json& value = body.at(key);
+    if (value.is_number_integer()) return value.get<i64>();
+    if (value.is_string()) {
+        const std::string text = value.get<std::string>();
+        usize used = 0;
+        i64 number = std::stoll(text, &used);
+        if (used == text.size()) return number;
+    }
+    throw BadRequest(std::string(key) + " must be an integer");
+}
+
 // The one item named `name`, or null.
 json find_named(const json& items, const std::string& name) {
     for (const json& item : items) {
@@ -164,6 +177,28 @@ void Api::queues(Call& call) {
                });
         return;
     }
+    if (path.size() == 4 && path[3] == "get") {
+        if (!method_allowed(call, {"POST"})) return;
+        json body;
+        if (!body_object(call, body)) return;
+        for (const char* key : {"count", "ackmode", "encoding"}) {
+            if (!body.contains(key)) throw BadRequest(std::string("key_missing: ") + key);
+        }
+        json request{{"command", "get"},
+                     {"vhost", vhost},
+                     {"queue", name},
+                     {"count", integer(body, "count")},
+                     {"ackmode", body["ackmode"]},
+                     {"encoding", body["encoding"]}};
+        if (body.contains("truncate") && !body["truncate"].is_null()) {
+            request["truncate"] = integer(body, "truncate");
+        }
+        HttpReply reply = call.reply;
+        submit(call, request, [reply](const json& answer) {
+            reply_json(reply, 200, answer.value("messages", json::array()));
+        });
+        return;
+    }
     if (path.size() == 4 && path[3] == "contents") {
         if (!method_allowed(call, {"DELETE"})) return;
         change(call, json{{"command", "purge_queue"}, {"vhost", vhost}, {"queue", name}});
@@ -255,6 +290,31 @@ void Api::exchanges(Call& call) {
                             reply_json(call.reply, 200, exchange_with_stats(row, tables));
                         });
                     });
+        return;
+    }
+    if (path.size() == 4 && path[3] == "publish") {
+        if (!method_allowed(call, {"POST"})) return;
+        json body;
+        if (!body_object(call, body)) return;
+        for (const char* key : {"routing_key", "payload", "payload_encoding", "properties"}) {
+            if (!body.contains(key)) throw BadRequest(std::string("key_missing: ") + key);
+        }
+        if (catalog_.find_exchange(vhost, name) == nullptr && !name.empty()) {
+            reply_not_found(call.reply);
+            return;
+        }
+        HttpReply reply = call.reply;
+        submit(call,
+               json{{"command", "publish"},
+                    {"vhost", vhost},
+                    {"exchange", name},
+                    {"routing_key", body["routing_key"]},
+                    {"payload", body["payload"]},
+                    {"payload_encoding", body["payload_encoding"]},
+                    {"properties", body["properties"]}},
+               [reply](const json& answer) {
+                   reply_json(reply, 200, json{{"routed", answer.value("routed", false)}});
+               });
         return;
     }
     if (path.size() == 5 && path[3] == "bindings" &&

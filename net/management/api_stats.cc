@@ -51,40 +51,45 @@ void Api::sample() {
     endpoint_.submit(json{{"command", "list_queues"}}, [this, at](const json& queues) {
         json totals{{"messages", 0}, {"messages_ready", 0}, {"messages_unacknowledged", 0}};
         for (const json& row : queues.value("rows", json::array())) {
-            rates_.record(queue_key(row.value("vhost", std::string()), row.value("name", std::string())),
-                          at,
-                          RateSampler::counters_of(
-                              row, {"messages", "messages_ready", "messages_unacknowledged"}));
+            rates_.record(
+                queue_key(row.value("vhost", std::string()), row.value("name", std::string())), at,
+                RateSampler::counters_of(
+                    row, {"messages", "messages_ready", "messages_unacknowledged"}));
             sum_numbers(totals, json{{"messages", row["messages"]},
                                      {"messages_ready", row["messages_ready"]},
                                      {"messages_unacknowledged", row["messages_unacknowledged"]}});
         }
-        endpoint_.submit(json{{"command", "list_channels"}}, [this, at, totals](const json& channels) {
+        endpoint_.submit(json{{"command", "list_channels"}}, [this, at,
+                                                              totals](const json& channels) {
             for (const json& row : channels.value("rows", json::array())) {
                 rates_.record(channel_key(row.value("name", std::string())), at,
                               RateSampler::counters_of(row, {}));
             }
-            endpoint_.submit(json{{"command", "list_connections"}}, [this, at, totals](const json& conns) {
+            endpoint_.submit(json{{"command", "list_connections"}}, [this, at,
+                                                                     totals](const json& conns) {
                 for (const json& row : conns.value("rows", json::array())) {
                     rates_.record(connection_key(row.value("name", std::string())), at,
                                   RateSampler::counters_of(row, {"recv_oct", "send_oct"}));
                 }
-                endpoint_.submit(json{{"command", "list_message_stats"}}, [this, at, totals](const json& stats) {
+                endpoint_.submit(json{{"command", "list_message_stats"}}, [this, at, totals](
+                                                                              const json& stats) {
                     StatsTables tables = stats_tables(stats.value("rows", json::array()));
                     json node = totals;
                     json all = json::object();
                     for (const auto& [vhost, message_stats] : tables.vhosts) {
-                        rates_.record(vhost_key(vhost), at,
-                                      RateSampler::counters_of(json{{"message_stats", message_stats}}, {}));
+                        rates_.record(
+                            vhost_key(vhost), at,
+                            RateSampler::counters_of(json{{"message_stats", message_stats}}, {}));
                         sum_numbers(all, message_stats);
                     }
                     node["message_stats"] = all;
                     rates_.record(node_key, at,
-                                  RateSampler::counters_of(
-                                      node, {"messages", "messages_ready", "messages_unacknowledged"}));
+                                  RateSampler::counters_of(node, {"messages", "messages_ready",
+                                                                  "messages_unacknowledged"}));
                     for (const auto& [key, message_stats] : tables.exchanges) {
-                        rates_.record(exchange_key(key.first, key.second), at,
-                                      RateSampler::counters_of(json{{"message_stats", message_stats}}, {}));
+                        rates_.record(
+                            exchange_key(key.first, key.second), at,
+                            RateSampler::counters_of(json{{"message_stats", message_stats}}, {}));
                     }
                     rates_.forget_unsampled(at);
                     last_sample_ms_ = at;

@@ -148,7 +148,7 @@ StartError Shard::init() {
     started_wall_ms_ = clock_ms(CLOCK_REALTIME);
     if (admin_fd_ >= 0) {
         LEPUS_ASSERT(id_ == ShardId(0));
-        admin_ = std::make_unique<admin::Endpoint>(admin_fd_, ring_, *this, broker_->catalog(),
+        admin_ = std::make_unique<admin::Endpoint>(admin_fd_, ring_, *this, *broker_,
                                                    grid_.shard_count(), std::string(lepus_version),
                                                    [this] { return node_status(); });
         admin_fd_ = -1;
@@ -510,7 +510,11 @@ void Shard::deliver(core::ShardMessage message) {
     }
     if (core::is_admin_requester(*channel)) [[unlikely]] {
         LEPUS_ASSERT(admin_ != nullptr);
-        admin_->on_reply(std::move(std::get<std::unique_ptr<core::MetaReply>>(message)));
+        if (auto* got = std::get_if<std::unique_ptr<core::GetReply>>(&message)) {
+            admin_->on_get_reply(std::move(*got));
+        } else {
+            admin_->on_reply(std::move(std::get<std::unique_ptr<core::MetaReply>>(message)));
+        }
         return;
     }
     LEPUS_ASSERT(channel->connection.shard == id_);
