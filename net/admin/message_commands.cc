@@ -164,8 +164,8 @@ void Endpoint::publish(Client& client, const json& request) {
     std::string headers_table;
     std::string header;
     try {
-        header = content_header(request.value("properties", json::object()), body.size(),
-                                headers_table);
+        header =
+            content_header(request.value("properties", json::object()), body.size(), headers_table);
     } catch (const std::invalid_argument& e) {
         fail(client, "invalid_argument", e.what());
         return;
@@ -173,11 +173,11 @@ void Endpoint::publish(Client& client, const json& request) {
     amqp::ContentHeader decoded;
     amqp::decode_content_header(header, decoded);
     const amqp::BasicProperties& p = decoded.properties;
-    auto* message = new Message(
-        Message::Routing{exchange_name, request.value("routing_key", std::string())},
-        copy_into_chunk(header), body.size(),
-        p.has(amqp::BasicProperty::delivery_mode) ? p.delivery_mode : u8{1},
-        p.has(amqp::BasicProperty::priority) ? p.priority : u8{0});
+    auto* message =
+        new Message(Message::Routing{exchange_name, request.value("routing_key", std::string())},
+                    copy_into_chunk(header), body.size(),
+                    p.has(amqp::BasicProperty::delivery_mode) ? p.delivery_mode : u8{1},
+                    p.has(amqp::BasicProperty::priority) ? p.priority : u8{0});
     if (!body.empty()) message->append_body(copy_into_chunk(body));
     MessageRef ref = MessageRef::adopt(message);
     u32 routed = broker_.publish(*entry, found->second, ref, ref->headers());
@@ -255,12 +255,9 @@ void Endpoint::take_get_reply(Client& client, core::GetReply& reply) {
             body.resize(static_cast<usize>(getting.truncate));
         }
         const bool as_base64 = getting.base64 || (getting.auto_encoding && !valid_utf8(body));
-        json item{{"payload_bytes", payload_bytes},
-                  {"redelivered", reply.redelivered},
-                  {"exchange", message.exchange()},
-                  {"routing_key", message.routing_key()},
-                  {"message_count", reply.message_count},
-                  {"properties", properties_json(message)}};
+        json item{{"payload_bytes", payload_bytes},       {"redelivered", reply.redelivered},
+                  {"exchange", message.exchange()},       {"routing_key", message.routing_key()},
+                  {"message_count", reply.message_count}, {"properties", properties_json(message)}};
         if (as_base64) {
             item["payload"] = access::base64_encode(
                 std::span<const u8>(reinterpret_cast<const u8*>(body.data()), body.size()));
@@ -280,7 +277,8 @@ void Endpoint::take_get_reply(Client& client, core::GetReply& reply) {
     // Every message asked for, or the queue is empty: settle what was taken, then answer.
     if (getting.settle) {
         for (u64 sequence : getting.taken) {
-            outbox_.send(getting.home, core::Settle{getting.queue, sequence, *getting.settle, {}, false});
+            outbox_.send(getting.home,
+                         core::Settle{getting.queue, sequence, *getting.settle, {}, false});
         }
     }
     getting.taken.clear();

@@ -66,6 +66,8 @@ private:
                      std::function<void(nlohmann::json items)> then);
     void permissions(Call& call, bool topic);
     void limits(Call& call, bool per_user);
+    // Runtime parameters: vhost limits are RabbitMQ's "vhost-limits" component.
+    void parameters(Call& call, bool global);
     // api_node.cc
     void overview(Call& call);
     void nodes(Call& call);

@@ -426,6 +426,44 @@ void Api::permissions(Call& call, bool topic) {
            existed ? 204 : 201);
 }
 
+void Api::parameters(Call& call, bool global) {
+    if (call.request.method != "GET") {
+        reply_error(call.reply, 405, "method_not_allowed", "GET only");
+        return;
+    }
+    if (!call.is_policymaker() && !call.sees_everything()) {
+        reply_error(call.reply, 401, "not_authorised", "Not policymaker user");
+        return;
+    }
+    json items = json::array();
+    if (global) {
+        items.push_back(json{{"name", "cluster_name"}, {"value", admin::node_name()}});
+        reply_list(call, std::move(items));
+        return;
+    }
+    // /api/parameters[/COMPONENT[/VHOST[/NAME]]]
+    const auto& path = call.path;
+    for (const auto& [name, entry] : catalog_.vhosts()) {
+        if (entry.deleted || !may_see_vhost(call, name)) continue;
+        if (entry.limits == access::VhostLimits{}) continue;
+        if (path.size() >= 2 && path[1] != "vhost-limits") continue;
+        if (path.size() >= 3 && path[2] != name) continue;
+        items.push_back(json{{"vhost", name},
+                             {"component", "vhost-limits"},
+                             {"name", "limits"},
+                             {"value", limits_object(entry.limits)}});
+    }
+    if (path.size() == 4) {
+        if (items.empty() || path[3] != "limits") {
+            reply_not_found(call.reply);
+        } else {
+            reply_json(call.reply, 200, items[0]);
+        }
+        return;
+    }
+    reply_list(call, std::move(items));
+}
+
 void Api::limits(Call& call, bool per_user) {
     const auto& path = call.path;
     const std::string& method = call.request.method;

@@ -234,6 +234,32 @@ TEST(Options, DiskFreeLimitKeys) {
               std::string::npos);
 }
 
+TEST(Options, ManagementListener) {
+    const Parsed defaults = parse({});
+    ASSERT_EQ(defaults.outcome, ParseOutcome::run) << defaults.error;
+    EXPECT_TRUE(defaults.options.management.enabled);
+    EXPECT_EQ(defaults.options.management.host, "127.0.0.1");
+    EXPECT_EQ(defaults.options.management.port, 15672) << "RabbitMQ's port";
+
+    const Parsed flag = parse({"--management-listen", "[::1]:15999"});
+    ASSERT_EQ(flag.outcome, ParseOutcome::run) << flag.error;
+    EXPECT_EQ(flag.options.management.host, "::1");
+    EXPECT_EQ(flag.options.management.port, 15999);
+    EXPECT_FALSE(parse({"--management-listen", "none"}).options.management.enabled);
+
+    const ConfigFile keys("management.tcp.ip = 0.0.0.0\nmanagement.tcp.port = 15680\n");
+    const Parsed file = parse({"--config", keys.path()});
+    ASSERT_EQ(file.outcome, ParseOutcome::run) << file.error;
+    EXPECT_EQ(file.options.management.host, "0.0.0.0");
+    EXPECT_EQ(file.options.management.port, 15680);
+    for (const char* bad : {"management.tcp.port = 0\n", "management.tcp.port = 70000\n",
+                            "management.tcp.ip = not an address\n"}) {
+        const ConfigFile file_bad(bad);
+        EXPECT_EQ(parse({"--config", file_bad.path()}).outcome, ParseOutcome::error) << bad;
+    }
+    EXPECT_EQ(parse({"--management-listen", "15672"}).outcome, ParseOutcome::error);
+}
+
 TEST(Options, TcpBuffers) {
     const Parsed defaults = parse({});
     ASSERT_EQ(defaults.outcome, ParseOutcome::run) << defaults.error;
