@@ -263,7 +263,6 @@ private:
     std::vector<Band> bands_;                      // index = priority; the highest is the head
     usize ready_count_ = 0;
     u64 ready_bytes_ = 0;
-    MessageStats stats_;
     u64 last_delivered_ms_ = 0;  // the last time a consumer was handed a message
     u64 resident_bytes_ = 0;     // bodies of ready messages held in memory
     usize paged_count_ = 0;
@@ -281,6 +280,8 @@ private:
     QueueStore* store_ = nullptr;
     u64 resident_bytes_max_ = limits::queue_resident_bytes_max;
     u32 read_ahead_max_ = limits::queue_read_ahead_max;
+    // Last: counters touched once per message, kept off the lines of the fields above.
+    MessageStats stats_;
 };
 
 template <typename F>

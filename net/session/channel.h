@@ -242,7 +242,6 @@ private:
     PrefetchWindow prefetch_;
 
     Confirms confirms_;
-    core::MessageStats stats_;  // all but confirm, which confirms_ counts
     Transaction transaction_;
 
     // The last publish's access decision, kept while the catalog's access generation stays:
@@ -265,6 +264,8 @@ private:
     std::string last_queue_;
     bool has_reply_consumer_ = false;  // consuming from amq.rabbitmq.reply-to
     core::ReplySecret reply_secret_;   // drawn afresh by each reply consumer
+    // Last, off the lines of the fields above: all but confirm, which confirms_ counts.
+    core::MessageStats stats_;
 };
 
 // The consumer id a channel's direct reply-to consumer always has: replies are addressed to the
