@@ -91,6 +91,7 @@ void Broker::handle(ShardMessage message) {
             }
         },
         message);
+    apply_policy_changes();
 }
 
 Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {
@@ -98,6 +99,7 @@ Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {
     queue->set_store(&journal_);
     queue->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
     Queue& added = queues_.add(std::move(queue));
+    resolve_policy(added);
     reschedule(added);  // x-expires runs from creation
     return added;
 }
