@@ -91,7 +91,8 @@ void Broker::handle(ShardMessage message) {
             }
         },
         message);
-    apply_policy_changes();
+    // Rare: a policy was set or cleared by this message (or, on shard 0, decided by it).
+    if (catalog_.policies_changed()) apply_policy_changes();
 }
 
 Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {

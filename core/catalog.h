@@ -95,6 +95,7 @@ public:
     // The vhosts whose policies changed since the last call: their queues' effective settings
     // are to be resolved again by the queues' home shards.
     std::vector<std::string> take_policy_changes() { return std::move(policy_changes_); }
+    bool policies_changed() const { return !policy_changes_.empty(); }
     // The connections this replica's changes asked to close since the last call.
     std::vector<ConnectionClosure> take_closures() { return std::move(closures_); }
 

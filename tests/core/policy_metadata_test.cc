@@ -41,19 +41,7 @@ protected:
 
     u32 last() const { return sim_.shard_count() - 1; }
 
-    MetaReply meta(u32 from, MetaOp op, std::string vhost = "/") {
-        auto request = std::make_unique<MetaRequest>();
-        request->vhost = std::move(vhost);
-        request->requester.connection = ConnectionKey{ShardId(from), 3, 1};
-        request->requester.channel = 1;
-        request->op = std::move(op);
-        sim_.post(from, 0, std::move(request));
-        sim_.run();
-        auto replies = sim_.take<std::unique_ptr<MetaReply>>(from);
-        EXPECT_EQ(replies.size(), 1u);
-        if (replies.empty()) return MetaReply{};
-        return std::move(*replies[0]);
-    }
+    MetaReply meta(u32 from, MetaOp op) { return sim_.request(from, std::move(op), "/"); }
     void ok(MetaOp op) { EXPECT_EQ(meta(last(), std::move(op)).text, ""); }
 
     // A queue declared from the last shard, which is therefore its home.
