@@ -80,15 +80,16 @@ void append_policies_json(const VHost& vhost, Json& policies, Json& parameters) 
                                 {"priority", policy.priority}});
             continue;
         }
-        Json pairs = Json::array();
-        for (const auto& [key, value] : definition.items()) pairs.push_back({key, value});
+        // An object, which RabbitMQ 3.10 imports (and then exports as it is); the [key, value]
+        // pairs its own export writes for an operator policy set by rabbitmqctl, it refuses
+        // to import ("definition must be a dictionary").
         parameters.push_back({{"vhost", vhost.name},
                               {"component", "operator_policy"},
                               {"name", policy.name},
                               {"value",
                                {{"pattern", policy.pattern},
                                 {"apply-to", apply_to},
-                                {"definition", std::move(pairs)},
+                                {"definition", std::move(definition)},
                                 {"priority", policy.priority}}}});
     }
 }

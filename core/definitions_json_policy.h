@@ -2,10 +2,12 @@
 // Policies in RabbitMQ 3.10's definitions format, for definitions_json.cc and
 // definitions_json_import.cc. Policies are a list of their own:
 //   {"vhost", "name", "pattern", "apply-to", "definition": {...}, "priority"}
-// Operator policies are runtime parameters of component "operator_policy", whose value holds
-// the definition as a list of [key, value] pairs (RabbitMQ stores it as an Erlang proplist):
+// Operator policies are runtime parameters of component "operator_policy":
 //   {"vhost", "component": "operator_policy", "name", "value": {"pattern", "apply-to",
-//    "definition": [[k, v], ...], "priority"}}
+//    "definition": {...}, "priority"}}
+// where rabbitmqctl export_definitions writes the definition of an operator policy set with
+// set_operator_policy as a list of [key, value] pairs (an Erlang proplist). Both forms are
+// read; the object is written, since RabbitMQ 3.10 refuses to import the pairs.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
