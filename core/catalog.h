@@ -23,13 +23,15 @@ namespace lepus::core {
 
 struct Exchange {
     ExchangeInfo info;
+    // The policy that applies ("" for none), and the exchange's own "alternate-exchange"
+    // argument, which wins over the policy's key. alternate_exchange, which routing reads, is
+    // resolved from the two whenever either changes, never per message.
+    std::string policy;
+    std::optional<std::string> alternate_exchange_argument;
     routing::Bindings bindings;  // bindings with this exchange as their source
     bool ever_bound = false;     // auto-delete applies only once something was bound
-    // Where messages go that no binding matches: the "alternate-exchange" argument, or else
-    // the key of the exchange's policy (resolved when either changes, never per message).
+    // The "alternate-exchange" argument: where messages go that no binding matches.
     std::optional<std::string> alternate_exchange;
-    std::optional<std::string> alternate_exchange_argument;
-    std::string policy;  // the name of the policy that applies, "" for none
 
     explicit Exchange(ExchangeInfo i);
 };

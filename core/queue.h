@@ -42,7 +42,6 @@
 #include "core/dead_letter.h"
 #include "core/journal_sink.h"
 #include "core/message.h"
-#include "core/policy.h"
 #include "core/queue_arguments.h"
 #include "core/shard_message.h"
 
