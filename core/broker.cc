@@ -91,6 +91,8 @@ void Broker::handle(ShardMessage message) {
             }
         },
         message);
+    // Rare: a policy was set or cleared by this message (or, on shard 0, decided by it).
+    if (catalog_.policies_changed()) apply_policy_changes();
 }
 
 Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {
@@ -98,6 +100,7 @@ Queue& Broker::create_queue(const std::string& vhost, const QueueInfo& info) {
     queue->set_store(&journal_);
     queue->set_paging(paging_resident_bytes_max_, paging_read_ahead_max_);
     Queue& added = queues_.add(std::move(queue));
+    resolve_policy(added);
     reschedule(added);  // x-expires runs from creation
     return added;
 }

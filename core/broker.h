@@ -157,6 +157,10 @@ private:
     void message_read_back(QueueId queue, u64 message_sequence, MessageRef message) override;
 
     Queue& create_queue(const std::string& vhost, const QueueInfo& info);
+    // Policies (broker_policy.cc): the queue's settings resolved against this replica's
+    // policies; and, after catalog updates, every local queue of a vhost whose policies changed.
+    void resolve_policy(Queue& queue);
+    void apply_policy_changes();
     // A local queue with its clock set to now, or nullptr.
     Queue* find_queue(QueueId id) { return queues_.find(id); }
     // After anything changed a queue: it may dispatch, may have dead letters, and its next

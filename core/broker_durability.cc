@@ -40,6 +40,11 @@ void Broker::restore_definitions(const std::vector<CatalogUpdate>& updates) {
         const auto* added = std::get_if<QueueAdded>(&update);
         if (added != nullptr && added->info.home == self_) create_queue(added->vhost, added->info);
     }
+    catalog_.take_policy_changes();  // every queue above was resolved against the policies
+    // A policy restored after a queue was created must reach it too.
+    std::vector<QueueId> local;
+    queues_.for_each([&](const Queue& queue) { local.push_back(queue.info().id); });
+    for (QueueId id : local) resolve_policy(*find_queue(id));
 }
 
 void Broker::recover_record(u8 kind, u64 sequence, const RecordPlace& place,

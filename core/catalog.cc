@@ -17,7 +17,8 @@ Exchange::Exchange(ExchangeInfo i) : info(std::move(i)), bindings(info.type) {
     // Validated on shard 0: a string. RabbitMQ ignores one of another type when routing too.
     const wire::FieldValue* alternate = wire::find_field(arguments, "alternate-exchange");
     if (alternate != nullptr && alternate->type == 'S') {
-        alternate_exchange = std::string(*alternate->as_string());
+        alternate_exchange_argument = std::string(*alternate->as_string());
+        alternate_exchange = alternate_exchange_argument;
     }
 }
 
@@ -80,7 +81,14 @@ void Catalog::apply(const CatalogUpdate& update) {
 void Catalog::apply_update(const ExchangeAdded& u) {
     VHost* vhost = find_vhost(u.vhost);
     LEPUS_ASSERT(vhost != nullptr);
-    vhost->exchanges.try_emplace(u.info.name, u.info);
+    auto [it, added] = vhost->exchanges.try_emplace(u.info.name, u.info);
+    if (!added || vhost->policies.empty()) return;
+    Exchange& exchange = it->second;
+    const PolicyEntry* policy =
+        vhost->policies.match(PolicyKind::regular, PolicyApplyTo::exchanges, u.info.name);
+    exchange.policy = policy != nullptr ? policy->policy().name : std::string();
+    exchange.alternate_exchange =
+        resolve_alternate_exchange(exchange.alternate_exchange_argument, policy);
 }
 
 void Catalog::apply_update(const ExchangeRemoved& u) {
@@ -135,6 +143,7 @@ void Catalog::apply_update(const VhostRemoved& u) {
     vhost.deleted = true;
     vhost.exchanges.clear();
     vhost.queues.clear();
+    vhost.policies = PolicyTable{};
     deleted_vhosts_.push_back(std::move(node));
     permissions_.remove_vhost(u.vhost);
     access_generation_++;
@@ -199,6 +208,34 @@ void Catalog::apply_update(const UserLimitsPut& u) {
         user_limits_.insert_or_assign(u.user, u.limits);
     }
     access_generation_++;
+}
+
+void Catalog::apply_update(const PolicyPut& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->policies.put(u.policy);
+    apply_exchange_policies(*vhost);
+    policy_changes_.push_back(u.vhost);
+}
+
+void Catalog::apply_update(const PolicyRemoved& u) {
+    VHost* vhost = find_vhost(u.vhost);
+    LEPUS_ASSERT(vhost != nullptr);
+    vhost->policies.remove(u.kind, u.name);
+    apply_exchange_policies(*vhost);
+    policy_changes_.push_back(u.vhost);
+}
+
+void Catalog::apply_exchange_policies(VHost& vhost) {
+    for (auto& [name, exchange] : vhost.exchanges) {
+        // RabbitMQ applies policies to the default exchange and amq.* too; only
+        // alternate-exchange has an effect on an exchange.
+        const PolicyEntry* policy =
+            vhost.policies.match(PolicyKind::regular, PolicyApplyTo::exchanges, name);
+        exchange.policy = policy != nullptr ? policy->policy().name : std::string();
+        exchange.alternate_exchange =
+            resolve_alternate_exchange(exchange.alternate_exchange_argument, policy);
+    }
 }
 
 access::UserLimits Catalog::user_limits(std::string_view user) const {

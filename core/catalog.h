@@ -15,6 +15,7 @@
 #include "core/access/access_limits.h"
 #include "core/access/permission_table.h"
 #include "core/access/user_table.h"
+#include "core/policy.h"
 #include "core/routing/bindings.h"
 #include "core/shard_message.h"
 
@@ -22,6 +23,11 @@ namespace lepus::core {
 
 struct Exchange {
     ExchangeInfo info;
+    // The policy that applies ("" for none), and the exchange's own "alternate-exchange"
+    // argument, which wins over the policy's key. alternate_exchange, which routing reads, is
+    // resolved from the two whenever either changes, never per message.
+    std::string policy;
+    std::optional<std::string> alternate_exchange_argument;
     routing::Bindings bindings;  // bindings with this exchange as their source
     bool ever_bound = false;     // auto-delete applies only once something was bound
     // The "alternate-exchange" argument: where messages go that no binding matches.
@@ -40,6 +46,7 @@ struct VHost {
     std::unordered_map<std::string, Exchange> exchanges;
     std::unordered_map<std::string, QueueInfo> queues;
     access::VhostLimits limits;
+    PolicyTable policies;  // policies and operator policies
     // Set when the vhost was deleted: its entry stays (emptied) so that connections still
     // holding it until they are closed never see it move (see Catalog::apply_update).
     bool deleted = false;
@@ -92,6 +99,10 @@ public:
     // decision cached by a channel names the exchange it was made for, and the address of a
     // removed exchange may be reused). A channel keeps its decisions while this stays put.
     u64 access_generation() const { return access_generation_; }
+    // The vhosts whose policies changed since the last call: their queues' effective settings
+    // are to be resolved again by the queues' home shards.
+    std::vector<std::string> take_policy_changes() { return std::move(policy_changes_); }
+    bool policies_changed() const { return !policy_changes_.empty(); }
     // The connections this replica's changes asked to close since the last call.
     std::vector<ConnectionClosure> take_closures() { return std::move(closures_); }
 
@@ -114,6 +125,10 @@ private:
     void apply_update(const TopicPermissionsRemoved& u);
     void apply_update(const VhostLimitsPut& u);
     void apply_update(const UserLimitsPut& u);
+    void apply_update(const PolicyPut& u);
+    void apply_update(const PolicyRemoved& u);
+    // Resolves the policy of every exchange of the vhost again.
+    static void apply_exchange_policies(VHost& vhost);
 
     std::unordered_map<std::string, VHost> vhosts_;
     // Deleted vhosts, emptied, kept where they were (a node handle keeps its element's
@@ -124,6 +139,7 @@ private:
     std::map<std::string, access::UserLimits, std::less<>> user_limits_;
     u64 access_generation_ = 1;
     std::vector<ConnectionClosure> closures_;
+    std::vector<std::string> policy_changes_;
     // Scratch space for route(), kept to make routing allocation-free in steady state.
     std::vector<const routing::Destination*> destinations_;
     std::vector<const Exchange*> exchange_stack_;

@@ -36,14 +36,15 @@ bool durable_binding(const VHost& vhost, const std::string& source,
     return durable_destination(vhost, destination);
 }
 
-// Users, vhosts, permissions and limits are all durable, as in RabbitMQ.
+// Users, vhosts, permissions, limits and policies are all durable, as in RabbitMQ.
 template <typename T>
 inline constexpr bool is_access_update =
     std::is_same_v<T, VhostAdded> || std::is_same_v<T, VhostRemoved> ||
     std::is_same_v<T, UserPut> || std::is_same_v<T, UserRemoved> ||
     std::is_same_v<T, PermissionsPut> || std::is_same_v<T, PermissionsRemoved> ||
     std::is_same_v<T, TopicPermissionsPut> || std::is_same_v<T, TopicPermissionsRemoved> ||
-    std::is_same_v<T, VhostLimitsPut> || std::is_same_v<T, UserLimitsPut>;
+    std::is_same_v<T, VhostLimitsPut> || std::is_same_v<T, UserLimitsPut> ||
+    std::is_same_v<T, PolicyPut> || std::is_same_v<T, PolicyRemoved>;
 
 bool touches_durable(const Catalog& catalog, const CatalogUpdate& update) {
     return std::visit(
@@ -139,6 +140,13 @@ void durable_definitions(const Catalog& catalog, std::vector<CatalogUpdate>& out
     }
     for (const auto& [user, limits] : catalog.all_user_limits()) {
         out.push_back(UserLimitsPut{user, limits});
+    }
+    // Policies before the exchanges and queues they apply to, in the order they were set (the
+    // order breaks ties between equal priorities).
+    for (const auto& [vhost_name, vhost] : catalog.vhosts()) {
+        for (const PolicyEntry& entry : vhost.policies.entries()) {
+            out.push_back(PolicyPut{vhost_name, entry.policy()});
+        }
     }
     for (const auto& [vhost_name, vhost] : catalog.vhosts()) {
         for (const auto& [name, exchange] : vhost.exchanges) {

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "core/access/user_table.h"
+#include "core/definitions_json_policy.h"
 #include "core/json/field_table_json.h"
 
 namespace lepus::core {
@@ -132,6 +133,7 @@ enum class VhostField : u8 { written, left_out };
 
 struct VhostItems {
     Json parameters = Json::array();
+    Json policies = Json::array();
     Json queues = Json::array();
     Json exchanges = Json::array();
     Json bindings = Json::array();
@@ -145,6 +147,7 @@ void add_vhost_items(const VHost& vhost, VhostField field, VhostItems& out) {
                                   {"name", "limits"},
                                   {"value", vhost_limits_json(vhost.limits)}});
     }
+    append_policies_json(vhost, out.policies, out.parameters);
     for (const auto* entry : sorted_by_key(vhost.queues)) {
         const QueueInfo& queue = entry->second;
         if (!exported_queue(queue)) continue;
@@ -208,7 +211,7 @@ Json export_definitions(const Catalog& catalog, std::string_view product_version
             {"topic_permissions", topic_permissions_json(catalog)},
             {"parameters", std::move(items.parameters)},
             {"global_parameters", Json::array()},
-            {"policies", Json::array()},
+            {"policies", std::move(items.policies)},
             {"queues", std::move(items.queues)},
             {"exchanges", std::move(items.exchanges)},
             {"bindings", std::move(items.bindings)}};
@@ -221,7 +224,7 @@ Json export_vhost_definitions(const Catalog& catalog, const std::string& vhost,
     if (found != nullptr && !found->deleted) add_vhost_items(*found, VhostField::left_out, items);
     return {{"rabbit_version", definitions_rabbitmq_version},
             {"parameters", std::move(items.parameters)},
-            {"policies", Json::array()},
+            {"policies", std::move(items.policies)},
             {"queues", std::move(items.queues)},
             {"exchanges", std::move(items.exchanges)},
             {"bindings", std::move(items.bindings)}};

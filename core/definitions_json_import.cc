@@ -3,12 +3,14 @@
 #include <charconv>
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "core/access/base64.h"
 #include "core/access/password_hash.h"
 #include "core/access/permission_pattern.h"
 #include "core/access/permission_table.h"
 #include "core/definitions_json.h"
+#include "core/definitions_json_policy.h"
 #include "core/json/field_table_json.h"
 
 namespace lepus::core {
@@ -85,6 +87,7 @@ private:
     bool read_parameter(Item& item);
     bool read_global_parameter(Item& item);
     bool read_policy(Item& item);
+    bool add_policy(const Item& item, std::variant<SetPolicyOp, std::string> policy);
     bool read_queue(Item& item);
     bool read_exchange(Item& item);
     bool read_binding(Item& item);
@@ -387,6 +390,11 @@ bool Importer::read_parameter(Item& item) {
     }
     std::string vhost;
     if (!item_vhost(item, "parameter", component + "/" + name, vhost)) return false;
+    if (component == "operator_policy") {
+        auto value = item.json.find("value");
+        return add_policy(item, policy_from_json(value == item.json.end() ? Json() : *value,
+                                                 PolicyKind::operator_policy, name, vhost));
+    }
     if (component != "vhost-limits") {
         result_.skipped.push_back(item.label + ": runtime parameters of component " +
                                   in_quotes(component) + " are not supported");
@@ -432,7 +440,12 @@ bool Importer::read_policy(Item& item) {
     if (!string_field(item, "name", name)) return false;
     std::string vhost;
     if (!item_vhost(item, "policy", name, vhost)) return false;
-    result_.skipped.push_back(item.label + ": policies are not supported yet");
+    return add_policy(item, policy_from_json(item.json, PolicyKind::regular, name, vhost));
+}
+
+bool Importer::add_policy(const Item& item, std::variant<SetPolicyOp, std::string> policy) {
+    if (auto* error = std::get_if<std::string>(&policy)) return fail(item.label, *error);
+    add_admin(std::move(std::get<SetPolicyOp>(policy)));
     return true;
 }
 

@@ -123,6 +123,8 @@ enum class DefinitionTag : u8 {
     topic_permissions_removed = 13,
     vhost_limits_put = 14,
     user_limits_put = 15,
+    policy_put = 16,
+    policy_removed = 17,
 };
 
 // An optional limit: a presence byte, then the value.
@@ -261,6 +263,49 @@ void encode(wire::WireWriter& w, const UserLimitsPut& u) {
     write_limit(w, u.limits.max_channels);
 }
 
+void encode(wire::WireWriter& w, const PolicyPut& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::policy_put));
+    w.write_shortstr(u.vhost);
+    w.write_u8(static_cast<u8>(u.policy.kind));
+    w.write_longstr(u.policy.name);
+    w.write_longstr(u.policy.pattern);
+    w.write_u8(static_cast<u8>(u.policy.apply_to));
+    w.write_u64(static_cast<u64>(u.policy.priority));
+    w.write_longstr(u.policy.definition);
+}
+
+void encode(wire::WireWriter& w, const PolicyRemoved& u) {
+    w.write_u8(static_cast<u8>(DefinitionTag::policy_removed));
+    w.write_shortstr(u.vhost);
+    w.write_u8(static_cast<u8>(u.kind));
+    w.write_longstr(u.name);
+}
+
+std::optional<PolicyKind> read_policy_kind(wire::WireReader& r) {
+    u8 kind = r.read_u8();
+    if (kind > static_cast<u8>(PolicyKind::operator_policy)) return std::nullopt;
+    return static_cast<PolicyKind>(kind);
+}
+
+std::optional<CatalogUpdate> decode_policy(DefinitionTag tag, wire::WireReader& r) {
+    std::string vhost(r.read_shortstr());
+    std::optional<PolicyKind> kind = read_policy_kind(r);
+    if (!kind) return std::nullopt;
+    if (tag == DefinitionTag::policy_removed) {
+        return PolicyRemoved{std::move(vhost), *kind, std::string(r.read_longstr())};
+    }
+    PolicyPut u{std::move(vhost), {}};
+    u.policy.kind = *kind;
+    u.policy.name = r.read_longstr();
+    u.policy.pattern = r.read_longstr();
+    u8 apply_to = r.read_u8();
+    if (apply_to > static_cast<u8>(PolicyApplyTo::all)) return std::nullopt;
+    u.policy.apply_to = static_cast<PolicyApplyTo>(apply_to);
+    u.policy.priority = static_cast<i64>(r.read_u64());
+    u.policy.definition = r.read_longstr();
+    return u;
+}
+
 std::optional<CatalogUpdate> decode_access(DefinitionTag tag, wire::WireReader& r) {
     switch (tag) {
         case DefinitionTag::vhost_added: return VhostAdded{std::string(r.read_shortstr())};
@@ -322,6 +367,8 @@ std::optional<CatalogUpdate> decode_access(DefinitionTag tag, wire::WireReader& 
             u.limits.max_channels = read_limit(r);
             return u;
         }
+        case DefinitionTag::policy_put:
+        case DefinitionTag::policy_removed: return decode_policy(tag, r);
         default: return std::nullopt;
     }
 }

@@ -77,7 +77,7 @@ bool decode_boot(std::string_view payload, u64& epoch);
 
 // One catalog change: exchanges, bindings and queues (the durable ones), and every change of
 // the access state (vhosts, users with their password hashes, permissions, topic permissions,
-// limits), each in its own tagged layout (journal_records.cc).
+// limits) and of the policies, each in its own tagged layout (journal_records.cc).
 void encode_definition(std::string& out, const CatalogUpdate& update);
 std::optional<CatalogUpdate> decode_definition(std::string_view payload);
 

@@ -76,6 +76,9 @@ private:
     bool start(MetaRequest& request, const SetUserLimitsOp& op);
     bool start(MetaRequest& request, const ClearUserLimitsOp& op);
     bool start(MetaRequest& request, const PutUserOp& op);
+    // Policies (metadata_policy.cc); each finishes at once.
+    bool start(MetaRequest& request, const SetPolicyOp& op);
+    bool start(MetaRequest& request, const ClearPolicyOp& op);
     // The checks the permission ops share, in RabbitMQ's order (the patterns, the user, the
     // vhost): each replies with the refusal and returns false when one fails.
     bool patterns_compile(const MetaRequest& request,

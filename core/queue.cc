@@ -11,9 +11,11 @@ Queue::Queue(std::string vhost, QueueInfo info, u64 now_ms)
     : vhost_(std::move(vhost)), info_(std::move(info)), now_ms_(now_ms), last_used_ms_(now_ms) {
     std::string text;
     amqp::ReplyCode code =
-        parse_queue_arguments(info_.arguments, info_.name, vhost_, arguments_, text);
+        parse_queue_arguments(info_.arguments, info_.name, vhost_, own_arguments_, text);
     LEPUS_ASSERT_MSG(code == amqp::ReplyCode::reply_success,
                      "queue arguments are validated on shard 0 before creation");
+    arguments_ = own_arguments_;
+    policy_.arguments = own_arguments_;
     u32 bands = arguments_.priority_band_count();
     bands_.reserve(bands);
     for (u32 i = 0; i < bands; i++) bands_.emplace_back(&pool_);
@@ -445,11 +447,22 @@ void Queue::enforce_length_limits() {
 void Queue::dead_letter(MessageRef message, DeathReason reason, const Stored& stored) {
     gone(stored);
     if (!arguments_.dead_letter_exchange) return;  // discarded
-    LEPUS_ASSERT_MSG(message, "queues with a dead-letter exchange never page bodies out");
+    // A queue pages bodies out only while it has no dead-letter exchange; a message paged out
+    // before a policy gave it one has no body here to republish, and is dropped.
+    if (!message) return;
     dead_letters_.push_back(DeadLetter{std::move(message), reason});
 }
 
 void Queue::expire_messages() { drop_expired_heads(); }
+
+void Queue::set_policy(QueuePolicy policy) {
+    // Priority bands and single-active-consumer are fixed at declaration, as in RabbitMQ.
+    LEPUS_ASSERT(policy.arguments.max_priority == own_arguments_.max_priority);
+    policy_ = std::move(policy);
+    arguments_ = policy_.arguments;
+    drop_expired_heads();
+    enforce_length_limits();
+}
 
 void Queue::touch() {
     last_used_ms_ = now_ms_;

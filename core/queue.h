@@ -91,7 +91,17 @@ public:
 
     const QueueInfo& info() const { return info_; }
     const std::string& vhost() const { return vhost_; }
+    // The settings the queue runs with: its own x-arguments resolved against its policies.
     const QueueArguments& arguments() const { return arguments_; }
+    // Its x-arguments alone, as declared.
+    const QueueArguments& own_arguments() const { return own_arguments_; }
+    // The policies that apply, as resolved by its home shard (resolve_queue_policy).
+    const QueuePolicy& policy() const { return policy_; }
+    // A policy was set, changed or cleared: the queue runs with these settings from now on, as
+    // RabbitMQ's process_args_policy applies them. A lower length limit drops the excess at
+    // once; a message TTL applies to messages enqueued from now on (those queued keep their
+    // deadline), and expiry at the head runs now.
+    void set_policy(QueuePolicy policy);
     u32 ready_count() const { return static_cast<u32>(ready_count_); }
     u64 ready_bytes() const { return ready_bytes_; }
     u64 resident_bytes() const { return resident_bytes_; }
@@ -258,7 +268,9 @@ private:
 
     std::string vhost_;
     QueueInfo info_;
+    QueueArguments own_arguments_;
     QueueArguments arguments_;
+    QueuePolicy policy_;
     std::pmr::unsynchronized_pool_resource pool_;  // declared before what uses it
     std::vector<Band> bands_;                      // index = priority; the highest is the head
     usize ready_count_ = 0;

@@ -33,6 +33,8 @@ struct QueueArguments {
     std::optional<u8> max_priority;                      // x-max-priority
     bool single_active_consumer = false;                 // x-single-active-consumer
 
+    friend bool operator==(const QueueArguments&, const QueueArguments&) = default;
+
     // Ready messages are kept in one band per priority level.
     u32 priority_band_count() const { return max_priority ? u32{*max_priority} + 1 : 1; }
 };

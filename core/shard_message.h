@@ -25,6 +25,7 @@
 #include "core/access/access_limits.h"
 #include "core/base/types.h"
 #include "core/message.h"
+#include "core/policy.h"
 #include "core/routing/destination.h"
 #include "core/routing/exchange_type.h"
 #include "net/amqp/methods.h"
@@ -205,13 +206,25 @@ struct PutUserOp {
     std::vector<std::string> tags;
 };
 
-using MetaOp =
-    std::variant<ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp, QueueBindOp,
-                 QueuePurgeOp, QueueDeleteOp, ConnectionClosedOp, QueueAutoDeleteOp, QueueExpireOp,
-                 AddUserOp, DeleteUserOp, ChangePasswordOp, ClearPasswordOp, SetUserTagsOp,
-                 AddVhostOp, DeleteVhostOp, SetPermissionsOp, ClearPermissionsOp,
-                 SetTopicPermissionsOp, ClearTopicPermissionsOp, SetVhostLimitsOp,
-                 ClearVhostLimitsOp, SetUserLimitsOp, ClearUserLimitsOp, PutUserOp>;
+// set_policy / set_operator_policy: validated and normalised by shard 0 (validate_policy);
+// `apply_to` is the text given. clear_policy / clear_operator_policy name one.
+struct SetPolicyOp {
+    std::string vhost;
+    Policy policy;
+    std::string apply_to = "all";
+};
+struct ClearPolicyOp {
+    std::string vhost;
+    PolicyKind kind = PolicyKind::regular;
+    std::string name;
+};
+
+using MetaOp = std::variant<
+    ExchangeDeclareOp, ExchangeDeleteOp, ExchangeBindOp, QueueDeclareOp, QueueBindOp, QueuePurgeOp,
+    QueueDeleteOp, ConnectionClosedOp, QueueAutoDeleteOp, QueueExpireOp, AddUserOp, DeleteUserOp,
+    ChangePasswordOp, ClearPasswordOp, SetUserTagsOp, AddVhostOp, DeleteVhostOp, SetPermissionsOp,
+    ClearPermissionsOp, SetTopicPermissionsOp, ClearTopicPermissionsOp, SetVhostLimitsOp,
+    ClearVhostLimitsOp, SetUserLimitsOp, ClearUserLimitsOp, PutUserOp, SetPolicyOp, ClearPolicyOp>;
 
 // The ops of an admin front end, which name their own vhost (if any) instead of the request's:
 // AddUserOp and every op after it.
@@ -312,10 +325,22 @@ struct UserLimitsPut {
     std::string user;
     access::UserLimits limits;
 };
+// A policy or operator policy set (added or replaced) or cleared. Each replica re-resolves the
+// exchanges and queues of the vhost against it (core/policy.h).
+struct PolicyPut {
+    std::string vhost;
+    Policy policy;
+};
+struct PolicyRemoved {
+    std::string vhost;
+    PolicyKind kind = PolicyKind::regular;
+    std::string name;
+};
 using CatalogUpdate =
     std::variant<ExchangeAdded, ExchangeRemoved, BindingChange, QueueAdded, QueueRemoved,
                  VhostAdded, VhostRemoved, UserPut, UserRemoved, PermissionsPut, PermissionsRemoved,
-                 TopicPermissionsPut, TopicPermissionsRemoved, VhostLimitsPut, UserLimitsPut>;
+                 TopicPermissionsPut, TopicPermissionsRemoved, VhostLimitsPut, UserLimitsPut,
+                 PolicyPut, PolicyRemoved>;
 // A shard -> shard 0: this shard's replica has applied the first `count` updates shard 0
 // broadcast. Shard 0 answers a change only once every replica holds it, so a client that
 // learns of a change may act on it through a connection on any shard.

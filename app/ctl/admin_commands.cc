@@ -100,7 +100,12 @@ constexpr std::array<std::string_view, 7> consumer_columns = {
     "prefetch_count", "active",      "arguments"};
 
 using C = AdminCommand;
-constexpr std::array<AdminCommandSpec, 38> specs = {{
+constexpr std::string_view set_policy_usage =
+    "[--vhost <vhost>] [--priority <priority>] [--apply-to <apply-to>] <name> <pattern> "
+    "<definition>";
+constexpr std::string_view list_policies_usage =
+    "[--vhost <vhost>] [--no-table-headers] [--timeout <timeout>]";
+constexpr std::array<AdminCommandSpec, 44> specs = {{
     {"add_user", C::add_user, 2, 2, 0, "<username> <password>", no_keys, no_keys},
     {"delete_user", C::delete_user, 1, 1, 0, "<username>", no_keys, no_keys},
     {"change_password", C::change_password, 2, 2, 0, "<username> <password>", no_keys, no_keys},
@@ -170,10 +175,19 @@ constexpr std::array<AdminCommandSpec, 38> specs = {{
      "<file_path | \"-\"> [--format <json>] [--timeout <timeout>]", no_keys, no_keys},
     {"status", C::status, 0, 0, 0, "[--unit <unit>]", no_keys, no_keys},
     {"await_startup", C::await_startup, 0, 0, 0, "[--timeout <timeout>]", no_keys, no_keys},
+    {"set_policy", C::set_policy, 3, 3, admin_policy, set_policy_usage, no_keys, no_keys},
+    {"clear_policy", C::clear_policy, 1, 1, 0, "[--vhost <vhost>] <name>", no_keys, no_keys},
+    {"list_policies", C::list_policies, 0, 0, 0, list_policies_usage, no_keys, no_keys},
+    {"set_operator_policy", C::set_operator_policy, 3, 3, admin_policy, set_policy_usage, no_keys,
+     no_keys},
+    {"clear_operator_policy", C::clear_operator_policy, 1, 1, 0, "[--vhost <vhost>] <name>",
+     no_keys, no_keys},
+    {"list_operator_policies", C::list_operator_policies, 0, 0, 0, list_policies_usage, no_keys,
+     no_keys},
 }};
 
 // Options that take a value, in either family of commands: what command_word must skip.
-constexpr std::array<std::string_view, 17> options_with_values = {
+constexpr std::array<std::string_view, 19> options_with_values = {
     "--host",
     "--user",
     "--password",
@@ -191,6 +205,8 @@ constexpr std::array<std::string_view, 17> options_with_values = {
     "--limit",
     "--format",
     "--per-connection-delay",
+    "--priority",
+    "--apply-to",
 };
 
 bool takes_value(std::string_view option) {
@@ -222,6 +238,19 @@ bool parse_count(std::string_view text, u64& out) {
     }
     out = number;
     return valid;
+}
+
+// --priority: an integer, as rabbitmqctl's integer switch takes it.
+bool parse_priority(std::string_view text, i64& out) {
+    bool negative = false;
+    if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+        negative = text[0] == '-';
+        text.remove_prefix(1);
+    }
+    u64 magnitude = 0;
+    if (!parse_count(text, magnitude)) return false;
+    out = negative ? -static_cast<i64>(magnitude) : static_cast<i64>(magnitude);
+    return true;
 }
 
 struct Option {
@@ -266,6 +295,10 @@ bool apply_option(const Option& option, const AdminCommandSpec& spec, AdminLine&
     } else if (name == "--per-connection-delay" && allowed(admin_per_connection_delay)) {
         u64 ignored = 0;  // lepusd closes connections at once; the delay paces RabbitMQ's
         ok = parse_count(value, ignored);
+    } else if (name == "--priority" && allowed(admin_policy)) {
+        ok = parse_priority(value, out.priority);
+    } else if (name == "--apply-to" && allowed(admin_policy)) {
+        out.apply_to = value;
     } else if (name == "--format" && allowed(admin_format)) {
         ok = value == "json";
     } else {

@@ -67,6 +67,12 @@ enum class AdminCommand : u8 {
     import_definitions,
     status,
     await_startup,
+    set_policy,
+    clear_policy,
+    list_policies,
+    set_operator_policy,
+    clear_operator_policy,
+    list_operator_policies,
 };
 
 // Options beyond the ones every command takes (-q, -t, --formatter, --no-table-headers,
@@ -79,6 +85,7 @@ enum AdminOptionBit : u32 {
     admin_limit = 1u << 4,
     admin_format = 1u << 5,
     admin_per_connection_delay = 1u << 6,
+    admin_policy = 1u << 7,  // --priority, --apply-to
 };
 
 struct AdminCommandSpec {
@@ -113,6 +120,8 @@ struct AdminLine {
     bool global = false;
     std::optional<std::string> user;  // list_user_limits --user
     u64 limit = 0;                    // close_all_connections --limit; 0: no limit
+    i64 priority = 0;                 // set_policy --priority
+    std::string apply_to = "all";     // set_policy --apply-to, as given (lepusd checks it)
 };
 
 enum class AdminParse : u8 { run, usage_error, unknown_command };

@@ -35,7 +35,9 @@ bool is_listing(const AdminLine& line) {
         case C::list_permissions:
         case C::list_user_permissions:
         case C::list_topic_permissions:
-        case C::list_user_topic_permissions: return true;
+        case C::list_user_topic_permissions:
+        case C::list_policies:
+        case C::list_operator_policies: return true;
         case C::list_vhost_limits:
         case C::list_user_limits: return line.global;
         default: return is_streamed_listing(line.spec->command);
@@ -52,12 +54,37 @@ std::vector<std::string> listing_columns(const AdminLine& line) {
         case C::list_user_topic_permissions: return {"vhost", "exchange", "write", "read"};
         case C::list_vhost_limits: return {"vhost", "limits"};
         case C::list_user_limits: return {"user", "limits"};
+        case C::list_policies:
+        case C::list_operator_policies:
+            return {"vhost", "name", "pattern", "apply-to", "definition", "priority"};
         default: return line.columns;
     }
 }
 
-Rendered render_listing(const AdminLine& line, const Json& rows) {
+bool is_policy_command(C command) {
+    switch (command) {
+        case C::set_policy:
+        case C::clear_policy:
+        case C::list_policies:
+        case C::set_operator_policy:
+        case C::clear_operator_policy:
+        case C::list_operator_policies: return true;
+        default: return false;
+    }
+}
+
+// rabbitmqctl shows a policy's definition as its JSON text, in the table and in JSON alike.
+Json definitions_as_text(const Json& rows) {
+    Json out = rows;
+    for (Json& row : out) {
+        if (row.contains("definition")) row["definition"] = row["definition"].dump();
+    }
+    return out;
+}
+
+Rendered render_listing(const AdminLine& line, const Json& listed) {
     std::vector<std::string> columns = listing_columns(line);
+    const Json rows = is_policy_command(line.spec->command) ? definitions_as_text(listed) : listed;
     EmptyListing empty =
         is_streamed_listing(line.spec->command) ? EmptyListing::nothing : EmptyListing::empty_line;
     if (line.formatter == Formatter::json) return {format_json_rows(columns, rows, empty), "", 0};
@@ -185,7 +212,9 @@ FailureStyle failure_style(AdminCommand command, const std::string& reason) {
             case C::set_permissions:
             case C::set_topic_permissions:
             case C::set_vhost_limits:
-            case C::set_user_limits: return {exit_unavailable, true};
+            case C::set_user_limits:
+            case C::set_policy:
+            case C::set_operator_policy: return {exit_unavailable, true};
             default: return {exit_data_error, true};
         }
     }
@@ -265,6 +294,21 @@ Json admin_request(const AdminLine& line) {
         case C::list_bindings:
         case C::list_consumers: return {{"command", line.spec->name}, {"vhost", line.vhost}};
         case C::await_startup: return {{"command", "ping"}};
+        case C::set_policy:
+        case C::set_operator_policy:
+            return {{"command", line.spec->name},
+                    {"vhost", line.vhost},
+                    {"name", first},
+                    {"pattern", positional(line, 1)},
+                    {"definition", positional(line, 2)},
+                    {"priority", line.priority},
+                    {"apply_to", line.apply_to}};
+        case C::clear_policy:
+        case C::clear_operator_policy:
+            return {{"command", line.spec->name}, {"vhost", line.vhost}, {"name", first}};
+        case C::list_policies:
+        case C::list_operator_policies:
+            return {{"command", line.spec->name}, {"vhost", line.vhost}};
         default: return {{"command", line.spec->name}};
     }
 }
@@ -367,6 +411,21 @@ std::string admin_banner(const AdminLine& line) {
             return "Importing definitions in JSON from a file at " + quoted(first) + " ...\n";
         case C::status: return "Status of node {node} ...\n";
         case C::await_startup: return "";
+        case C::set_policy:
+        case C::set_operator_policy:
+            return std::string(line.spec->command == C::set_policy
+                                   ? "Setting policy "
+                                   : "Setting operator policy override ") +
+                   quoted(first) + " for pattern " + quoted(positional(line, 1)) + " to " +
+                   quoted(positional(line, 2)) + " with priority " +
+                   quoted(std::to_string(line.priority)) + " for vhost " + vhost + " ...\n";
+        case C::clear_policy:
+            return "Clearing policy " + quoted(first) + " on vhost " + vhost + " ...\n";
+        case C::clear_operator_policy:
+            return "Clearing operator policy " + quoted(first) + " on vhost " + vhost + " ...\n";
+        case C::list_policies: return "Listing policies for vhost " + vhost + " ...\n";
+        case C::list_operator_policies:
+            return "Listing operator policy overrides for vhost " + vhost + " ...\n";
     }
     return "";
 }
@@ -384,8 +443,9 @@ Rendered render_answer(const AdminLine& line, const Json& answer, const std::str
         error = "Error: failed to authenticate user " + quoted(positional(line, 0)) + "\n" + error;
     }
     FailureStyle style = failure_style(command, reason);
-    // The failures rabbitmqctl prints without "Error:" it prints as text in JSON mode too.
-    if (line.formatter == Formatter::json && style.error_prefix) {
+    // The failures rabbitmqctl prints without "Error:" it prints as text in JSON mode too, and
+    // its policy commands print every failure as text.
+    if (line.formatter == Formatter::json && style.error_prefix && !is_policy_command(command)) {
         Json object{{"message", error}, {"node", node}, {"result", "error"}};
         return {"", object.dump() + "\n", style.exit_code};
     }

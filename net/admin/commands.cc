@@ -9,6 +9,7 @@
 #include "core/routing/exchange_type.h"
 #include "net/admin/endpoint.h"
 #include "net/admin/endpoint_client.h"
+#include "net/admin/policy_commands.h"
 #include "net/admin/rows.h"
 
 namespace lepus::admin {
@@ -130,7 +131,9 @@ void Endpoint::run(Client& client, const json& request) {
 }
 
 bool Endpoint::run_change(Client& client, const std::string& command, const json& request) {
-    if (command == "add_user") {
+    if (auto op = policy_change(command, request)) {
+        send_meta(client, std::move(*op));
+    } else if (command == "add_user") {
         send_meta(client, core::AddUserOp{text(request, "user"), text(request, "password"),
                                           tags_of(request)});
     } else if (command == "delete_user") {
@@ -400,7 +403,7 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
                                 {"auto_delete", info.auto_delete},
                                 {"internal", info.internal},
                                 {"arguments", lepus::json::table_content_to_json(info.arguments)},
-                                {"policy", ""}});
+                                {"policy", exchange.policy}});
         }
         client.answer["rows"] = std::move(rows);
         sort_rows(client.answer, "name");
@@ -474,6 +477,11 @@ void Endpoint::run_question(Client& client, const std::string& command, const js
         ask_shards(client, std::move(query));
     } else if (command == "export_definitions") {
         export_definitions(client);
+    } else if (auto listing = list_policies(command, request, catalog_)) {
+        if (!listing->error_reason.empty())
+            return fail(client, listing->error_reason, listing->error_text);
+        rows = std::move(listing->rows);
+        answer_rows();
     } else {
         fail(client, "invalid_argument", "unknown command '" + command + "'");
     }

@@ -79,7 +79,10 @@ nlohmann::json queue_row(const core::Queue& queue) {
     row["auto_delete"] = info.auto_delete;
     row["exclusive"] = info.exclusive;
     row["arguments"] = json::table_content_to_json(info.arguments);
-    row["policy"] = "";
+    row["policy"] = queue.policy().policy;
+    row["operator_policy"] = queue.policy().operator_policy;
+    row["effective_policy_definition"] =
+        nlohmann::json::parse(queue.policy().effective_definition, nullptr, false);
     row["pid"] = "<" + node_name() + "." + std::to_string(info.home.value) + ".queue." +
                  std::to_string(info.id.value) + ">";
     row["owner_pid"] = info.exclusive ? connection_pid(info.owner) : "";

@@ -316,11 +316,17 @@ class AdminSocketTest(unittest.TestCase):
         self.assertIn("quorum", answer["error"])
         definitions["queues"] = [q for q in definitions["queues"] if q["name"] != "q.quorum"]
         answer = self.ok("import_definitions", definitions=definitions)
-        self.assertTrue(any("polic" in line for line in answer["skipped"]), answer)
+        self.assertFalse(any("polic" in line for line in answer["skipped"]), answer)
         # RabbitMQ's hashes log in with the passwords RabbitMQ was given.
         self.broker.connect(user="alice", password="alice-secret", virtual_host="prod").close()
         queues = {row["name"]: row for row in self.ok("list_queues", vhost="prod")["rows"]}
         self.assertEqual(queues["q.orders"]["arguments"]["x-max-length"], 1000)
+        # Its policy and operator policy, merged: the smallest max-length wins.
+        self.assertEqual((queues["q.orders"]["policy"], queues["q.orders"]["operator_policy"],
+                          queues["q.orders"]["effective_policy_definition"]),
+                         ("max-len", "op-limit", {"max-length": 100}))
+        policies = self.ok("list_policies", vhost="prod")["rows"]
+        self.assertEqual([row["name"] for row in policies], ["max-len", "orders-ae"])
         tags = {row["user"]: row["tags"] for row in self.ok("list_users")["rows"]}
         self.assertEqual(tags["bob"], ["management", "custom-tag"])
         exported = self.ok("export_definitions")["definitions"]
@@ -333,7 +339,7 @@ class AdminSocketTest(unittest.TestCase):
         self.assertTrue(answer["ok"], answer)
         again = request(other, "export_definitions")["definitions"]
         for key in ("users", "vhosts", "permissions", "topic_permissions", "queues", "exchanges",
-                    "bindings", "parameters"):
+                    "bindings", "parameters", "policies"):
             self.assertEqual(sorted(map(json.dumps, again[key])),
                              sorted(map(json.dumps, exported[key])), key)
         # A second import of the same file keeps what exists.

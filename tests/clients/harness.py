@@ -15,8 +15,10 @@ that need their own broker process or special settings are skipped then.
 
 import ctypes
 import faulthandler
+import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -345,6 +347,33 @@ class BrokerTestCase(unittest.TestCase):
     def skip_if_external(self, why):
         if self.broker.external:
             self.skipTest(f"needs its own lepusd: {why}")
+
+
+class Cli:
+    """rabbitmqctl's commands (run quiet): lepusctl on the broker's own data directory, or,
+    against another broker (AMQP_URL_OVERRIDE), the command LEPUS_RABBITMQCTL names, such as
+    'runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq rabbitmqctl -n bench@localhost'."""
+
+    def __init__(self, broker):
+        override = os.environ.get("LEPUS_RABBITMQCTL")
+        if broker.external:
+            if not override:
+                raise unittest.SkipTest("against another broker, LEPUS_RABBITMQCTL names its "
+                                        "rabbitmqctl")
+            self.prefix = shlex.split(override)
+        else:
+            self.prefix = [lepusctl_binary(), "--data-dir", os.path.join(broker.work_dir, "data")]
+
+    def __call__(self, *args, expect=0):
+        done = subprocess.run(self.prefix + ["-q"] + list(args), capture_output=True,
+                              text=True, timeout=120)
+        if done.returncode != expect:
+            raise AssertionError(f"{args}: exit {done.returncode}\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def rows(self, *args):
+        """A listing's rows as dicts, from its JSON form."""
+        return json.loads(self(*args, "--formatter", "json") or "[]")
 
 
 def own_broker(test, why, extra_args=(), config_text=None, nofile=None):

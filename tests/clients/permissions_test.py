@@ -9,10 +9,6 @@ runs its rabbitmqctl, for example
   /usr/bin/python3 tests/clients/permissions_test.py
 so the expectations are RabbitMQ's own.
 """
-import os
-import shlex
-import subprocess
-import unittest
 
 import kombu
 import pika
@@ -20,33 +16,11 @@ from pika.exceptions import (ChannelClosedByBroker, ConnectionClosedByBroker,
                              ProbableAccessDeniedError)
 
 import harness
-from harness import BrokerTestCase
+from harness import BrokerTestCase, Cli
 
 VHOST = "perm-app"
 USER = "perm-user"
 PASSWORD = "perm-pass"
-
-
-class Cli:
-    """rabbitmqctl's commands: lepusctl on the test's lepusd, or the given rabbitmqctl."""
-
-    def __init__(self, broker):
-        override = os.environ.get("LEPUS_RABBITMQCTL")
-        if broker.external:
-            if not override:
-                raise unittest.SkipTest("against another broker, LEPUS_RABBITMQCTL names its "
-                                        "rabbitmqctl")
-            self.prefix = shlex.split(override)
-        else:
-            self.prefix = [harness.lepusctl_binary(), "--data-dir",
-                           os.path.join(broker.work_dir, "data")]
-
-    def __call__(self, *args, expect=0):
-        done = subprocess.run(self.prefix + ["-q"] + list(args), capture_output=True,
-                              text=True, timeout=120)
-        if done.returncode != expect:
-            raise AssertionError(f"{args}: exit {done.returncode}\n{done.stdout}{done.stderr}")
-        return done.stdout
 
 
 class PermissionsTest(BrokerTestCase):

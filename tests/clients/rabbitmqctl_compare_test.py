@@ -298,6 +298,86 @@ SEQUENCE = [
          '{"source_name":"e1","routing_key":"a.#","arguments":[]}]', json_rows=True),
     Step(['list_bindings', '-p', 'nov'], 0, 'Listing bindings for vhost nov...\n'),
 
+    # policies and operator policies
+    Step(['set_policy', '-p', 'v1', '--priority', '2', '--apply-to', 'queues', 'lim', '^q1$',
+          '{"max-length":5}'], 0,
+         'Setting policy "lim" for pattern "^q1$" to "{"max-length":5}" with priority "2" for '
+         'vhost "v1" ...\n'),
+    Step(['set_policy', '-p', 'v1', '--apply-to', 'exchanges', 'ae', '^e1$',
+          '{"alternate-exchange": "amq.direct"}'], 0,
+         'Setting policy "ae" for pattern "^e1$" to "{"alternate-exchange": "amq.direct"}" with '
+         'priority "0" for vhost "v1" ...\n'),
+    Step(['set_operator_policy', '-p', 'v1', 'cap', '^q', '{"max-length":3}'], 0,
+         'Setting operator policy override "cap" for pattern "^q" to "{"max-length":3}" with '
+         'priority "0" for vhost "v1" ...\n'),
+    Step(['list_policies', '-p', 'v1'], 0,
+         'Listing policies for vhost "v1" ...\n'
+         'vhost\tname\tpattern\tapply-to\tdefinition\tpriority\n'
+         'v1\tae\t^e1$\texchanges\t{"alternate-exchange":"amq.direct"}\t0\n'
+         'v1\tlim\t^q1$\tqueues\t{"max-length":5}\t2\n', order=True),
+    Step(['list_policies', '-p', 'v1', '--formatter', 'json'], 0,
+         '[{"vhost":"v1","name":"ae","pattern":"^e1$","apply-to":"exchanges",'
+         '"definition":"{\\"alternate-exchange\\":\\"amq.direct\\"}","priority":0},'
+         '{"vhost":"v1","name":"lim","pattern":"^q1$","apply-to":"queues",'
+         '"definition":"{\\"max-length\\":5}","priority":2}]', json_rows=True),
+    Step(['-q', 'list_operator_policies', '-p', 'v1'], 0,
+         'vhost\tname\tpattern\tapply-to\tdefinition\tpriority\n'
+         'v1\tcap\t^q\tall\t{"max-length":3}\t0\n'),
+    Step(['list_queues', '-p', 'v1', 'name', 'policy', 'messages'], 0,
+         'Timeout: 60.0 seconds ...\nListing queues for vhost v1 ...\nname\tpolicy\tmessages\n'
+         'q1\tlim\t3\nq2\t\t0\n', order=True),
+    Step(['list_exchanges', '-p', 'v1', 'name', 'policy'], 0,
+         'Listing exchanges for vhost v1 ...\nname\tpolicy\n\t\namq.direct\t\namq.fanout\t\n'
+         'amq.headers\t\namq.match\t\namq.topic\t\ne1\tae\n', order=True),
+    Step(['set_policy', '-p', 'v1', 'bad', '(', '{"max-length":1}'], 69,
+         'Setting policy "bad" for pattern "(" to "{"max-length":1}" with priority "0" for '
+         'vhost "v1" ...\n',
+         'Error:\nValidation failed\n\npattern should be regular expression but is invalid: '
+         '{"missing )",1}\n\n'),
+    Step(['set_policy', '-p', 'v1', 'bad', 'x', '{"foo":1,"max-length":-1}'], 69,
+         'Setting policy "bad" for pattern "x" to "{"foo":1,"max-length":-1}" with priority "0" '
+         'for vhost "v1" ...\n',
+         'Error:\nValidation failed\n\n-1 is not a valid maximum length\n\n'),
+    Step(['set_policy', '-p', 'v1', 'bad', 'x', '{"foo":1,"bar":"b"}'], 69,
+         'Setting policy "bad" for pattern "x" to "{"foo":1,"bar":"b"}" with priority "0" for '
+         'vhost "v1" ...\n',
+         'Error:\nValidation failed\n\n[{<<"bar">>,<<"b">>},{<<"foo">>,1}] are not recognised '
+         'policy settings\n\n'),
+    Step(['set_policy', '-p', 'v1', '--apply-to', 'both', 'bad', 'x', '{"max-length":1}'], 69,
+         'Setting policy "bad" for pattern "x" to "{"max-length":1}" with priority "0" for '
+         'vhost "v1" ...\n',
+         "Error:\nValidation failed\n\napply-to 'both' unrecognised; should be 'queues', "
+         "'exchanges' or 'all'\n\n"),
+    Step(['set_operator_policy', '-p', 'v1', 'bad', 'x', '{"alternate-exchange":"a"}'], 69,
+         'Setting operator policy override "bad" for pattern "x" to '
+         '"{"alternate-exchange":"a"}" with priority "0" for vhost "v1" ...\n',
+         'Error:\nValidation failed\n\n[{<<"alternate-exchange">>,<<"a">>}] are not '
+         'recognised policy settings\n\n'),
+    Step(['set_policy', '-p', 'v1', 'bad', 'x', '{bad'], 69,
+         'Setting policy "bad" for pattern "x" to "{bad" with priority "0" for vhost "v1" ...\n',
+         'Error:\nJSON decoding error. Reason: badarg\n'),
+    Step(['set_policy', '-p', 'nov', 'p', 'x', '{"max-length":1}'], 65,
+         'Setting policy "p" for pattern "x" to "{"max-length":1}" with priority "0" for vhost '
+         '"nov" ...\n', "Virtual host 'nov' does not exist\n"),
+    Step(['set_policy', '--priority', 'high', 'p', 'x', '{}'], 64, '',
+         'Error (argument validation): Invalid options for this command:\n', usage=True),
+    Step(['set_policy', 'p', 'x'], 64, '',
+         'Error (argument validation): not enough arguments.\n', usage=True),
+    Step(['list_policies', '-p', 'nov'], 65, 'Listing policies for vhost "nov" ...\n',
+         "Virtual host 'nov' does not exist\n"),
+    Step(['clear_policy', '-p', 'v1', 'nope'], 69,
+         'Clearing policy "nope" on vhost "v1" ...\n', 'Error:\nParameter does not exist\n'),
+    Step(['clear_policy', '-p', 'v1', 'cap'], 69,
+         'Clearing policy "cap" on vhost "v1" ...\n', 'Error:\nParameter does not exist\n'),
+    Step(['clear_operator_policy', '-p', 'v1', 'cap'], 0,
+         'Clearing operator policy "cap" on vhost "v1" ...\n'),
+    Step(['clear_policy', '-p', 'v1', '--formatter', 'json', 'lim'], 0,
+         '{"node":"NODE","result":"ok"}\n'),
+    Step(['-q', 'clear_policy', '-p', 'v1', 'ae'], 0, ''),
+    Step(['list_policies', '-q', '-p', 'v1'], 0, '\n'),
+    Step(['list_operator_policies', '-p', 'v1'], 0,
+         'Listing operator policy overrides for vhost "v1" ...\n\n'),
+
     # connections, channels, consumers (one connection held open on v1)
     Step(['list_connections'], 0, 'Listing connections ...\n'),
     Step(['list_connections', '--formatter', 'json'], 0, '[\n]\n'),

@@ -24,17 +24,7 @@ protected:
     AccessMetadataTest() : sim_(GetParam(), {"/"}) {}
 
     MetaReply meta(u32 from, MetaOp op) {
-        auto request = std::make_unique<MetaRequest>();
-        request->vhost = "no such vhost";  // an admin op names its own
-        request->requester.connection = ConnectionKey{ShardId(from), 3, 1};
-        request->requester.channel = 1;
-        request->op = std::move(op);
-        sim_.post(from, 0, std::move(request));
-        sim_.run();
-        auto replies = sim_.take<std::unique_ptr<MetaReply>>(from);
-        EXPECT_EQ(replies.size(), 1u);
-        if (replies.empty()) return MetaReply{};
-        return std::move(*replies[0]);
+        return sim_.request(from, std::move(op), "no such vhost");  // an admin op names its own
     }
     void ok(MetaOp op) { EXPECT_EQ(meta(1 % sim_.shard_count(), std::move(op)).text, ""); }
 

@@ -85,6 +85,22 @@ public:
     }
 
     // Delivers until every pair is empty.
+    // Sends `op` to shard 0 as channel 1 of a connection on shard `from` would, in `vhost`, runs
+    // until nothing is left, and returns the one reply.
+    MetaReply request(u32 from, MetaOp op, std::string vhost) {
+        auto request = std::make_unique<MetaRequest>();
+        request->vhost = std::move(vhost);
+        request->requester.connection = ConnectionKey{ShardId(from), 3, 1};
+        request->requester.channel = 1;
+        request->op = std::move(op);
+        post(from, 0, std::move(request));
+        run();
+        auto replies = take<std::unique_ptr<MetaReply>>(from);
+        EXPECT_EQ(replies.size(), 1u);
+        if (replies.empty()) return MetaReply{};
+        return std::move(*replies[0]);
+    }
+
     void run() {
         constexpr u64 step_max = 10'000'000;
         for (u64 step = 0; step < step_max; step++) {

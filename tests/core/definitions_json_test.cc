@@ -1,6 +1,7 @@
 // Definitions in RabbitMQ's JSON format. The fixtures in tests/core/data are RabbitMQ 3.10.8's
 // own exports of one broker (users with tags, passwords and limits, three vhosts, permissions,
-// topic permissions, vhost limits, a policy, exchanges of every type, queues with arguments,
+// topic permissions, vhost limits, policies and an operator policy, exchanges of every type,
+// queues with arguments,
 // queue and exchange-to-exchange bindings with arguments): `rabbitmqctl export_definitions`
 // (rabbitmq-3.10-definitions.json), GET /api/definitions (rabbitmq-3.10-api-definitions.json)
 // and GET /api/definitions/prod (rabbitmq-3.10-api-definitions-prod.json).
@@ -68,6 +69,11 @@ std::string describe(const DefinitionOp& op) {
             } else if constexpr (std::is_same_v<T, SetVhostLimitsOp>) {
                 return "vhost limits " + o.vhost + " " + limit(o.limits.max_connections) + " " +
                        limit(o.limits.max_queues);
+            } else if constexpr (std::is_same_v<T, SetPolicyOp>) {
+                return std::string(o.policy.kind == PolicyKind::regular ? "policy "
+                                                                        : "operator policy ") +
+                       o.vhost + " " + o.policy.name + " " + o.policy.pattern + " " + o.apply_to +
+                       " " + std::to_string(o.policy.priority) + " " + o.policy.definition;
             } else if constexpr (std::is_same_v<T, QueueDeclareOp>) {
                 return "queue " + op.vhost + " " + o.info.name + (o.info.durable ? " D" : "") +
                        (o.info.auto_delete ? " AD" : "") + " " + arguments(o.info.arguments);
@@ -108,7 +114,7 @@ TEST(DefinitionsImportTest, RabbitmqExportGivesItsOpsInRabbitmqOrder) {
     ASSERT_EQ(result.error, "");
     // Each list in the file's order, the lists in the order 3.10.8 imports them (its log says
     // so too): users, each with its limits, vhosts, permissions, topic permissions, exchanges,
-    // (policies), vhost limits, queues, bindings.
+    // policies, parameters (vhost limits, operator policies), queues, bindings.
     const std::vector<std::string> expected = {
         "user bob [management,custom-tag] hash 36",
         "user limits bob 5 10",
@@ -133,7 +139,10 @@ TEST(DefinitionsImportTest, RabbitmqExportGivesItsOpsInRabbitmqOrder) {
         "exchange prod orders topic D {}",
         "exchange prod transient.x direct {}",
         "exchange prod hdrs headers D {\"alternate-exchange\":\"dlx\"}",
+        "policy prod max-len ^q\\. queues 1 {\"max-length\":500}",
+        "policy prod orders-ae ^orders$ exchanges 0 {\"alternate-exchange\":\"dlx\"}",
         "vhost limits prod 10 20",
+        "operator policy prod op-limit ^q\\. queues 0 {\"max-length\":100}",
         "vhost limits test/vhost - -1",
         "queue prod dead D {}",
         "queue prod q.orders D {\"x-dead-letter-exchange\":\"dlx\",\"x-dead-letter-routing-key\":"
@@ -158,7 +167,6 @@ TEST(DefinitionsImportTest, RabbitmqExportGivesItsOpsInRabbitmqOrder) {
     const std::vector<std::string> skipped = {
         "vhost '/': description and tags are not kept",
         "vhost 'prod': description and tags are not kept",
-        "policy 'max-len' in vhost 'prod': policies are not supported yet",
     };
     EXPECT_EQ(result.skipped, skipped);
     // The admin ops name their own vhost; the others go in the request's.
@@ -220,23 +228,29 @@ TEST(DefinitionsImportTest, OneVhostsFormPutsEverythingInThatVhost) {
     for (const std::string vhost : {"prod", "elsewhere"}) {
         ImportResult result = import_definitions(definitions, vhost);
         ASSERT_EQ(result.error, "");
-        ASSERT_EQ(result.ops.size(), 6u + 1 + 5 + 7);  // exchanges, limits, queues, bindings
+        // Exchanges, parameters (limits, an operator policy), policies, queues, bindings.
+        ASSERT_EQ(result.ops.size(), 6u + 2 + 2 + 5 + 7);
         EXPECT_EQ(describe(result.ops[6]), "vhost limits " + vhost + " 10 20");
-        for (usize i = 0; i < result.ops.size(); i++) {
-            // The limits are an admin op, which names its vhost itself.
-            const std::string& named =
-                i == 6 ? std::get<SetVhostLimitsOp>(result.ops[i].op).vhost : result.ops[i].vhost;
-            EXPECT_EQ(named, vhost) << describe(result.ops[i]);
+        EXPECT_EQ(describe(result.ops[7]),
+                  "operator policy " + vhost + " op-limit ^q\\. queues 0 {\"max-length\":100}");
+        EXPECT_EQ(describe(result.ops[8]),
+                  "policy " + vhost + " max-len ^q\\. queues 1 {\"max-length\":500}");
+        for (const DefinitionOp& op : result.ops) {
+            // The limits and policies are admin ops, which name their vhost themselves.
+            std::string named = op.vhost;
+            if (const auto* limits = std::get_if<SetVhostLimitsOp>(&op.op)) named = limits->vhost;
+            if (const auto* policy = std::get_if<SetPolicyOp>(&op.op)) named = policy->vhost;
+            EXPECT_EQ(named, vhost) << describe(op);
         }
-        EXPECT_EQ(result.skipped, (std::vector<std::string>{"policy 'max-len' in vhost '" + vhost +
-                                                            "': policies are not supported yet"}));
+        EXPECT_EQ(result.skipped, std::vector<std::string>{});
     }
     // Users and the like are no vhost's: the per-vhost import leaves them.
     ImportResult result = import_definitions(fixture("rabbitmq-3.10-definitions.json"), "prod");
     ASSERT_EQ(result.error, "");
     EXPECT_EQ(result.skipped.front(), "users: not part of one vhost's definitions");
     EXPECT_TRUE(std::none_of(result.ops.begin(), result.ops.end(), [](const DefinitionOp& op) {
-        return is_admin_op(op.op) && !std::holds_alternative<SetVhostLimitsOp>(op.op);
+        return is_admin_op(op.op) && !std::holds_alternative<SetVhostLimitsOp>(op.op) &&
+               !std::holds_alternative<SetPolicyOp>(op.op);
     }));
 }
 
@@ -483,6 +497,17 @@ TEST(DefinitionsExportTest, ACatalogInRabbitmqsShapes) {
 
 // ---- round trips through the metadata authority ----
 
+// RabbitMQ writes an operator policy set by rabbitmqctl with its definition as [key, value]
+// pairs, which it cannot import; Lepus writes the object, which it can (and exports as such).
+void operator_policy_definitions_as_objects(Json& definitions) {
+    for (Json& parameter : definitions["parameters"]) {
+        if (parameter["component"] != "operator_policy") continue;
+        Json object = Json::object();
+        for (const Json& pair : parameter["value"]["definition"]) object[pair[0]] = pair[1];
+        parameter["value"]["definition"] = object;
+    }
+}
+
 class DefinitionsRoundTripTest : public ::testing::TestWithParam<SimConfig> {
 protected:
     // Sends each op to shard 0 as an admin front end would, from the shard a connection would
@@ -544,7 +569,7 @@ TEST_P(DefinitionsRoundTripTest, RabbitmqsExportComesBackAsRabbitmqWroteIt) {
     expected["product_name"] = "Lepus";
     expected["product_version"] = "1.2.3";
     expected["global_parameters"] = Json::array();
-    expected["policies"] = Json::array();
+    operator_policy_definitions_as_objects(expected);
     for (Json& vhost : lepus["vhosts"]) vhost = {{"name", vhost["name"]}};
     Json& queues = expected["queues"];
     queues.erase(std::remove_if(queues.begin(), queues.end(),
@@ -572,7 +597,7 @@ TEST_P(DefinitionsRoundTripTest, OneVhostsExportComesBackAsRabbitmqWroteIt) {
     ASSERT_EQ(result.error, "");
     EXPECT_EQ(apply(sim, result).size(), 1u);  // the quorum queue
     Json expected = rabbitmq;
-    expected["policies"] = Json::array();
+    operator_policy_definitions_as_objects(expected);
     Json& queues = expected["queues"];
     queues.erase(std::remove_if(queues.begin(), queues.end(),
                                 [](const Json& q) { return q["name"] == "q.quorum"; }),

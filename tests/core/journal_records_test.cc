@@ -70,6 +70,11 @@ TEST(JournalRecords, EveryDefinitionRoundTrips) {
         BindingChange{"v", "dx", routing::Destination::queue("dq"), "", "", false},
         QueueAdded{"/", q},
         QueueRemoved{"/", "dq", q.id},
+        PolicyPut{"v", Policy{PolicyKind::operator_policy, "limits", "^q", PolicyApplyTo::queues,
+                              -3, R"({"max-length":5})"}},
+        PolicyPut{"/", Policy{PolicyKind::regular, "ae", "", PolicyApplyTo::exchanges, 1 << 20,
+                              R"({"alternate-exchange":"x"})"}},
+        PolicyRemoved{"v", PolicyKind::operator_policy, "limits"},
     };
     for (const CatalogUpdate& update : updates) {
         std::string out;
