@@ -14,7 +14,7 @@ constexpr Keys no_keys{};
 constexpr std::array<std::string_view, 5> vhost_keys = {"name", "description", "tags", "tracing",
                                                         "cluster_state"};
 constexpr std::array<std::string_view, 1> vhost_columns = {"name"};
-constexpr std::array<std::string_view, 22> queue_keys = {
+constexpr std::array<std::string_view, 37> queue_keys = {
     "name",
     "vhost",
     "durable",
@@ -37,6 +37,22 @@ constexpr std::array<std::string_view, 22> queue_keys = {
     "memory",
     "state",
     "type",
+    // Filled for classic queues from what the queue knows (net/admin/rows.cc).
+    "consumer_capacity",
+    "disk_reads",
+    "disk_writes",
+    "head_message_timestamp",
+    "leader",
+    "members",
+    "message_bytes_persistent",
+    "message_bytes_ram",
+    "messages_persistent",
+    "messages_ram",
+    "messages_ready_ram",
+    "messages_unacknowledged_ram",
+    "online",
+    "slave_pids",
+    "synchronised_slave_pids",
 };
 constexpr std::array<std::string_view, 2> queue_columns = {"name", "messages"};
 constexpr std::array<std::string_view, 8> exchange_keys = {
@@ -100,7 +116,7 @@ constexpr std::array<std::string_view, 7> consumer_columns = {
     "prefetch_count", "active",      "arguments"};
 
 using C = AdminCommand;
-constexpr std::array<AdminCommandSpec, 38> specs = {{
+constexpr std::array<AdminCommandSpec, 45> specs = {{
     {"add_user", C::add_user, 2, 2, 0, "<username> <password>", no_keys, no_keys},
     {"delete_user", C::delete_user, 1, 1, 0, "<username>", no_keys, no_keys},
     {"change_password", C::change_password, 2, 2, 0, "<username> <password>", no_keys, no_keys},
@@ -170,6 +186,13 @@ constexpr std::array<AdminCommandSpec, 38> specs = {{
      "<file_path | \"-\"> [--format <json>] [--timeout <timeout>]", no_keys, no_keys},
     {"status", C::status, 0, 0, 0, "[--unit <unit>]", no_keys, no_keys},
     {"await_startup", C::await_startup, 0, 0, 0, "[--timeout <timeout>]", no_keys, no_keys},
+    {"ping", C::ping, 0, 0, 0, "[--timeout <timeout>]", no_keys, no_keys},
+    {"check_running", C::check_running, 0, 0, 0, "", no_keys, no_keys},
+    {"check_local_alarms", C::check_local_alarms, 0, 0, 0, "", no_keys, no_keys},
+    {"alarms", C::alarms, 0, 0, 0, "", no_keys, no_keys},
+    {"listeners", C::listeners, 0, 0, 0, "", no_keys, no_keys},
+    {"check_port_connectivity", C::check_port_connectivity, 0, 0, 0, "", no_keys, no_keys},
+    {"environment", C::environment, 0, 0, 0, "", no_keys, no_keys},
 }};
 
 // Options that take a value, in either family of commands: what command_word must skip.

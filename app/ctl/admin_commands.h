@@ -67,6 +67,14 @@ enum class AdminCommand : u8 {
     import_definitions,
     status,
     await_startup,
+    // rabbitmq-diagnostics' (admin_diagnostics.h).
+    ping,
+    check_running,
+    check_local_alarms,
+    alarms,
+    listeners,
+    check_port_connectivity,
+    environment,
 };
 
 // Options beyond the ones every command takes (-q, -t, --formatter, --no-table-headers,

@@ -367,6 +367,7 @@ std::string admin_banner(const AdminLine& line) {
             return "Importing definitions in JSON from a file at " + quoted(first) + " ...\n";
         case C::status: return "Status of node {node} ...\n";
         case C::await_startup: return "";
+        default: return "";  // diagnostics print their own (admin_diagnostics.h)
     }
     return "";
 }
