@@ -62,7 +62,8 @@ Rendered alarms(const AdminLine& line, const Json& answer, const std::string& no
                                  {"result", "ok"}};
         return {object.dump() + "\n", "", 0};
     }
-    if (alarms.empty()) return {"Node " + node + " reported no alarms, local or clusterwide\n", "", 0};
+    if (alarms.empty())
+        return {"Node " + node + " reported no alarms, local or clusterwide\n", "", 0};
     std::string text;
     for (const std::string& alarm : alarms) text += alarm + "\n";
     return {text, "", 0};
@@ -92,8 +93,8 @@ std::string reachable_host(const std::string& interface) {
     return interface;
 }
 
-Rendered check_port_connectivity(const AdminLine& line, const Json& answer,
-                                  const std::string& node, const PortProbe& probe) {
+Rendered check_port_connectivity(const AdminLine& line, const Json& answer, const std::string& node,
+                                 const PortProbe& probe) {
     Json all = answer.value("listeners", Json::array());
     Json failed = Json::array();
     std::string ports;
@@ -112,13 +113,12 @@ Rendered check_port_connectivity(const AdminLine& line, const Json& answer,
         return {"Successfully connected to ports " + ports + " on node " + node + ".\n", "", 0};
     }
     if (line.formatter == Formatter::json) {
-        Json object{{"listeners", listeners_json(failed, node)},
-                    {"node", node},
-                    {"result", "error"}};
+        Json object{
+            {"listeners", listeners_json(failed, node)}, {"node", node}, {"result", "error"}};
         return {object.dump() + "\n", "", exit_unavailable};
     }
-    std::string text = "Error:\nConnection to ports of the following listeners on node " + node +
-                       " failed: \n";
+    std::string text =
+        "Error:\nConnection to ports of the following listeners on node " + node + " failed: \n";
     for (const Json& listener : failed) text += listener_line(listener) + "\n";
     return {"", text, exit_unavailable};
 }
@@ -126,9 +126,9 @@ Rendered check_port_connectivity(const AdminLine& line, const Json& answer,
 // Erlang's way of writing a term, which `rabbitmqctl environment` prints: objects as property
 // lists, strings as binaries.
 std::string erlang_atom(const std::string& name) {
-    bool plain = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
-                 name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") ==
-                     std::string::npos;
+    bool plain =
+        !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
     return plain ? name : "'" + name + "'";
 }
 

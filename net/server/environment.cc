@@ -49,8 +49,7 @@ nlohmann::json node_environment(const Options& options, const std::string& data_
     rabbit["loopback_users"] =
         options.loopback_users_only ? options.loopback_users : std::vector<std::string>{};
     rabbit["ssl_listeners"] = listener_pairs(options, Transport::tls);
-    rabbit["tcp_listen_options"] = {{"recbuf", options.tcp_recbuf},
-                                    {"sndbuf", options.tcp_sndbuf}};
+    rabbit["tcp_listen_options"] = {{"recbuf", options.tcp_recbuf}, {"sndbuf", options.tcp_sndbuf}};
     rabbit["tcp_listeners"] = listener_pairs(options, Transport::tcp);
     if (options.memory_limit_mb > 0) {
         rabbit["vm_memory_high_watermark"] = {{"absolute", memory_limit_bytes(options)}};

@@ -45,12 +45,13 @@ TEST(OperationsOptions, Defaults) {
 TEST(OperationsOptions, RabbitmqConfKeys) {
     Options o;
     std::string error;
-    ASSERT_TRUE(load("log.file = /var/log/lepus/lepus.log\n"
-                     "log.file.level = debug\n"
-                     "log.console = true\n"
-                     "log.console.level = warning\n"
-                     "load_definitions = /etc/lepus/definitions.json\n",
-                     o, error))
+    ASSERT_TRUE(
+        load("log.file = /var/log/lepus/lepus.log\n"
+             "log.file.level = debug\n"
+             "log.console = true\n"
+             "log.console.level = warning\n"
+             "load_definitions = /etc/lepus/definitions.json\n",
+             o, error))
         << error;
     EXPECT_EQ(o.operations.log_file, "/var/log/lepus/lepus.log");
     EXPECT_EQ(o.operations.log_file_level, "debug");
@@ -62,8 +63,9 @@ TEST(OperationsOptions, RabbitmqConfKeys) {
 TEST(OperationsOptions, LogFileFalseMeansNoFile) {
     Options o;
     std::string error;
-    ASSERT_TRUE(load("log.file = /tmp/x.log\nlog.file = false\n", o, error)) << error;
+    ASSERT_TRUE(load("log.file = false\nlog.console = false\n", o, error)) << error;
     EXPECT_EQ(o.operations.log_file, "");
+    EXPECT_EQ(o.operations.log_console, false);
 }
 
 TEST(OperationsOptions, BadValuesNameTheLine) {

@@ -33,11 +33,14 @@ TEST(ConnectionEvents, ClosedReasons) {
         std::string expected;
     };
     const Row rows[] = {
-        {{CloseCause::Kind::client_close, 200, "Normal shutdown"}, "closed after the last frame",
+        {{CloseCause::Kind::client_close, 200, "Normal shutdown"},
+         "closed after the last frame",
          "reason=client_close code=200 text=\"Normal shutdown\""},
-        {{CloseCause::Kind::broker_close, 320, "CONNECTION_FORCED - bye"}, "peer closed the socket",
+        {{CloseCause::Kind::broker_close, 320, "CONNECTION_FORCED - bye"},
+         "peer closed the socket",
          "reason=broker_close code=320 text=\"CONNECTION_FORCED - bye\""},
-        {{CloseCause::Kind::handshake_failed, 0, "bad"}, "handshake failed",
+        {{CloseCause::Kind::handshake_failed, 0, "bad"},
+         "handshake failed",
          "reason=handshake_failed detail=bad"},
         {{}, "peer closed the socket", "reason=network_error detail=\"peer closed the socket\""},
         {{}, "socket error", "reason=network_error detail=\"socket error\""},
