@@ -23,16 +23,14 @@ const std::string node = "lepus@host";
 Json status_with(Json alarms) {
     return {{"ok", true},
             {"alarms", std::move(alarms)},
-            {"listeners", Json::array({{{"protocol", "amqp"},
-                                        {"interface", "127.0.0.1"},
-                                        {"port", 5672}},
-                                       {{"protocol", "http"},
-                                        {"interface", "0.0.0.0"},
-                                        {"port", 15672}}})}};
+            {"listeners",
+             Json::array({{{"protocol", "amqp"}, {"interface", "127.0.0.1"}, {"port", 5672}},
+                          {{"protocol", "http"}, {"interface", "0.0.0.0"}, {"port", 15672}}})}};
 }
 
-Rendered render(std::vector<const char*> args, const Json& answer,
-                const PortProbe& probe = [](const std::string&, u16) { return true; }) {
+Rendered render(
+    std::vector<const char*> args, const Json& answer,
+    const PortProbe& probe = [](const std::string&, u16) { return true; }) {
     return render_diagnostic(line_of(std::move(args)), answer, node, probe);
 }
 
@@ -67,10 +65,9 @@ TEST(Diagnostics, LocalAlarmsFailTheCheck) {
               "lepus@host\n");
     Rendered json = render({"check_local_alarms", "--formatter", "json"}, status_with({"memory"}));
     EXPECT_EQ(json.exit_code, 69);
-    EXPECT_EQ(json.out,
-              R"({"local":["Memory alarm on node lepus@host"],)"
-              R"("message":"Node lepus@host reported local alarms","result":"error"})"
-              "\n");
+    EXPECT_EQ(json.out, R"({"local":["Memory alarm on node lepus@host"],)"
+                        R"("message":"Node lepus@host reported local alarms","result":"error"})"
+                        "\n");
 }
 
 TEST(Diagnostics, AlarmsReportsWithoutFailing) {
