@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
             return exit_status(lepus::server::ExitCode::usage);
         case lepus::server::ParseOutcome::run: break;
     }
-    lepus::log::Level level = lepus::log::Level::info;
-    lepus::log::parse_level(options.log_level.c_str(), level);
-    lepus::log::set_level(level);
+    if (std::string log_error = lepus::server::apply_log_options(options); !log_error.empty()) {
+        std::fprintf(stderr, "lepusd: %s\n", log_error.c_str());
+        return exit_status(lepus::server::ExitCode::start_failed);
+    }
     return lepus::server::run_server(options);
 }

@@ -14,7 +14,7 @@ constexpr Keys no_keys{};
 constexpr std::array<std::string_view, 5> vhost_keys = {"name", "description", "tags", "tracing",
                                                         "cluster_state"};
 constexpr std::array<std::string_view, 1> vhost_columns = {"name"};
-constexpr std::array<std::string_view, 22> queue_keys = {
+constexpr std::array<std::string_view, 37> queue_keys = {
     "name",
     "vhost",
     "durable",
@@ -37,6 +37,22 @@ constexpr std::array<std::string_view, 22> queue_keys = {
     "memory",
     "state",
     "type",
+    // Filled for classic queues from what the queue knows (net/admin/rows.cc).
+    "consumer_capacity",
+    "disk_reads",
+    "disk_writes",
+    "head_message_timestamp",
+    "leader",
+    "members",
+    "message_bytes_persistent",
+    "message_bytes_ram",
+    "messages_persistent",
+    "messages_ram",
+    "messages_ready_ram",
+    "messages_unacknowledged_ram",
+    "online",
+    "slave_pids",
+    "synchronised_slave_pids",
 };
 constexpr std::array<std::string_view, 2> queue_columns = {"name", "messages"};
 constexpr std::array<std::string_view, 8> exchange_keys = {
@@ -105,7 +121,7 @@ constexpr std::string_view set_policy_usage =
     "<definition>";
 constexpr std::string_view list_policies_usage =
     "[--vhost <vhost>] [--no-table-headers] [--timeout <timeout>]";
-constexpr std::array<AdminCommandSpec, 44> specs = {{
+constexpr std::array<AdminCommandSpec, 51> specs = {{
     {"add_user", C::add_user, 2, 2, 0, "<username> <password>", no_keys, no_keys},
     {"delete_user", C::delete_user, 1, 1, 0, "<username>", no_keys, no_keys},
     {"change_password", C::change_password, 2, 2, 0, "<username> <password>", no_keys, no_keys},
@@ -184,6 +200,13 @@ constexpr std::array<AdminCommandSpec, 44> specs = {{
      no_keys, no_keys},
     {"list_operator_policies", C::list_operator_policies, 0, 0, 0, list_policies_usage, no_keys,
      no_keys},
+    {"ping", C::ping, 0, 0, 0, "[--timeout <timeout>]", no_keys, no_keys},
+    {"check_running", C::check_running, 0, 0, 0, "", no_keys, no_keys},
+    {"check_local_alarms", C::check_local_alarms, 0, 0, 0, "", no_keys, no_keys},
+    {"alarms", C::alarms, 0, 0, 0, "", no_keys, no_keys},
+    {"listeners", C::listeners, 0, 0, 0, "", no_keys, no_keys},
+    {"check_port_connectivity", C::check_port_connectivity, 0, 0, 0, "", no_keys, no_keys},
+    {"environment", C::environment, 0, 0, 0, "", no_keys, no_keys},
 }};
 
 // Options that take a value, in either family of commands: what command_word must skip.

@@ -73,6 +73,14 @@ enum class AdminCommand : u8 {
     set_operator_policy,
     clear_operator_policy,
     list_operator_policies,
+    // rabbitmq-diagnostics' (admin_diagnostics.h).
+    ping,
+    check_running,
+    check_local_alarms,
+    alarms,
+    listeners,
+    check_port_connectivity,
+    environment,
 };
 
 // Options beyond the ones every command takes (-q, -t, --formatter, --no-table-headers,

@@ -426,6 +426,7 @@ std::string admin_banner(const AdminLine& line) {
         case C::list_policies: return "Listing policies for vhost " + vhost + " ...\n";
         case C::list_operator_policies:
             return "Listing operator policy overrides for vhost " + vhost + " ...\n";
+        default: return "";  // diagnostics print their own (admin_diagnostics.h)
     }
     return "";
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/ctl/admin_diagnostics.h"
 #include "app/ctl/admin_output.h"
 #include "app/ctl/admin_socket.h"
 #include "app/ctl/admin_status.h"
@@ -128,6 +129,37 @@ int export_definitions(const AdminLine& line, const Json& answer) {
     return 0;
 }
 
+// rabbitmq-diagnostics prints what it is about to do before it reaches the node, and a node
+// that does not answer a ping "failed to connect and authenticate".
+int run_diagnostic(const AdminLine& line, const std::string& path, std::string node) {
+    print(stdout, diagnostic_banner(line, node));
+    auto deadline = Clock::now() + std::chrono::seconds(line.timeout_s);
+    AdminSocket socket;
+    AdminReply reply;
+    reply.failure = socket.connect(path, deadline, reply.detail);
+    if (reply.failure == AdminFailure::none)
+        reply = socket.exchange(diagnostic_request(line), deadline);
+    if (reply.failure == AdminFailure::timeout) return report_failure(line, reply, node);
+    if (reply.failure != AdminFailure::none) {
+        if (line.spec->command == AdminCommand::ping) {
+            print(stderr, "Error:\nFailed to connect and authenticate to " + node + " in " +
+                              std::to_string(u64{line.timeout_s} * 1000) + " ms\n");
+        } else {
+            print(stderr, unreachable_text(node, path, reply.detail));
+        }
+        return exit_unavailable;
+    }
+    const Json& answer = reply.answer;
+    if (!answer.value("ok", false)) {
+        print(stderr, "Error:\n" + answer.value("error", std::string("failed")) + "\n");
+        return exit_software;
+    }
+    Rendered rendered = render_diagnostic(line, answer, node, tcp_port_accepts);
+    print(stdout, rendered.out);
+    print(stderr, rendered.err);
+    return rendered.exit_code;
+}
+
 }  // namespace
 
 std::string local_node_name() {
@@ -141,6 +173,7 @@ int run_admin_command(const AdminLine& line, int argc, const char* const* argv) 
     std::string node = local_node_name();
     std::string path = admin_socket_path(line.data_dir);
     if (line.spec->command == AdminCommand::await_startup) return await_startup(line, path, node);
+    if (is_diagnostic(line.spec->command)) return run_diagnostic(line, path, node);
 
     Json request = admin_request(line);
     std::string definitions_text;

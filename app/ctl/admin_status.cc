@@ -23,13 +23,8 @@ double number_of(const Json& answer, const char* key) {
 std::string purpose(const std::string& protocol) {
     if (protocol == "amqp") return "AMQP 0-9-1";
     if (protocol == "amqp/ssl") return "AMQP 0-9-1 over TLS";
+    if (protocol == "http") return "HTTP API";
     return protocol;
-}
-
-std::string alarm_line(const std::string& alarm, const std::string& node) {
-    if (alarm == "memory") return "Memory alarm on node " + node;
-    if (alarm == "disk") return "Free disk space alarm on node " + node;
-    return alarm;
 }
 
 std::string status_table(const Json& answer) {
@@ -72,10 +67,7 @@ std::string status_table(const Json& answer) {
     text += "Queue count: " + text_of(answer, "queues") + "\n";
     text += "\n" + section("Listeners");
     for (const Json& listener : answer.value("listeners", Json::array())) {
-        std::string protocol = text_of(listener, "protocol");
-        text += "Interface: " + text_of(listener, "interface") +
-                ", port: " + text_of(listener, "port") + ", protocol: " + protocol +
-                ", purpose: " + purpose(protocol) + "\n";
+        text += listener_line(listener) + "\n";
     }
     return text;
 }
@@ -85,12 +77,7 @@ Json status_json(const Json& answer) {
     Json object;  // keys in sorted order, as rabbitmqctl prints its map
     Json listeners = Json::array();
     for (const Json& listener : answer.value("listeners", Json::array())) {
-        std::string protocol = text_of(listener, "protocol");
-        listeners.push_back({{"interface", listener.value("interface", Json())},
-                             {"node", node},
-                             {"port", listener.value("port", Json())},
-                             {"protocol", protocol},
-                             {"purpose", purpose(protocol)}});
+        listeners.push_back(listener_json(listener, node));
     }
     object["alarms"] = answer.value("alarms", Json::array());
     object["config_files"] = answer.value("config_files", Json::array());
@@ -119,6 +106,27 @@ Json status_json(const Json& answer) {
 }
 
 }  // namespace
+
+std::string listener_line(const Json& listener) {
+    std::string protocol = text_of(listener, "protocol");
+    return "Interface: " + text_of(listener, "interface") + ", port: " + text_of(listener, "port") +
+           ", protocol: " + protocol + ", purpose: " + purpose(protocol);
+}
+
+Json listener_json(const Json& listener, const std::string& node) {
+    std::string protocol = text_of(listener, "protocol");
+    return {{"interface", listener.value("interface", Json())},
+            {"node", node},
+            {"port", listener.value("port", Json())},
+            {"protocol", protocol},
+            {"purpose", purpose(protocol)}};
+}
+
+std::string alarm_line(const std::string& alarm, const std::string& node) {
+    if (alarm == "memory") return "Memory alarm on node " + node;
+    if (alarm == "disk") return "Free disk space alarm on node " + node;
+    return alarm;
+}
 
 std::string format_status(const Json& answer, Formatter formatter) {
     if (formatter == Formatter::json) return status_json(answer).dump() + "\n";

@@ -1,9 +1,11 @@
 #include "core/base/log.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -13,8 +15,32 @@
 namespace lepus::log {
 namespace {
 
-std::atomic<Level> current_level{Level::info};
+std::atomic<Level> console_level{Level::info};
+std::atomic<Level> file_level{Level::info};
+std::atomic<bool> console_on{true};
+// The log file's descriptor, -1 without one. Its number never changes once opened: a reopen
+// puts the new file under it with dup2, so writers need no lock.
+std::atomic<int> file_fd{-1};
+std::string file_path;  // written once before the shards start, then only read
+// The most verbose level some destination takes, as a number; -1 when none takes any. One
+// load per LEPUS_LOG, whatever the destinations.
+std::atomic<int> threshold{static_cast<int>(Level::info)};
 thread_local int thread_shard = -1;
+
+void update_threshold() {
+    int most = -1;
+    if (console_on.load(std::memory_order_relaxed)) {
+        most = static_cast<int>(console_level.load(std::memory_order_relaxed));
+    }
+    if (file_fd.load(std::memory_order_relaxed) >= 0) {
+        most = std::max(most, static_cast<int>(file_level.load(std::memory_order_relaxed)));
+    }
+    threshold.store(most, std::memory_order_relaxed);
+}
+
+int open_for_append(const std::string& path) {
+    return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
 
 const char* level_name(Level level) {
     switch (level) {
@@ -63,9 +89,52 @@ usize append_escaped(std::string_view text, char* out, usize capacity) {
 
 }  // namespace
 
-void set_level(Level level) { current_level.store(level, std::memory_order_relaxed); }
+void set_level(Level level) {
+    console_level.store(level, std::memory_order_relaxed);
+    file_level.store(level, std::memory_order_relaxed);
+    update_threshold();
+}
 
-bool enabled(Level level) { return level <= current_level.load(std::memory_order_relaxed); }
+void set_console_level(Level level) {
+    console_level.store(level, std::memory_order_relaxed);
+    update_threshold();
+}
+
+void set_file_level(Level level) {
+    file_level.store(level, std::memory_order_relaxed);
+    update_threshold();
+}
+
+void set_console(bool on) {
+    console_on.store(on, std::memory_order_relaxed);
+    update_threshold();
+}
+
+bool enabled(Level level) {
+    return static_cast<int>(level) <= threshold.load(std::memory_order_relaxed);
+}
+
+std::string open_file(const std::string& path) {
+    int fd = open_for_append(path);
+    if (fd < 0) return "cannot open log file '" + path + "': " + std::strerror(errno);
+    file_path = path;
+    file_fd.store(fd, std::memory_order_release);
+    update_threshold();
+    return {};
+}
+
+std::string reopen_file() {
+    int fd = file_fd.load(std::memory_order_acquire);
+    if (fd < 0) return {};
+    int fresh = open_for_append(file_path);
+    if (fresh < 0) return "cannot reopen log file '" + file_path + "': " + std::strerror(errno);
+    // Atomic for writers: each write(2) goes wholly to the old file or wholly to the new one.
+    int result = ::dup3(fresh, fd, O_CLOEXEC);
+    int error = errno;
+    ::close(fresh);
+    if (result < 0) return "cannot reopen log file '" + file_path + "': " + std::strerror(error);
+    return {};
+}
 
 bool parse_level(const char* text, Level& out) {
     for (Level level : {Level::error, Level::warning, Level::info, Level::debug}) {
@@ -79,7 +148,13 @@ bool parse_level(const char* text, Level& out) {
 
 void set_thread_shard(int shard) { thread_shard = shard; }
 
-void write(Level level, const char* format, ...) {
+namespace {
+
+enum class Escape : u8 { needed, done };
+
+// One line: the prefix (time, level, shard), `text` (escaped unless the caller did it) and the
+// newline, written with one write(2) to each destination that takes `level`.
+void emit(Level level, std::string_view text, Escape escape) {
     char line[1024];
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
@@ -91,20 +166,43 @@ void write(Level level, const char* format, ...) {
     if (thread_shard >= 0 && n < static_cast<int>(sizeof line)) {
         n += std::snprintf(line + n, sizeof line - n, "shard %d: ", thread_shard);
     }
+    const usize prefix = std::min<usize>(static_cast<usize>(n), sizeof line - 1);
+    usize size = prefix;
+    if (escape == Escape::needed) {
+        size += append_escaped(text, line + prefix, sizeof line - 1 - prefix);
+    } else {
+        usize length = std::min(text.size(), sizeof line - 1 - prefix);
+        std::memcpy(line + prefix, text.data(), length);
+        size += length;
+    }
+    line[size++] = '\n';  // the one newline of the line
+    // A failed log write has nowhere to be reported: the line is lost, the broker goes on.
+    if (console_on.load(std::memory_order_relaxed) &&
+        level <= console_level.load(std::memory_order_relaxed)) {
+        ssize_t ignored = ::write(STDERR_FILENO, line, size);
+        (void)ignored;
+    }
+    int fd = file_fd.load(std::memory_order_acquire);
+    if (fd >= 0 && level <= file_level.load(std::memory_order_relaxed)) {
+        ssize_t ignored = ::write(fd, line, size);
+        (void)ignored;
+    }
+}
+
+}  // namespace
+
+void write(Level level, const char* format, ...) {
     // The text is formatted apart and escaped into the line: its arguments are often what a
     // client sent (user names, queue names, reply texts).
-    char text[sizeof line];
+    char text[1024];
     va_list args;
     va_start(args, format);
     int text_size = std::vsnprintf(text, sizeof text, format, args);
     va_end(args);
     text_size = std::clamp(text_size, 0, static_cast<int>(sizeof text) - 1);
-    const usize prefix = std::min<usize>(static_cast<usize>(n), sizeof line - 1);
-    usize size = prefix + append_escaped(std::string_view(text, static_cast<usize>(text_size)),
-                                         line + prefix, sizeof line - 1 - prefix);
-    line[size++] = '\n';  // the one newline of the line
-    ssize_t ignored = ::write(STDERR_FILENO, line, size);
-    (void)ignored;
+    emit(level, std::string_view(text, static_cast<usize>(text_size)), Escape::needed);
 }
+
+void write_escaped(Level level, std::string_view text) { emit(level, text, Escape::done); }
 
 }  // namespace lepus::log

@@ -67,6 +67,40 @@ nlohmann::json message_stats_json(const core::MessageStats& s, StatsOf of) {
     return out;
 }
 
+namespace {
+
+// The rest of rabbitmqctl's list_queues items, as 3.10 gives them for a classic queue.
+void add_classic_queue_items(const core::Queue& queue, nlohmann::json& row) {
+    // Capacity is utilisation, but 0 rather than blank without consumers.
+    row["consumer_capacity"] =
+        queue.consumer_count() == 0 ? nlohmann::json(0) : row["consumer_utilisation"];
+    // Persistent messages in a durable queue are the journaled ones; their size is that of
+    // their journal records (properties included), the closest figure the queue keeps.
+    u64 persistent = 0;
+    u64 persistent_bytes = 0;
+    queue.for_each_stored([&](const core::Stored& stored) {
+        persistent++;
+        persistent_bytes += stored.body.length;
+    });
+    row["messages_persistent"] = persistent;
+    row["message_bytes_persistent"] = persistent_bytes;
+    // Paged-out messages keep only an index in memory; delivered ones keep their bodies.
+    u64 ready_ram = queue.ready_count() - queue.paged_count();
+    row["messages_ready_ram"] = ready_ram;
+    row["messages_unacknowledged_ram"] = queue.unsettled_count();
+    row["messages_ram"] = ready_ram + queue.unsettled_count();
+    row["message_bytes_ram"] = queue.resident_bytes();
+    // Journal reads and writes are counted per shard, not per queue.
+    row["disk_reads"] = 0;
+    row["disk_writes"] = 0;
+    row["head_message_timestamp"] = "";
+    // Replication items: blank for a classic queue, as in RabbitMQ.
+    for (const char* key : {"leader", "members", "online", "slave_pids", "synchronised_slave_pids"})
+        row[key] = "";
+}
+
+}  // namespace
+
 nlohmann::json queue_row(const core::Queue& queue) {
     const core::QueueInfo& info = queue.info();
     u64 unacked_bytes = 0;  // not tracked per message once delivered: reported as 0
@@ -112,6 +146,7 @@ nlohmann::json queue_row(const core::Queue& queue) {
     row["state"] = "running";
     row["type"] = "classic";
     row["message_stats"] = message_stats_json(queue.stats(), StatsOf::queue);
+    add_classic_queue_items(queue, row);
     return row;
 }
 

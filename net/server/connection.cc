@@ -15,23 +15,38 @@ namespace lepus::server {
 
 namespace {
 
-session::Peer describe_peer(const sockaddr_storage& peer, bool tls) {
+// "HOST:PORT" of a socket address, with the loopback test the login rules need.
+std::string address_text(const sockaddr_storage& address, bool* loopback) {
     char host[INET6_ADDRSTRLEN] = "?";
     u16 port = 0;
-    bool loopback = false;
-    if (peer.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
+    bool is_loopback = false;
+    if (address.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(address);
         inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
         port = ntohs(a.sin_port);
-        loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
-    } else if (peer.ss_family == AF_INET6) {
-        const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
+        is_loopback = (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+    } else if (address.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(address);
         inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
         port = ntohs(a.sin6_port);
-        loopback = IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ||
-                   (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127);
+        is_loopback = IN6_IS_ADDR_LOOPBACK(&a.sin6_addr) ||
+                      (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127);
     }
-    return {std::string(host) + ":" + std::to_string(port), loopback, tls};
+    if (loopback != nullptr) *loopback = is_loopback;
+    return std::string(host) + ":" + std::to_string(port);
+}
+
+session::Peer describe_peer(int fd, const sockaddr_storage& peer, bool tls) {
+    bool loopback = false;
+    std::string name = address_text(peer, &loopback);
+    // Named as rabbitmqctl lists it (net/admin/rows.h), so a log line leads to the connection.
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    std::string local_name = ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0
+                                 ? address_text(local, nullptr)
+                                 : std::string("?");
+    std::string connection_name = name + " -> " + local_name;
+    return {std::move(name), loopback, tls, std::move(connection_name)};
 }
 
 }  // namespace
@@ -42,7 +57,7 @@ Connection::Connection(ShardContext& context, int fd, u32 slot, u32 generation,
       fd_(fd),
       tls_(tls != nullptr ? std::make_unique<TlsState>(*tls) : nullptr),
       session_(context, *this, core::ConnectionKey{context.shard, slot, generation},
-               describe_peer(peer, tls != nullptr)) {
+               describe_peer(fd, peer, tls != nullptr)) {
     recv_completion_.callback = &Connection::on_recv;
     recv_completion_.owner = this;
     send_completion_.callback = tls_ ? &Connection::on_send_tls : &Connection::on_send;

@@ -548,6 +548,11 @@ constexpr std::array settings = {
     Setting{"", "ssl_options.password", set_ssl_password},
     Setting{"", "ssl_options.verify", set_ssl_verify},
     Setting{"", "ssl_options.fail_if_no_peer_cert", set_ssl_fail_if_no_peer_cert},
+    Setting{"", "log.file", set_log_file},
+    Setting{"", "log.file.level", set_log_file_level},
+    Setting{"", "log.console", set_log_console},
+    Setting{"", "log.console.level", set_log_console_level},
+    Setting{"", "load_definitions", set_load_definitions},
 };
 
 // Keys that end in a name of the user's choosing (listeners.tcp.N, ssl_options.versions.N and
@@ -965,6 +970,9 @@ std::string help_text() {
     text += "loopback_users.guest and loopback_users = none, and listeners.tcp.NAME,\n";
     text += "listeners.ssl.NAME, ssl_options.* and auth_mechanisms.N for more listeners, TLS\n";
     text += "and EXTERNAL login, and management.tcp.ip and management.tcp.port.\n";
+    text += "rabbitmq.conf's log.file, log.file.level, log.console and log.console.level send\n";
+    text += "the log to a file (reopened on SIGHUP) and stderr; load_definitions applies a\n";
+    text += "definitions file at every start.\n";
     return text;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/base/limits.h"
 #include "core/base/types.h"
+#include "net/server/operations_options.h"
 #include "net/session/host.h"
 #include "net/tls/settings.h"
 
@@ -147,6 +148,8 @@ struct Options {
     // --management-listen; "none" turns it off). On loopback by default, like the AMQP
     // listener: exposing it is the operator's choice.
     HttpListener management{"127.0.0.1", 15672, true};
+    // Log destinations and definitions loaded at boot (operations_options.h).
+    OperationsOptions operations;
 
     // Every listener: the plain default one first (unless listeners.tcp = none), then the
     // others in the order given.

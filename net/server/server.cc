@@ -20,6 +20,7 @@
 #include "core/definitions.h"
 #include "core/journal_records.h"
 #include "net/admin/admin_socket.h"
+#include "net/server/boot_definitions.h"
 #include "net/server/disk_journal.h"
 #include "net/server/listener.h"
 #include "net/server/shard.h"
@@ -241,6 +242,15 @@ int run_server(const Options& options) {
         LEPUS_LOG(error, "%s", error.c_str());
         return exit_status(ExitCode::start_failed);
     }
+    nlohmann::json boot_definitions;
+    const std::string& definitions_path = options.operations.load_definitions;
+    if (!definitions_path.empty()) {
+        if (std::string error = read_boot_definitions(definitions_path, boot_definitions);
+            !error.empty()) {
+            LEPUS_LOG(error, "start-up failed: %s", error.c_str());
+            return exit_status(ExitCode::start_failed);
+        }
+    }
     u32 shard_count = options.shards;
     if (shard_count == 0) shard_count = static_cast<u32>(tuning::allowed_cpus().size());
     std::vector<int> cpus = tuning::plan_shard_cpus(shard_count);
@@ -314,6 +324,7 @@ int run_server(const Options& options) {
         }
         shards.back()->set_listeners(&addresses, i == 0 ? std::move(first_fds) : std::vector<int>{},
                                      tls_contexts.empty() ? nullptr : std::move(tls_contexts[i]));
+        if (!definitions_path.empty()) shards.back()->hold_accepts();
     }
     StartGate gate;
     std::vector<std::thread> threads;
@@ -350,6 +361,20 @@ int run_server(const Options& options) {
         for (auto& t : threads) t.join();
         return exit_status(gate.first_error.code);
     }
+    if (!definitions_path.empty()) {
+        std::string error =
+            import_boot_definitions(admin::admin_socket_path(data_dir), boot_definitions);
+        if (!error.empty()) {
+            LEPUS_LOG(error, "start-up failed: load_definitions: %s: %s", definitions_path.c_str(),
+                      error.c_str());
+            for (auto& shard : shards) shard->request_stop();
+            for (auto& t : threads) t.join();
+            ::unlink(admin::admin_socket_path(data_dir).c_str());
+            return exit_status(ExitCode::start_failed);
+        }
+        LEPUS_LOG(info, "definitions loaded from %s", definitions_path.c_str());
+        for (auto& shard : shards) shard->release_accepts();
+    }
     std::string cpu_list;
     for (int cpu : cpus) {
         if (!cpu_list.empty()) cpu_list.push_back(',');
@@ -371,7 +396,12 @@ int run_server(const Options& options) {
         int signal_number = 0;
         if (sigwait(&signals, &signal_number) != 0) continue;
         if (signal_number == SIGHUP) {
-            LEPUS_LOG(info, "SIGHUP ignored: settings are read at start-up");
+            // logrotate's postrotate: the log file was moved away, lines go to a new one.
+            // Nothing else is reloaded: settings are read at start-up.
+            if (std::string error = log::reopen_file(); !error.empty()) {
+                LEPUS_LOG(error, "%s", error.c_str());
+            }
+            LEPUS_LOG(info, "SIGHUP: log file reopened; other settings are read at start-up");
             continue;
         }
         LEPUS_LOG(info, "received %s, closing connections and stopping",

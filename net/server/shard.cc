@@ -143,7 +143,11 @@ StartError Shard::init() {
         LEPUS_ASSERT(address.transport == Transport::tcp || tls_ != nullptr);
         listeners_.push_back(std::move(listener));
     }
-    arm_accepts();
+    if (accepts_released_.load()) {
+        arm_accepts();
+    } else {
+        accept_state_ = AcceptState::held;
+    }
     arm_wakeup();
     started_wall_ms_ = clock_ms(CLOCK_REALTIME);
     if (admin_fd_ >= 0) {
@@ -662,6 +666,11 @@ void Shard::request_stop() {
     grid_.wake(id_.value);
 }
 
+void Shard::release_accepts() {
+    accepts_released_.store(true);
+    grid_.wake(id_.value);
+}
+
 void Shard::close_for_catalog() {
     std::vector<core::ConnectionClosure> closures = broker_->catalog().take_closures();
     if (closures.empty()) return;
@@ -680,6 +689,9 @@ void Shard::run() {
         context_->now_ms = monotonic_ms();
         poll_journals();
         if (stop_requested_.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
+        if (accept_state_ == AcceptState::held && accepts_released_.load()) [[unlikely]] {
+            resume_accepting();
+        }
         // Timers run on the monotonic clock; the wall clock only stamps x-death headers.
         broker_->advance_time(context_->now_ms, clock_ms(CLOCK_REALTIME));
         // What the connections received, before the mailboxes: publishes routed to queues on

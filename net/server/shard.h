@@ -78,6 +78,11 @@ public:
     void run();
     // From any thread.
     void request_stop();
+    // Before init: accept no connection until release_accepts() (definitions loaded at boot
+    // come first, as RabbitMQ imports them before its listeners start).
+    void hold_accepts() { accepts_released_.store(false); }
+    // From any thread: accept connections from now on.
+    void release_accepts();
 
     // core::Outbox: messages to any shard, this one included.
     void send(ShardId to, core::ShardMessage message) override;
@@ -170,7 +175,7 @@ private:
     std::unique_ptr<tls::Context> tls_;
     // Stable addresses: each accept completion points at its Listener.
     std::vector<std::unique_ptr<Listener>> listeners_;
-    enum class AcceptState : u8 { accepting, paused };
+    enum class AcceptState : u8 { accepting, paused, held };
     AcceptState accept_state_ = AcceptState::accepting;
     u64 accept_resume_ms_ = 0;  // when a pause ends
     // Failures counted since the last line about them (see report_accept_failures).
@@ -193,6 +198,7 @@ private:
     std::vector<RingDeque<core::ShardMessage>> pending_;  // per destination, not yet in a ring
 
     std::atomic<bool> stop_requested_{false};
+    std::atomic<bool> accepts_released_{true};  // see hold_accepts
     bool stopping_ = false;
     u64 stop_started_ms_ = 0;
     u64 last_tick_ms_ = 0;

@@ -12,6 +12,7 @@
 #include "core/base/log.h"
 #include "core/json/field_table_json.h"
 #include "net/admin/rows.h"
+#include "net/server/environment.h"
 #include "net/server/shard.h"
 
 namespace lepus::server {
@@ -178,6 +179,7 @@ nlohmann::json Shard::node_status() const {
     ::getrlimit(RLIMIT_NOFILE, &files);
     status["file_descriptors"] = open_descriptors();
     status["file_descriptor_limit"] = static_cast<u64>(files.rlim_cur);
+    status["environment"] = node_environment(options_, data_dir);
     return status;
 }
 

@@ -49,10 +49,8 @@ void Session::handle_connection_method(const Frame& frame) {
         if (expect(State::tune_ok)) handle_tune_ok(*tune);
     } else if (auto* open = std::get_if<ConnectionOpen>(&method)) {
         if (expect(State::open_wait)) handle_open(*open);
-    } else if (std::holds_alternative<ConnectionClose>(method)) {
-        LEPUS_LOG(info, "closing AMQP connection %s (client %s, vhost '%s', user '%s')",
-                  facts_.peer_name.c_str(), client_name_.c_str(), facts_.vhost.c_str(),
-                  facts_.user.c_str());
+    } else if (auto* close = std::get_if<ConnectionClose>(&method)) {
+        note_close_cause(CloseCause::Kind::client_close, close->reply_code, close->reply_text);
         // Closing from here on: replies still on their way from other shards find no open
         // connection and are bounced (bounce.h), so what they carry goes back to its queue.
         release_channels();
@@ -243,9 +241,9 @@ void Session::admit_connection(bool counted) {
     if (!counted) send_count_change(1, 0);
     state_ = State::open;
     send_method(ConnectionOpenOk{});
-    LEPUS_LOG(info, "connection %s (%s): user '%s' authenticated and granted access to vhost '%s'",
-              facts_.peer_name.c_str(), client_name_.c_str(), facts_.user.c_str(),
-              facts_.vhost.c_str());
+    if (log::enabled(log::Level::info)) {
+        log_connection_event(authenticated_fields(identity(), client_name_, auth_mechanism_));
+    }
 }
 
 const char* Session::handshake_state_name() const {
@@ -266,6 +264,7 @@ void Session::handshake_failed(const std::string& text) {
     // As RabbitMQ: a peer that breaks the handshake gets no reply, only a closed socket after
     // a delay, so that it cannot make the broker do work at the rate it reconnects.
     LEPUS_LOG(error, "closing AMQP connection %s: %s", facts_.peer_name.c_str(), text.c_str());
+    note_close_cause(CloseCause::Kind::handshake_failed, 0, text);
     enter_closing();
     silent_close_ = true;
     host_.stop_reading();

@@ -42,6 +42,8 @@ struct Peer {
     std::string name;  // address:port, for the logs
     bool loopback = false;
     bool tls = false;  // the connection came in on a TLS listener
+    // "PEER -> LOCAL", rabbitmqctl's name for the connection, for the log's connection events.
+    std::string connection_name = {};
 };
 
 // One shard's services, lent to every session on it. Lives on the shard's thread.

@@ -25,7 +25,11 @@ u32 peek_method(std::string_view payload) {
 }  // namespace
 
 Session::Session(Services& services, SessionHost& host, core::ConnectionKey key, Peer peer)
-    : services_(services), host_(host), peer_is_loopback_(peer.loopback), peer_tls_(peer.tls) {
+    : services_(services),
+      host_(host),
+      peer_is_loopback_(peer.loopback),
+      peer_tls_(peer.tls),
+      connection_name_(std::move(peer.connection_name)) {
     facts_.key = key;
     facts_.peer_name = std::move(peer.name);
 }
@@ -38,8 +42,8 @@ Session::~Session() {
 
 void Session::start() {
     opened_ms_ = last_received_ms_ = last_sent_ms_ = services_.now_ms;
-    LEPUS_LOG(info, "accepting AMQP connection from %s%s", facts_.peer_name.c_str(),
-              peer_tls_ ? " over TLS" : "");
+    if (log::enabled(log::Level::info))
+        log_connection_event(accepted_fields(identity(), peer_tls_));
 }
 
 // ---- bytes in ----
@@ -489,6 +493,7 @@ void Session::connection_error(ReplyCode code, const std::string& text, u16 clas
     if (state_ == State::closing || state_ == State::closed) return;
     LEPUS_LOG(warning, "closing AMQP connection %s (vhost '%s', user '%s'): %s",
               facts_.peer_name.c_str(), facts_.vhost.c_str(), facts_.user.c_str(), text.c_str());
+    note_close_cause(CloseCause::Kind::broker_close, static_cast<u16>(code), text);
     release_channels();
     send_method(close_method<ConnectionClose>(code, text, class_id, method_id));
     enter_closing();
@@ -584,7 +589,9 @@ void Session::on_admission(core::AdmissionReply& reply) {
 
 void Session::end(const char* reason) {
     if (state_ == State::closed) return;
-    LEPUS_LOG(debug, "connection %s closed: %s", facts_.peer_name.c_str(), reason);
+    if (log::enabled(log::Level::info)) {
+        log_connection_event(closed_fields(identity(), close_cause_, reason, heartbeat_s_));
+    }
     uncount();
     release_channels();
     state_ = State::closed;

@@ -25,6 +25,7 @@
 #include "net/amqp/frame.h"
 #include "net/amqp/methods.h"
 #include "net/session/channel_link.h"
+#include "net/session/connection_events.h"
 #include "net/session/host.h"
 #include "net/session/session_view.h"
 
@@ -162,6 +163,15 @@ private:
     void frame_error(amqp::ReplyCode code, const std::string& text);
     // The session's own end: channels released, the host hangs up.
     void hang_up(const char* reason);
+    // Who the connection events are about.
+    ConnectionIdentity identity() const {
+        return {connection_name_, facts_.peer_name, facts_.user, facts_.vhost};
+    }
+    // Records why the connection ends, unless a cause is known already.
+    void note_close_cause(CloseCause::Kind kind, u16 code, std::string_view text) {
+        if (close_cause_.kind != CloseCause::Kind::none) return;
+        close_cause_ = CloseCause{kind, code, std::string(text)};
+    }
     void enter_closing();
     void release_channels();
     // connection.open past its permission check: refused (530 and the like), or admitted with
@@ -207,7 +217,9 @@ private:
     bool connection_blocked_capable_ = false;  // client capability "connection.blocked"
     // Client capability "authentication_failure_close": a refused login is told so.
     bool authentication_failure_close_ = false;
-    std::string login_refusal_;  // why authenticate() refused, for the log
+    std::string login_refusal_;    // why authenticate() refused, for the log
+    std::string connection_name_;  // for the connection events (connection_events.h)
+    CloseCause close_cause_;       // the first known cause of the end, for the closed event
     // Counted in shard 0's counts (core/admission.h): the connection once open, and its
     // channels.
     bool connection_counted_ = false;

@@ -458,6 +458,30 @@ SEQUENCE = [
     Step(['await_startup'], 0, ''),
 ]
 
+# rabbitmq-diagnostics' commands on a node without alarms, as 3.10 prints them (after
+# normalize(): the node's name, with the full stop that ends a sentence, is NODE).
+DIAGNOSTICS = [
+    Step(['ping'], 0, 'Will ping NODE This only checks if the OS process is running and '
+                      'registered with epmd. Timeout: 60000 ms.\nPing succeeded\n'),
+    Step(['ping', '--formatter', 'json'], 0, '{"message":"Ping succeeded"}\n'),
+    Step(['-q', 'ping'], 0, 'Ping succeeded\n'),
+    Step(['check_running'], 0, 'Checking if RabbitMQ is running on node NODE ...\n'
+                               'RabbitMQ on node NODE is fully booted and running\n'),
+    Step(['check_running', '--formatter', 'json'], 0,
+         '{"message":"RabbitMQ on node NODE is fully booted and running"}\n'),
+    Step(['check_local_alarms'], 0,
+         'Asking node NODE to report any local resource alarms ...\n'
+         'Node NODE reported no local alarms\n'),
+    Step(['check_local_alarms', '--formatter', 'json'], 0, '{"result":"ok"}\n'),
+    Step(['-q', 'check_local_alarms'], 0, 'Node NODE reported no local alarms\n'),
+    Step(['alarms'], 0, 'Asking node NODE to report any known resource alarms ...\n'
+                        'Node NODE reported no alarms, local or clusterwide\n'),
+    Step(['alarms', '--formatter', 'json'], 0, '{"alarms":[],"node":"NODE","result":"ok"}\n'),
+    Step(['listeners', '--frobnicate'], 64, '',
+         'Error (argument validation): Invalid options for this command:\n', usage=True),
+]
+
+
 DEFINITIONS = {
     'users': [{'name': 'imported', 'password_hash': '', 'tags': ['monitoring'],
                'hashing_algorithm': 'rabbit_password_hashing_sha256'}],
@@ -654,6 +678,13 @@ class LepusctlAdminTest(BrokerTestCase):
         self.lepusctl('-q', 'set_user_tags', 'guest', 'administrator')
         self.lepusctl('-q', 'set_permissions', 'guest', '.*', '.*', '.*')
 
+    def test_diagnostics_print_what_rabbitmq_diagnostics_prints(self):
+        for step in DIAGNOSTICS:
+            code, out, err = self.lepusctl(*step.args)
+            with self.subTest(args=step.args):
+                self.assertEqual(comparable(step, code, out, err), expected(step),
+                                 (code, out, err))
+
     def test_environment_names_the_data_directory(self):
         environment = dict(os.environ, LEPUS_DATA_DIR=self.data_dir)
         result = subprocess.run([harness.lepusctl_binary(), '-q', 'list_vhosts'], env=environment,
@@ -753,9 +784,9 @@ class RabbitNode:
                 raise unittest.SkipTest(f'RabbitMQ did not start: {err}')
             time.sleep(1)
 
-    def ctl(self, args, stdin=None, timeout=TOOL_TIMEOUT_S):
+    def ctl(self, args, stdin=None, timeout=TOOL_TIMEOUT_S, tool='rabbitmqctl'):
         for _ in range(3):  # a second rabbitmqctl may collide with the first on its CLI node name
-            result = subprocess.run([os.path.join(RABBITMQ_BIN, 'rabbitmqctl'), '-n', self.name,
+            result = subprocess.run([os.path.join(RABBITMQ_BIN, tool), '-n', self.name,
                                      *args], env=self.env, input=stdin, capture_output=True,
                                     timeout=timeout)
             err = result.stderr.decode('utf-8', 'replace')
@@ -805,6 +836,16 @@ class RabbitmqctlCompareTest(unittest.TestCase):
             cls.rabbit.stop()
         if cls.broker is not None:
             cls.broker.stop()
+
+    def test_diagnostics_match_rabbitmq_diagnostics(self):
+        data_dir = os.path.join(self.broker.work_dir, 'data')
+        for step in DIAGNOSTICS:
+            theirs = self.rabbit.ctl(step.args, tool='rabbitmq-diagnostics')
+            ours = run_lepusctl(data_dir, step.args)
+            with self.subTest(args=step.args):
+                self.assertEqual(comparable(step, *ours), comparable(step, *theirs),
+                                 f'{step.args}\nrabbitmq-diagnostics: {theirs!r}\n'
+                                 f'lepusctl:             {ours!r}')
 
     def test_sequence_matches_rabbitmqctl(self):
         data_dir = os.path.join(self.broker.work_dir, 'data')

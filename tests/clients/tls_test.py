@@ -184,7 +184,8 @@ class TlsTest(harness.BrokerTestCase):
 
     def test_publish_and_consume_over_tls(self):
         self.assert_round_trip(self.tls_connect())
-        self.assertTrue(self.log_lines("over TLS"))
+        self.assertTrue(self.log_lines("event=accepted peer=127.0.0.1:"))
+        self.assertTrue([line for line in self.log_lines("event=accepted") if "tls=true" in line])
         self.assertTrue(self.log_lines("TLS handshake done (TLSv1.3"))
 
     def test_plain_and_tls_listeners_serve_at_once(self):

@@ -79,11 +79,9 @@ TEST(ShapeList, PagesAsRabbitMQDoes) {
 }
 
 TEST(ShapeList, ColumnsKeepDottedKeysOnly) {
-    json items = json::array({json{{"name", "q"},
-                                   {"messages", 3},
-                                   {"message_stats", {{"publish", 7}, {"ack", 2}}}}});
-    ListResult result =
-        shape_list(items, {{"columns", "name,message_stats.publish,missing.key"}});
+    json items = json::array(
+        {json{{"name", "q"}, {"messages", 3}, {"message_stats", {{"publish", 7}, {"ack", 2}}}}});
+    ListResult result = shape_list(items, {{"columns", "name,message_stats.publish,missing.key"}});
     EXPECT_EQ(result.body[0], (json{{"name", "q"}, {"message_stats", {{"publish", 7}}}}));
 }
 
