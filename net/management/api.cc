@@ -171,6 +171,8 @@ void Api::route(Call& call) {
         permissions(call, false);
     } else if (head == "topic-permissions") {
         permissions(call, true);
+    } else if (head == "policies" || head == "operator-policies") {
+        policies(call, head == "operator-policies");
     } else if (head == "parameters" || head == "global-parameters") {
         parameters(call, head == "global-parameters");
     } else if (head == "vhost-limits") {

@@ -68,6 +68,8 @@ private:
     void limits(Call& call, bool per_user);
     // Runtime parameters: vhost limits are RabbitMQ's "vhost-limits" component.
     void parameters(Call& call, bool global);
+    // /api/policies and /api/operator-policies[/VHOST[/NAME]].
+    void policies(Call& call, bool operator_policies);
     // api_node.cc
     void overview(Call& call);
     void nodes(Call& call);

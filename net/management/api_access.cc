@@ -464,6 +464,81 @@ void Api::parameters(Call& call, bool global) {
     reply_list(call, std::move(items));
 }
 
+void Api::policies(Call& call, bool operator_policies) {
+    const auto& path = call.path;
+    const std::string prefix = operator_policies ? "operator_policies" : "policies";
+    if (call.request.method == "GET") {
+        std::vector<std::string> vhosts;
+        if (path.size() >= 2) {
+            std::string vhost;
+            if (!vhost_in_path(call, 1, vhost)) return;
+            vhosts.push_back(vhost);
+        } else {
+            for (const auto& [name, entry] : catalog_.vhosts()) {
+                if (!entry.deleted && may_see_vhost(call, name)) vhosts.push_back(name);
+            }
+        }
+        auto all = std::make_shared<json>(json::array());
+        auto left = std::make_shared<usize>(vhosts.size());
+        if (vhosts.empty()) {
+            reply_list(call, json::array());
+            return;
+        }
+        const std::string command = operator_policies ? "list_operator_policies" : "list_policies";
+        std::optional<std::string> one;
+        if (path.size() >= 3) one = path[2];
+        for (const std::string& vhost : vhosts) {
+            submit(call, json{{"command", command}, {"vhost", vhost}},
+                   [this, call, all, left, one](const json& answer) mutable {
+                       for (const json& row : answer["rows"]) all->push_back(row);
+                       if (--*left > 0) return;
+                       if (one) {
+                           for (const json& row : *all) {
+                               if (row.value("name", std::string()) == *one) {
+                                   reply_json(call.reply, 200, row);
+                                   return;
+                               }
+                           }
+                           reply_not_found(call.reply);
+                           return;
+                       }
+                       reply_list(call, std::move(*all));
+                   });
+        }
+        return;
+    }
+    if (path.size() != 3 || (call.request.method != "PUT" && call.request.method != "DELETE")) {
+        reply_not_found(call.reply);
+        return;
+    }
+    if (!call.is_policymaker()) {
+        reply_error(call.reply, 401, "not_authorised", "Not policymaker user");
+        return;
+    }
+    std::string vhost;
+    if (!vhost_in_path(call, 1, vhost)) return;
+    const std::string name = path[2];
+    if (call.request.method == "DELETE") {
+        change(call, json{{"command", operator_policies ? "clear_operator_policy" : "clear_policy"},
+                          {"vhost", vhost},
+                          {"name", name}});
+        return;
+    }
+    json body;
+    if (!body_object(call, body)) return;
+    for (const char* key : {"pattern", "definition"}) {
+        if (!body.contains(key)) throw BadRequest(std::string("key_missing: ") + key);
+    }
+    json request{{"command", operator_policies ? "set_operator_policy" : "set_policy"},
+                 {"vhost", vhost},
+                 {"name", name},
+                 {"pattern", body["pattern"]},
+                 {"definition", body["definition"].dump()},
+                 {"priority", body.value("priority", 0)},
+                 {"apply_to", body.value("apply-to", std::string("all"))}};
+    change(call, request, 201);
+}
+
 void Api::limits(Call& call, bool per_user) {
     const auto& path = call.path;
     const std::string& method = call.request.method;
