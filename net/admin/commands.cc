@@ -66,20 +66,6 @@ ParsedLimits parse_limits(const std::string& definition, const char* first_name,
     return out;
 }
 
-json limits_json(const access::VhostLimits& limits) {
-    json out = json::object();
-    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
-    if (limits.max_queues) out["max-queues"] = *limits.max_queues;
-    return out;
-}
-
-json limits_json(const access::UserLimits& limits) {
-    json out = json::object();
-    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
-    if (limits.max_channels) out["max-channels"] = *limits.max_channels;
-    return out;
-}
-
 std::string no_such_vhost_text(const std::string& vhost) {
     return "Virtual host '" + vhost + "' does not exist";
 }

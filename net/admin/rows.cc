@@ -101,6 +101,20 @@ void add_classic_queue_items(const core::Queue& queue, nlohmann::json& row) {
 
 }  // namespace
 
+nlohmann::json limits_json(const access::VhostLimits& limits) {
+    nlohmann::json out = nlohmann::json::object();
+    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
+    if (limits.max_queues) out["max-queues"] = *limits.max_queues;
+    return out;
+}
+
+nlohmann::json limits_json(const access::UserLimits& limits) {
+    nlohmann::json out = nlohmann::json::object();
+    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
+    if (limits.max_channels) out["max-channels"] = *limits.max_channels;
+    return out;
+}
+
 nlohmann::json queue_row(const core::Queue& queue) {
     const core::QueueInfo& info = queue.info();
     u64 unacked_bytes = 0;  // not tracked per message once delivered: reported as 0

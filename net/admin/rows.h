@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/access/access_limits.h"
 #include "core/queue.h"
 #include "core/shard_message.h"
 #include "net/session/session_view.h"
@@ -30,6 +31,10 @@ enum class StatsOf : u8 { queue, channel, exchange };
 nlohmann::json message_stats_json(const core::MessageStats& stats, StatsOf of);
 
 nlohmann::json queue_row(const core::Queue& queue);
+
+// Limits as rabbitmqctl and the management API show them: {"max-connections": 10, ...}.
+nlohmann::json limits_json(const access::VhostLimits& limits);
+nlohmann::json limits_json(const access::UserLimits& limits);
 void append_consumer_rows(const core::Queue& queue, nlohmann::json& rows);
 
 // What the shard knows of one connection beyond its session.

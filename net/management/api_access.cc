@@ -26,20 +26,6 @@ json vhost_object(const std::string& name) {
                 {"cluster_state", json{{admin::node_name(), "running"}}}};
 }
 
-json limits_object(const access::VhostLimits& limits) {
-    json out = json::object();
-    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
-    if (limits.max_queues) out["max-queues"] = *limits.max_queues;
-    return out;
-}
-
-json limits_object(const access::UserLimits& limits) {
-    json out = json::object();
-    if (limits.max_connections) out["max-connections"] = *limits.max_connections;
-    if (limits.max_channels) out["max-channels"] = *limits.max_channels;
-    return out;
-}
-
 // "administrator,monitoring" or ["administrator", "monitoring"] -> the tags.
 std::vector<std::string> tags_from(const json& value) {
     std::vector<std::string> tags;
@@ -201,7 +187,7 @@ void Api::users(Call& call) {
             json object = user_object(*user);
             if (auto it = catalog_.all_user_limits().find(user->name);
                 it != catalog_.all_user_limits().end()) {
-                object["limits"] = limits_object(it->second);
+                object["limits"] = admin::limits_json(it->second);
             }
             items.push_back(std::move(object));
         }
@@ -451,7 +437,7 @@ void Api::parameters(Call& call, bool global) {
         items.push_back(json{{"vhost", name},
                              {"component", "vhost-limits"},
                              {"name", "limits"},
-                             {"value", limits_object(entry.limits)}});
+                             {"value", admin::limits_json(entry.limits)}});
     }
     if (path.size() == 4) {
         if (items.empty() || path[3] != "limits") {
@@ -553,13 +539,13 @@ void Api::limits(Call& call, bool per_user) {
             for (const auto& [name, limits] : catalog_.all_user_limits()) {
                 if (path.size() == 2 && name != path[1]) continue;
                 if (limits == access::UserLimits{}) continue;
-                items.push_back(json{{"user", name}, {"value", limits_object(limits)}});
+                items.push_back(json{{"user", name}, {"value", admin::limits_json(limits)}});
             }
         } else {
             for (const auto& [name, entry] : catalog_.vhosts()) {
                 if (entry.deleted || (path.size() == 2 && name != path[1])) continue;
                 if (!may_see_vhost(call, name) || entry.limits == access::VhostLimits{}) continue;
-                items.push_back(json{{"vhost", name}, {"value", limits_object(entry.limits)}});
+                items.push_back(json{{"vhost", name}, {"value", admin::limits_json(entry.limits)}});
             }
         }
         reply_list(call, std::move(items));
@@ -579,14 +565,14 @@ void Api::limits(Call& call, bool per_user) {
             return;
         }
         auto it = catalog_.all_user_limits().find(owner);
-        current =
-            it == catalog_.all_user_limits().end() ? json::object() : limits_object(it->second);
+        current = it == catalog_.all_user_limits().end() ? json::object()
+                                                         : admin::limits_json(it->second);
     } else {
         if (!vhost_exists(owner)) {
             reply_not_found(call.reply);
             return;
         }
-        current = limits_object(catalog_.find_vhost(owner)->limits);
+        current = admin::limits_json(catalog_.find_vhost(owner)->limits);
     }
     if (method == "PUT") {
         json body;

@@ -15,6 +15,7 @@
 
 #include "core/base/assert.h"
 #include "core/base/log.h"
+#include "net/admin/rows.h"
 
 namespace lepus::management {
 
@@ -29,18 +30,9 @@ std::string peer_text(int fd) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "?";
-    char host[INET6_ADDRSTRLEN] = {};
-    u16 port = 0;
-    if (address.ss_family == AF_INET) {
-        const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
-        inet_ntop(AF_INET, &v4.sin_addr, host, sizeof host);
-        port = ntohs(v4.sin_port);
-        return std::string(host) + ":" + std::to_string(port);
-    }
-    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
-    inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof host);
-    port = ntohs(v6.sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
+    const std::string host = admin::address_host(address);
+    const std::string port = std::to_string(admin::address_port(address));
+    return address.ss_family == AF_INET6 ? "[" + host + "]:" + port : host + ":" + port;
 }
 
 }  // namespace
